@@ -1,0 +1,276 @@
+//! Command-line definitions (clap derive). This is a contract: scripts and CI depend on it.
+//!
+//! The definitions live in the library so that tests can render the man pages from the exact
+//! same structures (`tests/it/man.rs`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Provision and validate the TLS certificates libvirt and QEMU use.
+#[derive(Debug, Parser)]
+#[command(name = "pkitool", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a certificate authority (cacert.pem, cakey.pem) in --dir.
+    InitCa(InitCaArgs),
+    /// Issue a server or client certificate signed by the CA.
+    Issue(IssueArgs),
+    /// Work with certtool .info templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Validate a libvirt/QEMU PKI layout: the verdict QEMU and libvirt would give, and the fix.
+    Validate(ValidateArgs),
+    /// Print a certificate's subject DN exactly as libvirt and QEMU compare it.
+    Dn(DnArgs),
+    /// Summarise the certificates, keys and CRLs in files.
+    Show(ShowArgs),
+    /// Check whether a libvirt tls_allowed_dn_list pattern matches a certificate.
+    MatchDn(MatchDnArgs),
+}
+
+/// Key algorithms pkitool can generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    /// ECDSA on NIST P-256 (default).
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    /// ECDSA on NIST P-384.
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    /// Ed25519.
+    #[value(name = "ed25519")]
+    Ed25519,
+    /// RSA, 2048 bits.
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    /// RSA, 3072 bits.
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    /// RSA, 4096 bits.
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+/// `pkitool init-ca`.
+#[derive(Debug, Args)]
+pub struct InitCaArgs {
+    /// Directory that receives cacert.pem (0644) and cakey.pem (0600).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Common name of the CA. Asked for on a terminal when missing and not in the template.
+    #[arg(long, value_name = "CN")]
+    pub cn: Option<String>,
+    /// Organization (O) of the CA.
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// certtool .info template; command-line flags override its values.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Key algorithm.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub key_type: Option<KeyTypeArg>,
+    /// Validity in days (default 3650).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub days: Option<i64>,
+    /// Encrypt cakey.pem (PKCS#8, PBKDF2-SHA256 + AES-256-CBC). The password is prompted for on a
+    /// terminal, or read from --password-file.
+    #[arg(long)]
+    pub encrypt_key: bool,
+    /// File whose first line is the key password (never pass passwords on the command line).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Replace existing files (atomically).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Which kind of leaf certificate to issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LeafKind {
+    /// A TLS server certificate (EKU serverAuth).
+    Server,
+    /// A TLS client certificate (EKU clientAuth).
+    Client,
+}
+
+/// Where issued files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LayoutArg {
+    /// libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...).
+    #[default]
+    Flat,
+    /// QEMU names in --out (ca-cert.pem, server-cert.pem, server-key.pem, ...).
+    Qemu,
+    /// The system tree under --root (etc/pki/CA, etc/pki/libvirt, etc/pki/libvirt/private).
+    Libvirt,
+}
+
+/// `pkitool issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// server or client.
+    #[arg(value_enum)]
+    pub kind: LeafKind,
+    /// The CA's directory (holds cacert.pem and cakey.pem).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// CA certificate to sign with (instead of DIR/cacert.pem).
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, encrypted or not.
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// Output directory (default: --dir).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// File naming scheme.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Flat)]
+    pub layout: LayoutArg,
+    /// Prefix for --layout libvirt.
+    #[arg(long, default_value = "/", value_name = "PREFIX")]
+    pub root: PathBuf,
+    /// Common name. For a server, the host name clients use; it is also added as a DNS SAN.
+    #[arg(long, value_name = "CN")]
+    pub cn: Option<String>,
+    /// Subject alternative name: a DNS name or an IPv4/IPv6 address (repeatable).
+    #[arg(long = "san", value_name = "NAME_OR_IP")]
+    pub sans: Vec<String>,
+    /// Whole subject DN in libvirt's order, e.g. "C=GB,ST=London,L=London,O=Example Org,CN=client1".
+    #[arg(long, value_name = "DN")]
+    pub dn: Option<String>,
+    /// Organization (O).
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// certtool .info template; command-line flags override its values.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Key algorithm.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub key_type: Option<KeyTypeArg>,
+    /// Validity in days (default 365).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub days: Option<i64>,
+    /// Shorten the validity to end with the CA's instead of failing when it would outlive the CA.
+    #[arg(long)]
+    pub clamp_to_ca: bool,
+    /// File whose first line is the CA key's password, when the CA key is encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Replace existing files (atomically).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `pkitool template ...`.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Print a shipped template (certtool .info format).
+    Show {
+        /// Which template.
+        #[arg(value_enum)]
+        which: TemplateName,
+    },
+}
+
+/// The shipped templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateName {
+    /// templates/ca.info
+    Ca,
+    /// templates/server.info
+    Server,
+    /// templates/client.info
+    Client,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human-readable text (colour on a terminal).
+    #[default]
+    Text,
+    /// Machine-readable JSON (a versioned contract, see the README).
+    Json,
+}
+
+/// `pkitool validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Directories or certificate files. Without any, the system layout (/etc/pki/...) is checked.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Check the per-user layout ($HOME/.pki/libvirt).
+    #[arg(long)]
+    pub user: bool,
+    /// Apply the system layout to a staged tree (an image, a chroot).
+    #[arg(long, value_name = "PREFIX")]
+    pub root: Option<PathBuf>,
+    /// Read key_file, cert_file, ca_file, crl_file and tls_allowed_dn_list from this libvirtd.conf.
+    #[arg(long, value_name = "FILE")]
+    pub libvirtd_conf: Option<PathBuf>,
+    /// CA certificate to check loose certificates against (fleet mode).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A DNS name or IP clients use to reach the server (repeatable).
+    #[arg(long = "hostname", value_name = "NAME")]
+    pub hostnames: Vec<String>,
+    /// A libvirt tls_allowed_dn_list pattern the client certificates must match (repeatable).
+    #[arg(long = "allowed-dn", value_name = "PATTERN")]
+    pub allowed_dns: Vec<String>,
+    /// Evaluate at this time (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_within: u32,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `pkitool dn`.
+#[derive(Debug, Args)]
+pub struct DnArgs {
+    /// A PEM certificate file (the first certificate is used).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print a ready libvirtd.conf `tls_allowed_dn_list = [...]` line.
+    #[arg(long, conflicts_with = "qemu")]
+    pub libvirtd: bool,
+    /// Print a ready QEMU `--object authz-simple,...` argument and its QMP object-add JSON.
+    #[arg(long)]
+    pub qemu: bool,
+}
+
+/// `pkitool show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Files holding certificates, keys or CRLs (PEM or DER).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `pkitool match-dn`.
+#[derive(Debug, Args)]
+pub struct MatchDnArgs {
+    /// A tls_allowed_dn_list pattern (GLib glob: `*` and `?`).
+    #[arg(value_name = "PATTERN")]
+    pub pattern: String,
+    /// The client certificate.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}

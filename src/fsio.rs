@@ -1,0 +1,218 @@
+//! File I/O with the guarantees pkitool promises: bounded reads that never block on a FIFO or
+//! load a huge file into memory, and (in the write half) atomic, permission-safe writes.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The largest file pkitool reads. libvirt itself refuses files over 64 KiB; QEMU has no limit,
+/// and a system CA bundle is a few hundred KiB, so 4 MiB leaves room while refusing absurd inputs
+/// before reading them.
+pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// No such file.
+    #[error("{}: no such file", path.display())]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Permission denied.
+    #[error("{}: permission denied", path.display())]
+    PermissionDenied {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A symlink loop (ELOOP).
+    #[error("{}: too many levels of symbolic links (a symlink loop)", path.display())]
+    SymlinkLoop {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A directory, FIFO, socket or device where a regular file belongs.
+    #[error("{}: is a {kind}, not a regular file", path.display())]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead ("directory", "FIFO", ...).
+        kind: &'static str,
+    },
+    /// Larger than [`MAX_INPUT_BYTES`] (or the caller's limit).
+    #[error("{}: {size} bytes is larger than the {limit}-byte limit; refusing to read it", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Any other I/O error.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl ReadError {
+    /// The file concerned.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::NotFound { path }
+            | ReadError::PermissionDenied { path }
+            | ReadError::SymlinkLoop { path }
+            | ReadError::NotRegular { path, .. }
+            | ReadError::TooLarge { path, .. }
+            | ReadError::Io { path, .. } => path,
+        }
+    }
+
+    fn from_io(path: &Path, err: io::Error) -> Self {
+        let path = path.to_path_buf();
+        match err.kind() {
+            io::ErrorKind::NotFound => ReadError::NotFound { path },
+            io::ErrorKind::PermissionDenied => ReadError::PermissionDenied { path },
+            _ if err.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+                ReadError::SymlinkLoop { path }
+            }
+            _ => ReadError::Io { path, source: err },
+        }
+    }
+}
+
+/// Describes a non-regular file type.
+pub fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "directory"
+    } else if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else if ft.is_symlink() {
+        "symbolic link"
+    } else {
+        "regular file"
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
+///
+/// The file is opened non-blocking (a FIFO never blocks the open), checked to be a regular file
+/// through the open descriptor (no race with a swap between check and read), and refused by its
+/// size before any content is read. A file that grows while being read is still cut at the limit.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| ReadError::from_io(path, e))?;
+    let meta = file.metadata().map_err(|e| ReadError::from_io(path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit,
+        });
+    }
+    read_to_end_bounded(file, path, limit)
+}
+
+/// Reads a whole regular file of at most [`MAX_INPUT_BYTES`].
+pub fn read_input(path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_limited(path, MAX_INPUT_BYTES)
+}
+
+fn read_to_end_bounded(file: File, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut buf = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| ReadError::from_io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn refuses_directories_and_fifos_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_input(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReadError::NotRegular {
+                    kind: "directory",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let err = read_input(&fifo).unwrap_err();
+        assert!(
+            matches!(err, ReadError::NotRegular { kind: "FIFO", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reports_symlink_loops_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        symlink(&b, &a).unwrap();
+        symlink(&a, &b).unwrap();
+        assert!(matches!(
+            read_input(&a).unwrap_err(),
+            ReadError::SymlinkLoop { .. }
+        ));
+        let missing = dir.path().join("missing.pem");
+        let err = read_input(&missing).unwrap_err();
+        assert!(matches!(err, ReadError::NotFound { .. }));
+        assert!(err.to_string().contains("missing.pem"));
+    }
+
+    #[test]
+    fn refuses_large_files_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        let f = File::create(&big).unwrap();
+        f.set_len(MAX_INPUT_BYTES + 1).unwrap();
+        let err = read_input(&big).unwrap_err();
+        assert!(matches!(err, ReadError::TooLarge { .. }), "{err}");
+        let ok = dir.path().join("ok");
+        std::fs::write(&ok, b"hello").unwrap();
+        assert_eq!(read_limited(&ok, 5).unwrap(), b"hello");
+        assert!(matches!(
+            read_limited(&ok, 4).unwrap_err(),
+            ReadError::TooLarge { .. }
+        ));
+    }
+}

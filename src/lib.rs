@@ -1,0 +1,38 @@
+//! pkitool: provision and validate the TLS certificates libvirt and QEMU use.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls [`run`]. Modules are named
+//! by domain:
+//!
+//! - [`cli`]: the clap definitions (the command-line contract).
+//! - [`fsio`]: bounded, safe reads and atomic, permission-safe writes.
+//! - [`load`]: what a file holds (PEM/DER sniffing, object classification).
+//! - [`dn`]: distinguished names as GnuTLS, libvirt and QEMU print and compare them.
+//! - [`layout`]: the file names and directories libvirt and QEMU read.
+//! - [`report`]: terminal output helpers shared by the commands.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod dn;
+pub mod error;
+pub mod fsio;
+pub mod layout;
+pub mod load;
+pub mod report;
+
+pub use error::{Error, Result};
+
+use cli::{Cli, Command};
+
+/// Run one command. Returns the exit status on success (0, or 1 when `validate` found problems).
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::InitCa(_) | Command::Issue(_) | Command::Template(_) => {
+            Err(Error::Usage("not implemented yet".into()))
+        }
+        Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
+        Command::Dn(_) | Command::Show(_) | Command::MatchDn(_) => {
+            Err(Error::Usage("not implemented yet".into()))
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Terminal output shared by the commands: errors on stderr (colour only on a terminal, NO_COLOR
+//! honoured through anstream).
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+
+/// Prints `pkitool: error: MESSAGE` to the given stream.
+pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<()> {
+    let style = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
+    writeln!(out, "pkitool: {style}error{style:#}: {err}")
+}
