@@ -1,1 +1,3 @@
+//! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod util;

@@ -1,0 +1,132 @@
+//! Shared test harness: run the built `pkitool`, temporary directories, and peer tools
+//! (certtool, openssl, qemu-nbd, libvirtd...) with the CI rule: when `CI` is set, a missing peer
+//! fails the test instead of skipping it.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Path of the pkitool binary under test.
+pub const PKITOOL: &str = env!("CARGO_BIN_EXE_pkitool");
+
+/// Runs pkitool with arguments and a closed stdin (never a terminal).
+pub fn pkitool<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(PKITOOL)
+        .args(args)
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run pkitool")
+}
+
+/// Runs pkitool in a working directory.
+pub fn pkitool_in<I, S>(dir: &Path, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(PKITOOL)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run pkitool")
+}
+
+/// stdout as a String.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as a String.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout; prints both streams on failure.
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "expected success, got {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// Asserts the exit status; prints both streams on failure.
+#[track_caller]
+pub fn status(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "unexpected exit status\nstdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A fresh temporary directory.
+pub fn tmpdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("pkitool-test-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// True when the peer program is on PATH. When it is missing: under CI (`CI` set) the test
+/// fails; elsewhere it is skipped with a message on stderr.
+#[track_caller]
+pub fn have_peer(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("peer program {program} is missing and CI is set: interop tests must not skip");
+        }
+        eprintln!("SKIP: {program} is not installed");
+    }
+    found
+}
+
+/// Runs a command and returns its output (panics only if it cannot be started).
+pub fn run<I, S>(program: &str, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// Runs a shell script in a directory; panics with its output when it fails.
+#[track_caller]
+pub fn sh(dir: &Path, script: &str) -> Output {
+    let o = Command::new("sh")
+        .args(["-ec", script])
+        .current_dir(dir)
+        .output()
+        .expect("run sh");
+    assert!(
+        o.status.success(),
+        "script failed:\n{script}\nstdout:\n{}\nstderr:\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
