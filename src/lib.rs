@@ -13,9 +13,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod der;
 pub mod dn;
 pub mod error;
 pub mod fsio;
+pub mod keys;
 pub mod layout;
 pub mod load;
 pub mod report;
