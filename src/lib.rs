@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod dn;
+pub mod dnmatch;
 pub mod error;
 pub mod fsio;
 pub mod layout;
