@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod der;
 pub mod dn;
+pub mod dnmatch;
 pub mod error;
 pub mod fsio;
 pub mod keys;
