@@ -12,16 +12,21 @@
 
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cli;
 pub mod der;
+pub mod discover;
 pub mod dn;
 pub mod dnmatch;
 pub mod error;
+pub mod finding;
 pub mod fsio;
 pub mod keys;
 pub mod layout;
+pub mod libvirtd_conf;
 pub mod load;
 pub mod report;
+pub mod validate;
 
 pub use error::{Error, Result};
 
@@ -33,7 +38,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::InitCa(_) | Command::Issue(_) | Command::Template(_) => {
             Err(Error::Usage("not implemented yet".into()))
         }
-        Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
+        Command::Validate(args) => validate::run(&args),
         Command::Dn(_) | Command::Show(_) | Command::MatchDn(_) => {
             Err(Error::Usage("not implemented yet".into()))
         }
