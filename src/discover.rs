@@ -255,14 +255,12 @@ fn is_libvirt_tree(dir: &Path) -> bool {
         && !flat_keys
         && !dir.join(libvirt::CA_CERT).exists()
         && dir.join("private").is_dir()
-        && dir
-            .parent()
-            .is_some_and(|p| p.join("CA").join(libvirt::CA_CERT).exists())
+        && dir.join("../CA").join(libvirt::CA_CERT).exists()
 }
 
 /// The `/etc/pki/libvirt` tree at `dir` (CA in `../CA`, keys in `private/`).
 fn libvirt_tree(dir: &Path) -> Layout {
-    let parent = dir.parent().unwrap_or(dir);
+    let parent = dir.join("..");
     let mut l = libvirt_system(Path::new("/"));
     l.name = format!("libvirt tree {}", dir.display());
     l.dir = dir.to_path_buf();
