@@ -330,8 +330,13 @@ fn check_cas(
     for (i, ca) in cas.certs.iter().enumerate().take(16) {
         let c = CertRef::new(ca, p, FRole::Ca, i);
         time::check(&c, true, opts, out);
+        let before = out.len();
         constraints::ca_basic_constraints(&c, out);
-        constraints::ca_key_usage(&c, issues.get(i).copied().unwrap_or(false), out);
+        // libvirt and QEMU stop at the first failed check of a CA: no key-usage verdict on
+        // something that is not a CA.
+        if out.len() == before {
+            constraints::ca_key_usage(&c, issues.get(i).copied().unwrap_or(false), out);
+        }
         chain::weak_signature(&c, true, out);
         keypair::strength(&c, true, out);
     }
