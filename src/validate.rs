@@ -58,13 +58,13 @@ pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Findin
     let mut out = Vec::new();
     let mut extra = Vec::new();
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    if let Some(r) = &args.root {
-        if !r.is_dir() {
-            return Err(Error::Usage(format!(
-                "--root {}: not a directory",
-                r.display()
-            )));
-        }
+    if let Some(r) = &args.root
+        && !r.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "--root {}: not a directory",
+            r.display()
+        )));
     }
     let mut fleet_files: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
     for p in &args.paths {
@@ -213,10 +213,10 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
         }
         Format::Text => crate::report::text::render(&mut stdout, &outcome),
     };
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Error::Environment(format!("cannot write the report: {e}")));
-        }
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::Environment(format!("cannot write the report: {e}")));
     }
     Ok(outcome.exit_code(args.strict))
 }

@@ -231,14 +231,14 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
     };
     match alg {
         KeyAlg::Rsa => {
-            if let Some(bits) = rsa_bits(c.cert) {
-                if bits < 2048 {
-                    out.push(
+            if let Some(bits) = rsa_bits(c.cert)
+                && bits < 2048
+            {
+                out.push(
                         c.f("PKI-P03", Severity::Warning, format!("RSA key of {bits} bits"))
                             .why("libvirt and QEMU accept it, but keys under 2048 bits are breakable and refused by current OpenSSL security levels and browsers")
                             .fix(fix),
                     );
-                }
             }
         }
         KeyAlg::Ec => {

@@ -319,10 +319,11 @@ fn check_cas(
     issues.resize(cas.certs.len(), false);
     for (j, other) in cas.certs.iter().enumerate() {
         for (i, ca) in cas.certs.iter().enumerate() {
-            if i != j && ca.subject().as_raw() == other.issuer().as_raw() {
-                if let Some(x) = issues.get_mut(i) {
-                    *x = true;
-                }
+            if i != j
+                && ca.subject().as_raw() == other.issuer().as_raw()
+                && let Some(x) = issues.get_mut(i)
+            {
+                *x = true;
             }
         }
     }
@@ -577,10 +578,14 @@ fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
     let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
     let cas = parse_cas(ca_path, &ca_ders, &mut out);
     let ca_canon = ca_path.and_then(|p| std::fs::canonicalize(p).ok());
+    let ca_name = ca_path.and_then(Path::file_name);
+    let is_ca_file = |p: &Path| {
+        p.file_name() == ca_name && ca_canon.is_some() && std::fs::canonicalize(p).ok() == ca_canon
+    };
     let results: Vec<(Vec<Finding>, usize, Option<usize>)> = layout
         .fleet
         .par_iter()
-        .filter(|p| ca_canon.is_none() || std::fs::canonicalize(p).ok() != ca_canon)
+        .filter(|p| !is_ca_file(p))
         .map(|path| fleet_one(path, &cas.certs, ca_path, opts, policy))
         .collect();
     let mut used = vec![false; cas.certs.len()];
@@ -610,27 +615,37 @@ fn fleet_one(
     policy: Policy,
 ) -> (Vec<Finding>, usize, Option<usize>) {
     let mut out = Vec::new();
+    let read = crate::fsio::read_input(path);
     // A key or a CRL among the scanned files is not "the wrong object": check the key's mode.
-    if let Ok(c) = crate::fsio::read_input(path).map(|b| crate::load::parse(&b)) {
-        if let Ok(c) = c {
-            if c.certificates().next().is_none() {
-                if c.private_key().is_some() {
-                    files::load(path, Expect::PrivateKey, FRole::Server, policy, &mut out);
-                    for f in &mut out {
-                        f.role = None;
-                    }
-                }
-                if c.objects
-                    .iter()
-                    .any(|o| o.kind == crate::load::ObjectKind::Crl || o.kind.is_private_key())
-                {
-                    return (out, 0, None);
-                }
+    if let Ok(Ok(c)) = read.as_ref().map(|b| crate::load::parse(b))
+        && c.certificates().next().is_none()
+        && c.objects
+            .iter()
+            .any(|o| o.kind == crate::load::ObjectKind::Crl || o.kind.is_private_key())
+    {
+        if c.private_key().is_some() {
+            files::load_read(
+                path,
+                read,
+                Expect::PrivateKey,
+                FRole::Server,
+                policy,
+                &mut out,
+            );
+            for f in &mut out {
+                f.role = None;
             }
         }
+        return (out, 0, None);
     }
-    let Some(contents) = files::load(path, Expect::Certificate, FRole::Server, policy, &mut out)
-    else {
+    let Some(contents) = files::load_read(
+        path,
+        read,
+        Expect::Certificate,
+        FRole::Server,
+        policy,
+        &mut out,
+    ) else {
         for f in &mut out {
             f.role = None;
         }
