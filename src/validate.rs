@@ -132,16 +132,27 @@ pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Findin
                     }
                     out.push(discover::from_libvirtd_conf(conf, &c, &root));
                 }
-                Err(e) => extra.push(
-                    Finding::new(
-                        "PKI-S01",
-                        Severity::Error,
-                        format!("libvirtd.conf syntax error: {e}"),
-                    )
-                    .path(conf)
-                    .why("libvirtd refuses to start with an unparsable configuration file")
-                    .fix(format!("fix line {} of {}", e.line, conf.display())),
-                ),
+                Err(e) => {
+                    extra.push(
+                        Finding::new(
+                            "PKI-S01",
+                            Severity::Error,
+                            format!("libvirtd.conf syntax error: {e}"),
+                        )
+                        .path(conf)
+                        .why("libvirtd refuses to start with an unparsable configuration file")
+                        .fix(format!(
+                            "fix line {} of {}",
+                            e.line,
+                            conf.display()
+                        )),
+                    );
+                    out.push(discover::empty(
+                        LayoutKind::LibvirtdConf,
+                        format!("libvirtd configuration {}", conf.display()),
+                        conf.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    ));
+                }
             },
         }
     }
@@ -188,7 +199,6 @@ pub fn evaluate(args: &ValidateArgs) -> Result<Outcome> {
         if let Some(r) = reports
             .iter_mut()
             .find(|r| r.layout.kind == LayoutKind::LibvirtdConf)
-            .or(None)
         {
             r.findings.splice(0..0, extra);
         } else if let Some(first) = reports.first_mut() {
