@@ -362,7 +362,7 @@ pub const CODES: &[(&str, Class, &str)] = &[
     (
         "PKI-P03",
         Class::WeakKey,
-        "an RSA key shorter than 2048 bits",
+        "an RSA key (or DH group) shorter than 2048 bits",
     ),
     (
         "PKI-P04",

@@ -103,9 +103,10 @@ pub fn name_matches(pattern: &str, host: &str) -> bool {
         if eq_ascii(rest, h) {
             return true;
         }
-        match h.chars().next() {
+        let mut rest = h.chars();
+        match rest.next() {
             None | Some('.') => return false,
-            Some(c) => h = &h[c.len_utf8()..],
+            Some(_) => h = rest.as_str(),
         }
     }
 }

@@ -126,6 +126,18 @@ fn matches(half: &PublicHalf, cert: &X509Certificate<'_>) -> Option<bool> {
     }
 }
 
+/// Size in bits of the prime of PKCS#3 DH parameters (`SEQUENCE { p INTEGER, g INTEGER }`).
+pub fn dh_prime_bits(der: &[u8]) -> Option<usize> {
+    let (_, seq, _) = tlv(der)?;
+    let (tag, p, _) = tlv(seq)?;
+    if tag != 0x02 {
+        return None;
+    }
+    let p = strip_zeros(p);
+    let first = *p.first()?;
+    Some((p.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+}
+
 /// Is `obj` the private key of `cert`? None when that cannot be told (encrypted, unparsable).
 pub fn is_key_of(obj: &crate::load::Object, cert: &X509Certificate<'_>) -> Option<bool> {
     if !matches!(obj.kind, ObjectKind::PrivateKey(_)) {

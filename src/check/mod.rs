@@ -327,6 +327,7 @@ fn check_cas(
             }
         }
     }
+    path_len(p, cas, out);
     // libvirt and QEMU <= 10.1 import (and check) only the first 16.
     for (i, ca) in cas.certs.iter().enumerate().take(16) {
         let c = CertRef::new(ca, p, FRole::Ca, i);
@@ -340,6 +341,46 @@ fn check_cas(
         }
         chain::weak_signature(&c, true, out);
         keypair::strength(&c, true, out);
+    }
+}
+
+/// Length of the longest chain of CA certificates below `i` in the bundle (0 = issued no CA).
+fn ca_depth(cas: &[X509Certificate<'_>], i: usize, budget: usize) -> usize {
+    let Some(me) = cas.get(i) else { return 0 };
+    if budget == 0 {
+        return 0;
+    }
+    cas.iter()
+        .enumerate()
+        .filter(|(j, c)| {
+            *j != i
+                && c.issuer().as_raw() == me.subject().as_raw()
+                && !chain::self_issued(c)
+                && c.is_ca()
+        })
+        .map(|(j, _)| 1 + ca_depth(cas, j, budget - 1))
+        .max()
+        .unwrap_or(0)
+}
+
+/// pathLenConstraint exceeded inside the CA bundle.
+fn path_len(p: &Path, cas: &CaSet<'_>, out: &mut Vec<Finding>) {
+    for (i, ca) in cas.certs.iter().enumerate() {
+        let Ok(Some(bc)) = ca.basic_constraints() else {
+            continue;
+        };
+        let Some(limit) = bc.value.path_len_constraint else {
+            continue;
+        };
+        let depth = ca_depth(&cas.certs, i, cas.certs.len());
+        if depth as u64 > u64::from(limit) {
+            out.push(
+                CertRef::new(ca, p, FRole::Ca, i)
+                    .f("PKI-B04", Severity::Warning, format!("pathLenConstraint {limit}, but {depth} level(s) of CA certificates below it"))
+                    .why("libvirt and QEMU treat every certificate in the CA file as a trust anchor and never see the violation, but OpenSSL-based peers that build the chain to the root refuse it")
+                    .fix("re-issue the intermediate CA(s) from a root whose pathLen allows them, or trust only the intermediate".to_string()),
+            );
+        }
     }
 }
 
@@ -488,6 +529,18 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
 
     check_cas(ca_path, &cas, &used, opts, &mut out);
 
+    if let Some(crl_path) = layout.crl.as_deref().filter(|p| !files::exists(p)) {
+        let doc_name = crl_path.with_file_name("crl.pem");
+        if layout.kind.is_libvirt() && files::exists(&doc_name) {
+            out.push(
+                Finding::new("PKI-R05", Severity::Warning, format!("a CRL named crl.pem, but libvirt loads {}", crl_path.display()))
+                    .path(&doc_name)
+                    .role(FRole::Ca)
+                    .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied")
+                    .fix(format!("mv {} {}   (or set crl_file in libvirtd.conf)", doc_name.display(), crl_path.display())),
+            );
+        }
+    }
     if let Some(crl_path) = layout.crl.as_deref().filter(|p| files::exists(p)) {
         nfiles += 1;
         if let Some(c) = files::load(crl_path, Expect::Crl, FRole::Ca, policy, &mut out) {
@@ -496,7 +549,22 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     }
     if let Some(dh) = layout.dh_params.as_deref().filter(|p| files::exists(p)) {
         nfiles += 1;
-        if files::load(dh, Expect::DhParams, FRole::Server, policy, &mut out).is_some() {
+        if let Some(c) = files::load(dh, Expect::DhParams, FRole::Server, policy, &mut out) {
+            if let Some(bits) = c
+                .objects
+                .iter()
+                .find(|o| o.kind == crate::load::ObjectKind::DhParams)
+                .and_then(|o| keypair::dh_prime_bits(&o.der))
+                .filter(|b| *b < 2048)
+            {
+                out.push(
+                    Finding::new("PKI-P03", Severity::Warning, format!("DH parameters of {bits} bits"))
+                        .path(dh)
+                        .role(FRole::Server)
+                        .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam)")
+                        .fix(format!("rm {}   (QEMU then negotiates RFC 7919 groups)", dh.display())),
+                );
+            }
             out.push(
                 Finding::new("PKI-S03", Severity::Note, "DH parameters file present")
                     .path(dh)
