@@ -311,7 +311,7 @@ fn slashes_to_commas(p: &str) -> String {
 fn starts_like_attribute(rest: &[Tok]) -> bool {
     let mut i = rest
         .iter()
-        .position(|t| !(t.c.is_whitespace() && !t.esc))
+        .position(|t| !t.c.is_whitespace() || t.esc)
         .unwrap_or(rest.len());
     let Some(first) = rest.get(i) else {
         return true; // trailing separator: leave it alone
@@ -348,10 +348,10 @@ fn escape_stray(p: &str) -> String {
             continue;
         }
         let rest = toks.get(i + 1..).unwrap_or(&[]);
-        if !starts_like_attribute(rest) {
-            if let Some(t) = toks.get_mut(i) {
-                t.esc = true;
-            }
+        if !starts_like_attribute(rest)
+            && let Some(t) = toks.get_mut(i)
+        {
+            t.esc = true;
         }
     }
     render(&toks)
@@ -457,10 +457,10 @@ fn renamed_attrs(p: &str, dn: &str) -> Vec<(String, String)> {
         if dn_names.contains(&name) {
             continue;
         }
-        if let Some(to) = dn_names.iter().find(|d| same_attribute(&name, d)) {
-            if !out.iter().any(|(f, _)| f == &name) {
-                out.push((name, to.clone()));
-            }
+        if let Some(to) = dn_names.iter().find(|d| same_attribute(&name, d))
+            && !out.iter().any(|(f, _)| f == &name)
+        {
+            out.push((name, to.clone()));
         }
     }
     out

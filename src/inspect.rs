@@ -712,17 +712,17 @@ fn describe_spki(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> KeyDesc 
         _ => None,
     };
     let mut k = key_from_oid(&alg, params_oid, modulus);
-    if k.algorithm == "DSA" {
-        if let Ok(x509_parser::public_key::PublicKey::DSA(_)) = spki.parsed() {
-            // DSA size is the size of p in the parameters.
-            k.bits = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| parse_der(p.as_bytes()).ok())
-                .and_then(|(_, seq)| seq_item(&seq, 0).and_then(|p| p.as_slice().ok()))
-                .map(int_bits);
-        }
+    if k.algorithm == "DSA"
+        && let Ok(x509_parser::public_key::PublicKey::DSA(_)) = spki.parsed()
+    {
+        // DSA size is the size of p in the parameters.
+        k.bits = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| parse_der(p.as_bytes()).ok())
+            .and_then(|(_, seq)| seq_item(&seq, 0).and_then(|p| p.as_slice().ok()))
+            .map(int_bits);
     }
     k
 }
@@ -1124,15 +1124,15 @@ fn ca_role(f: &RoleFacts) -> RoleVerdict {
         }
         Some(true) => {}
     }
-    if let Some((cert_sign, _, _, critical)) = f.ku {
-        if !cert_sign {
-            v.ok = false;
-            v.notes.push(if critical {
-                "key usage lacks keyCertSign (critical: rejected at load)".into()
-            } else {
-                "key usage lacks keyCertSign (GnuTLS rejects the chain)".into()
-            });
-        }
+    if let Some((cert_sign, _, _, critical)) = f.ku
+        && !cert_sign
+    {
+        v.ok = false;
+        v.notes.push(if critical {
+            "key usage lacks keyCertSign (critical: rejected at load)".into()
+        } else {
+            "key usage lacks keyCertSign (GnuTLS rejects the chain)".into()
+        });
     }
     v
 }
