@@ -626,7 +626,7 @@ fn far_reason(p: &str, dn: &str) -> String {
         .iter()
         .filter(|x| !has_wildcard(x) && !drdns.contains(x))
         .collect();
-    let mut parts = vec!["the pattern is far from the certificate's DN".to_string()];
+    let mut parts = Vec::new();
     if !extra.is_empty() {
         parts.push(format!(
             "the certificate has no {}",
@@ -647,7 +647,14 @@ fn far_reason(p: &str, dn: &str) -> String {
                 .join(", ")
         ));
     }
-    parts.join(": ")
+    if parts.is_empty() {
+        "the pattern is far from the certificate's DN".into()
+    } else {
+        format!(
+            "the pattern is far from the certificate's DN: {}",
+            parts.join("; ")
+        )
+    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ pub enum InspectError {
         hint: &'static str,
     },
     /// The certificate block does not parse as X.509.
-    #[error("{}: line {line}: the certificate does not parse as X.509: {reason}", path.display())]
+    #[error("{}: line {line}: the certificate is not valid X.509 DER (the base64 decodes, but: {reason})", path.display())]
     BadCertificate {
         /// The file.
         path: PathBuf,
@@ -63,8 +63,8 @@ pub enum InspectError {
 // ---------------------------------------------------------------------------------------------
 // dn
 
-/// Reads the first certificate of a PEM file and returns its DER, as virt-pki-query-dn does.
-pub fn first_certificate(path: &Path) -> Result<Vec<u8>> {
+/// Reads the first certificate of a PEM file (its DER and BEGIN line), as virt-pki-query-dn does.
+pub fn first_certificate(path: &Path) -> Result<Object> {
     let bytes = fsio::read_input(path)?;
     let contents = load::parse(&bytes).map_err(|source| Error::Parse {
         path: path.to_path_buf(),
@@ -83,7 +83,7 @@ pub fn first_certificate(path: &Path) -> Result<Vec<u8>> {
         .into());
     }
     if let Some(cert) = contents.certificates().next() {
-        return Ok(cert.der.clone());
+        return Ok(cert.clone());
     }
     Err(no_certificate(path, &contents).into())
 }
@@ -115,12 +115,13 @@ fn no_certificate(path: &Path, contents: &Contents) -> InspectError {
 
 /// The subject DN of the first certificate in a PEM file, as `gnutls_x509_crt_get_dn` prints it.
 pub fn subject_dn(path: &Path) -> Result<String> {
-    let der = first_certificate(path)?;
-    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| InspectError::BadCertificate {
-        path: path.to_path_buf(),
-        line: 1,
-        reason: e.to_string(),
-    })?;
+    let obj = first_certificate(path)?;
+    let (_, cert) =
+        X509Certificate::from_der(&obj.der).map_err(|e| InspectError::BadCertificate {
+            path: path.to_path_buf(),
+            line: obj.line,
+            reason: e.to_string(),
+        })?;
     Ok(dn::format_gnutls(cert.subject()))
 }
 

@@ -282,7 +282,9 @@ fn dn_errors_name_the_file_and_fail_like_virt_pki_query_dn() {
     let cert = openssl_cert(d, "c", &["-subj", "/CN=x"]);
     sh(
         d,
-        "openssl x509 -in c.pem -outform der -out c.der && printf 'hello\\nworld\\n' > garbage.txt && : > empty.pem",
+        "openssl x509 -in c.pem -outform der -out c.der && printf 'hello\\nworld\\n' > garbage.txt && : > empty.pem
+         printf -- '-----BEGIN CERTIFICATE-----\\nMAMCAQA=\\n-----END CERTIFICATE-----\\n' > notx509.pem
+         head -n 5 c.pem > truncated.pem",
     );
     let cases: &[(&str, &str)] = &[
         ("missing.pem", "no such file"),
@@ -290,6 +292,11 @@ fn dn_errors_name_the_file_and_fail_like_virt_pki_query_dn() {
         ("garbage.txt", "no PEM block"),
         ("k.pem", "holds no certificate, only private key"),
         ("empty.pem", "empty"),
+        (
+            "notx509.pem",
+            "line 1: the certificate is not valid X.509 DER",
+        ),
+        ("truncated.pem", "has no matching END line"),
         (".", "directory"),
     ];
     for (name, want) in cases {
