@@ -887,3 +887,74 @@ fn show_json_is_a_stable_schema() {
     assert!(files[5]["error"].as_str().unwrap().contains("no such file"));
     assert!(files[5]["objects"].as_array().unwrap().is_empty());
 }
+
+/// The `--libvirtd` string read back by libvirt's own config parser (virconf.c, shared by
+/// libvirtd.conf and the client's libvirt.conf): virsh logs the `uri_default` string it parsed,
+/// so the quoted value must come back as exactly the DN, backslashes and quotes included.
+#[test]
+fn dn_libvirtd_string_parses_back_to_the_dn_in_libvirts_config_parser() {
+    for p in ["openssl", "virsh", "setpriv"] {
+        if !have_peer(p) {
+            return;
+        }
+    }
+    let t = tmpdir();
+    let d = t.path();
+    let certs = [
+        openssl_cert(
+            d,
+            "plain",
+            &["-subj", "/C=GB/O=Example\\, Inc./CN=back\\\\slash"],
+        ),
+        openssl_cert(d, "dquote", &["-subj", "/CN=say \"hi\"/O=a\\, b"]),
+        openssl_cert(d, "both", &["-subj", "/CN=it's \"x\" y"]),
+    ];
+    sh(d, "mkdir -p xdg/libvirt && chmod -R a+rwX .");
+    let is_root = nix::unistd::geteuid().is_root();
+    for c in &certs {
+        let dn = ok(&pkitool([Path::new("dn"), c]));
+        let dn = dn.trim_end_matches('\n');
+        let line = ok(&pkitool([Path::new("dn"), Path::new("--libvirtd"), c]));
+        let quoted = line
+            .trim_end()
+            .strip_prefix("tls_allowed_dn_list = [")
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or_else(|| panic!("{line}"));
+        std::fs::write(
+            d.join("xdg/libvirt/libvirt.conf"),
+            format!("uri_default = {quoted}\n"),
+        )
+        .unwrap();
+        let xdg = d.join("xdg");
+        let mut cmd = if is_root {
+            // As root, virsh reads /etc/libvirt/libvirt.conf: run it as nobody instead.
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "virsh",
+            ]);
+            c
+        } else {
+            Command::new("virsh")
+        };
+        cmd.arg("uri")
+            .env("HOME", &xdg)
+            .env("XDG_CONFIG_HOME", &xdg)
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .env("XDG_CACHE_HOME", &xdg)
+            .env("LIBVIRT_DEBUG", "1")
+            .env_remove("LIBVIRT_DEFAULT_URI");
+        let o = run_with_timeout(cmd, Duration::from_secs(30));
+        let log = stderr(&o);
+        assert!(
+            log.contains(&format!("Using config file uri '{dn}'")),
+            "{quoted} did not parse back to {dn}:\n{}",
+            log.lines()
+                .filter(|l| l.contains("uri") || l.contains("error"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
