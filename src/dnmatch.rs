@@ -624,7 +624,7 @@ fn far_reason(p: &str, dn: &str) -> String {
         .collect();
     let extra: Vec<&String> = prdns
         .iter()
-        .filter(|x| !has_wildcard(x) && !drdns.contains(x))
+        .filter(|x| !x.is_empty() && !has_wildcard(x) && !drdns.contains(x))
         .collect();
     let mut parts = Vec::new();
     if !extra.is_empty() {
