@@ -231,10 +231,9 @@ fn dn_matches_virt_pki_query_dn_on_awkward_dns() {
 }
 
 /// KNOWN DIFFERENCE in src/dn.rs (integrator's): a T61String holding non-ASCII (Latin-1) bytes.
-/// GnuTLS prints it as `#` + hex of the content and then escapes the leading `#` (`\#dc6e...`);
-/// dn::format_gnutls prints `#dc6e...` without the backslash.
+/// GnuTLS prints it as `#` + hex of the content and then escapes the leading `#` (`\#dc6e...`).
 #[test]
-fn dn_formatter_bug_t61string_non_ascii_differs_from_virt_pki_query_dn() {
+fn dn_t61string_with_non_ascii_bytes_matches_virt_pki_query_dn() {
     if !have_peer("openssl") || !have_peer("virt-pki-query-dn") {
         return;
     }
