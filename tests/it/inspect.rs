@@ -230,7 +230,7 @@ fn dn_matches_virt_pki_query_dn_on_awkward_dns() {
     );
 }
 
-/// KNOWN DIFFERENCE in src/dn.rs (integrator's): a T61String holding non-ASCII (Latin-1) bytes.
+/// A T61String holding non-ASCII (Latin-1) bytes.
 /// GnuTLS prints it as `#` + hex of the content and then escapes the leading `#` (`\#dc6e...`).
 #[test]
 fn dn_t61string_with_non_ascii_bytes_matches_virt_pki_query_dn() {
