@@ -311,7 +311,7 @@ fn slashes_to_commas(p: &str) -> String {
 fn starts_like_attribute(rest: &[Tok]) -> bool {
     let mut i = rest
         .iter()
-        .position(|t| !(t.c.is_whitespace() && !t.esc))
+        .position(|t| !t.c.is_whitespace() || t.esc)
         .unwrap_or(rest.len());
     let Some(first) = rest.get(i) else {
         return true; // trailing separator: leave it alone
@@ -348,10 +348,10 @@ fn escape_stray(p: &str) -> String {
             continue;
         }
         let rest = toks.get(i + 1..).unwrap_or(&[]);
-        if !starts_like_attribute(rest) {
-            if let Some(t) = toks.get_mut(i) {
-                t.esc = true;
-            }
+        if !starts_like_attribute(rest)
+            && let Some(t) = toks.get_mut(i)
+        {
+            t.esc = true;
         }
     }
     render(&toks)
@@ -457,10 +457,10 @@ fn renamed_attrs(p: &str, dn: &str) -> Vec<(String, String)> {
         if dn_names.contains(&name) {
             continue;
         }
-        if let Some(to) = dn_names.iter().find(|d| same_attribute(&name, d)) {
-            if !out.iter().any(|(f, _)| f == &name) {
-                out.push((name, to.clone()));
-            }
+        if let Some(to) = dn_names.iter().find(|d| same_attribute(&name, d))
+            && !out.iter().any(|(f, _)| f == &name)
+        {
+            out.push((name, to.clone()));
         }
     }
     out
@@ -518,6 +518,11 @@ fn fix_case(p: &str, dn: &str) -> String {
     dn.to_string()
 }
 
+/// The attribute type of an RDN (`CN` of `CN=x`), trimmed.
+fn attr_type(rdn: &str) -> String {
+    rdn.split('=').next().unwrap_or_default().trim().to_string()
+}
+
 fn at(v: &[String], i: usize) -> String {
     v.get(i).cloned().unwrap_or_default()
 }
@@ -557,16 +562,24 @@ fn single_edit(p: &str, dn: &str) -> Option<(String, String)> {
             }
         }
     }
-    // Extra RDN in the pattern.
-    for i in 0..prdns.len() {
-        let mut v = prdns.clone();
-        let removed = v.remove(i);
-        let cand = join_rdns(v);
-        if !cand.is_empty() && matches(&cand, dn) {
-            return Some((
-                cand,
-                format!("the certificate's DN has no `{removed}`: remove it from the pattern"),
-            ));
+    // Different RDN: same attribute type first, then the same position, then any.
+    for (i, prdn) in prdns.iter().enumerate() {
+        let ptype = attr_type(prdn);
+        let mut order: Vec<&String> = drdns.iter().filter(|d| attr_type(d) == ptype).collect();
+        order.extend(drdns.get(i));
+        order.extend(drdns.iter());
+        for d in order {
+            let mut v = prdns.clone();
+            if let Some(slot) = v.get_mut(i) {
+                *slot = d.clone();
+            }
+            let cand = join_rdns(v);
+            if matches(&cand, dn) {
+                return Some((
+                    cand,
+                    format!("the pattern has `{prdn}` where the certificate has `{d}`"),
+                ));
+            }
         }
     }
     // Missing RDN.
@@ -587,22 +600,16 @@ fn single_edit(p: &str, dn: &str) -> Option<(String, String)> {
             }
         }
     }
-    // Different RDN (same position first).
-    for (i, prdn) in prdns.iter().enumerate() {
-        let mut order: Vec<&String> = drdns.get(i).into_iter().collect();
-        order.extend(drdns.iter());
-        for d in order {
-            let mut v = prdns.clone();
-            if let Some(slot) = v.get_mut(i) {
-                *slot = d.clone();
-            }
-            let cand = join_rdns(v);
-            if matches(&cand, dn) {
-                return Some((
-                    cand,
-                    format!("the pattern has `{prdn}` where the certificate has `{d}`"),
-                ));
-            }
+    // Extra RDN in the pattern (last: removing a literal next to a `*` only widens the pattern).
+    for i in 0..prdns.len() {
+        let mut v = prdns.clone();
+        let removed = v.remove(i);
+        let cand = join_rdns(v);
+        if !cand.is_empty() && matches(&cand, dn) {
+            return Some((
+                cand,
+                format!("the certificate's DN has no `{removed}`: remove it from the pattern"),
+            ));
         }
     }
     None
@@ -617,9 +624,9 @@ fn far_reason(p: &str, dn: &str) -> String {
         .collect();
     let extra: Vec<&String> = prdns
         .iter()
-        .filter(|x| !has_wildcard(x) && !drdns.contains(x))
+        .filter(|x| !x.is_empty() && !has_wildcard(x) && !drdns.contains(x))
         .collect();
-    let mut parts = vec!["the pattern is far from the certificate's DN".to_string()];
+    let mut parts = Vec::new();
     if !extra.is_empty() {
         parts.push(format!(
             "the certificate has no {}",
@@ -640,7 +647,14 @@ fn far_reason(p: &str, dn: &str) -> String {
                 .join(", ")
         ));
     }
-    parts.join(": ")
+    if parts.is_empty() {
+        "the pattern is far from the certificate's DN".into()
+    } else {
+        format!(
+            "the pattern is far from the certificate's DN: {}",
+            parts.join("; ")
+        )
+    }
 }
 
 #[cfg(test)]
@@ -765,6 +779,9 @@ mod tests {
         .unwrap();
         assert_eq!(m.suggestion, DN);
         assert!(m.reasons[0].contains("`CN=client2` where the certificate has `CN=client1`"));
+        // With a wildcard, the specific fix wins over dropping the literal next to `*`.
+        let m = diagnose("C=GB,*,CN=client2", DN).unwrap();
+        assert_eq!(m.suggestion, "C=GB,*,CN=client1");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod dnmatch;
 pub mod error;
 pub mod finding;
 pub mod fsio;
+pub mod inspect;
 pub mod keys;
 pub mod layout;
 pub mod libvirtd_conf;
@@ -39,8 +40,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Err(Error::Usage("not implemented yet".into()))
         }
         Command::Validate(args) => validate::run(&args),
-        Command::Dn(_) | Command::Show(_) | Command::MatchDn(_) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Command::Dn(args) => inspect::run_dn(&args),
+        Command::Show(args) => inspect::run_show(&args),
+        Command::MatchDn(args) => inspect::run_match_dn(&args),
     }
 }
