@@ -152,13 +152,7 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
     } else {
         cn.clone()
     };
-    let reissue = format!(
-        "pkitool issue server --cn {fix_cn}{}",
-        sans_suggest
-            .iter()
-            .map(|s| format!(" --san {s}"))
-            .collect::<String>()
-    );
+    let reissue = c.issue_server(&fix_cn, &sans_suggest);
     if n.dns.is_empty() && n.ips.is_empty() {
         out.push(
             c.f("PKI-H02", Severity::Warning, format!("no DNS or IP subject alternative name; only the CN \"{cn}\" names the server"))

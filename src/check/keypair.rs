@@ -228,7 +228,7 @@ pub fn check_key(
         out.push(
             f("PKI-P01", Severity::Error, format!("does not match the certificate {}", cert_path.display()))
                 .why(format!("libvirt: \"Unable to set x509 key and certificate: {p}, {}: The certificate and the given key do not match.\"; QEMU: \"Cannot load certificate ... & key ...: The certificate and the given key do not match.\"", cert_path.display()))
-                .fix(format!("find the key this certificate was issued for, or re-issue the certificate for this key: pkitool issue {} --cn NAME --out DIR", role.as_str())),
+                .fix(format!("find the key this certificate was issued for, or issue a new pair: {}", CertRef::new(cert, cert_path, role, 0).renew_fix())),
         );
     }
 }

@@ -128,8 +128,8 @@ impl<'c, 'a> CertRef<'c, 'a> {
             .subject(Some(&self.subject))
     }
 
-    /// The pkitool command that re-issues this certificate.
-    pub fn renew_fix(&self) -> String {
+    /// `--out DIR [--layout qemu]` for commands that re-issue this certificate in place.
+    fn out_args(&self) -> String {
         let dir = self
             .path
             .parent()
@@ -141,20 +141,39 @@ impl<'c, 'a> CertRef<'c, 'a> {
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.contains('-'));
-        let layout = if qemu { " --layout qemu" } else { "" };
-        let cn = self
-            .cert
+        format!("--out {dir}{}", if qemu { " --layout qemu" } else { "" })
+    }
+
+    /// The first CN.
+    pub fn cn(&self) -> Option<String> {
+        self.cert
             .subject()
             .iter_common_name()
             .next()
             .and_then(|a| a.as_str().ok())
-            .unwrap_or("NAME")
-            .to_string();
+            .map(str::to_string)
+    }
+
+    /// `pkitool issue server` with these names, writing where this certificate is.
+    pub fn issue_server(&self, cn: &str, sans: &[String]) -> String {
+        format!(
+            "pkitool issue server --cn {cn}{} {}",
+            sans.iter()
+                .map(|s| format!(" --san {s}"))
+                .collect::<String>(),
+            self.out_args()
+        )
+    }
+
+    /// The pkitool command that re-issues this certificate.
+    pub fn renew_fix(&self) -> String {
+        let cn = self.cn().unwrap_or_else(|| "NAME".into());
         match self.role {
             FRole::Ca => format!("pkitool init-ca --dir DIR --cn \"{cn}\""),
             FRole::Client => format!(
-                "pkitool issue client --dn \"{}\" --out {dir}{layout}",
-                self.subject
+                "pkitool issue client --dn \"{}\" {}",
+                self.subject,
+                self.out_args()
             ),
             FRole::Server => {
                 let n = hostname::names(self.cert);
@@ -163,12 +182,7 @@ impl<'c, 'a> CertRef<'c, 'a> {
                 if sans.is_empty() {
                     sans.push(cn.clone());
                 }
-                format!(
-                    "pkitool issue server --cn {cn}{} --out {dir}{layout}",
-                    sans.iter()
-                        .map(|s| format!(" --san {s}"))
-                        .collect::<String>()
-                )
+                self.issue_server(&cn, &sans)
             }
         }
     }
