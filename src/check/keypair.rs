@@ -236,10 +236,12 @@ pub fn check_key(
 /// Key strength and type of a certificate's public key.
 pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
     let alg = key_alg(c.cert);
-    let fix = if is_ca {
-        "re-create the CA with a stronger key: pkitool init-ca --dir DIR --cn NAME --key-type ecdsa-p256".to_string()
-    } else {
-        format!("{} --key-type ecdsa-p256", c.renew_fix())
+    let fix = || {
+        if is_ca {
+            "re-create the CA with a stronger key: pkitool init-ca --dir DIR --cn NAME --key-type ecdsa-p256".to_string()
+        } else {
+            format!("{} --key-type ecdsa-p256", c.renew_fix())
+        }
     };
     match alg {
         KeyAlg::Rsa => {
@@ -249,7 +251,7 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
                 out.push(
                         c.f("PKI-P03", Severity::Warning, format!("RSA key of {bits} bits"))
                             .why("libvirt and QEMU accept it, but keys under 2048 bits are breakable and refused by current OpenSSL security levels and browsers")
-                            .fix(fix),
+                            .fix(fix()),
                     );
             }
         }
@@ -271,7 +273,7 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
                 out.push(
                     c.f("PKI-P04", Severity::Warning, format!("ECDSA key on an unusual curve ({curve})"))
                         .why("GnuTLS, OpenSSL and browsers support P-256, P-384 and P-521; other curves fail handshakes")
-                        .fix(fix),
+                        .fix(fix()),
                 );
             }
         }
@@ -286,7 +288,7 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
             out.push(
                 c.f("PKI-P04", Severity::Warning, format!("{what} key"))
                     .why("TLS 1.3 has no DSA or unknown key types; GnuTLS and OpenSSL refuse such certificates in modern priorities")
-                    .fix(fix),
+                    .fix(fix()),
             );
         }
     }
