@@ -273,12 +273,19 @@ fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Findin
         _ => ("PKI-F03", e.to_string()),
     };
     base(code, Severity::Error, path, role, msg)
-        .why(format!(
-            "libvirt: \"Cannot read {} '{}'\"; QEMU: \"Unable to access credentials {}\"",
-            expect.what(),
-            path.display(),
-            path.display()
-        ))
+        .why(if role == FRole::Ca && expect == Expect::Certificate {
+            format!(
+                "libvirt: \"CA certificate '{0}' does not exist\" / \"Cannot read CA certificate '{0}'\"; QEMU: \"Unable to access credentials {0}\"",
+                path.display()
+            )
+        } else {
+            format!(
+                "libvirt: \"Cannot read {} '{}'\"; QEMU: \"Unable to access credentials {}\"",
+                expect.what(),
+                path.display(),
+                path.display()
+            )
+        })
         .fix(match e {
             ReadError::PermissionDenied { .. } => format!(
                 "run pkitool as the user that loads it, or fix the mode: chmod {} {}",
@@ -287,6 +294,10 @@ fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Findin
                 } else {
                     "644"
                 },
+                path.display()
+            ),
+            _ if role == FRole::Ca && expect == Expect::Certificate => format!(
+                "copy the CA certificate to {} (or create a CA: pkitool init-ca --dir DIR --cn NAME)",
                 path.display()
             ),
             _ => format!("put the {} at {}", expect.what(), path.display()),

@@ -128,20 +128,10 @@ impl<'c, 'a> CertRef<'c, 'a> {
             .subject(Some(&self.subject))
     }
 
-    /// `--out DIR [--layout qemu]` for commands that re-issue this certificate in place.
+    /// `--out DIR [--layout qemu]` (or `--layout libvirt --root R` in a system tree) for
+    /// commands that re-issue this certificate in place.
     fn out_args(&self) -> String {
-        let dir = self
-            .path
-            .parent()
-            .map(|d| d.display().to_string())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| ".".into());
-        let qemu = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.contains('-'));
-        format!("--out {dir}{}", if qemu { " --layout qemu" } else { "" })
+        issue_target(self.path)
     }
 
     /// The first CN.
@@ -186,6 +176,33 @@ impl<'c, 'a> CertRef<'c, 'a> {
             }
         }
     }
+}
+
+/// Where `pkitool issue` must write to replace the file at `cert_path`: the system tree
+/// (`--layout libvirt --root R`), a QEMU directory (`--out DIR --layout qemu`) or a flat
+/// directory (`--out DIR`).
+pub fn issue_target(cert_path: &Path) -> String {
+    let dir = cert_path.parent().unwrap_or(Path::new("."));
+    if dir.ends_with(crate::layout::libvirt::SYSTEM_CERT_DIR) {
+        let root = dir
+            .ancestors()
+            .nth(3)
+            .map(|r| r.display().to_string())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| ".".into());
+        return format!("--layout libvirt --root {root}");
+    }
+    let shown = dir.display().to_string();
+    let shown = if shown.is_empty() {
+        ".".to_string()
+    } else {
+        shown
+    };
+    let qemu = cert_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains('-'));
+    format!("--out {shown}{}", if qemu { " --layout qemu" } else { "" })
 }
 
 /// The result for one layout.
@@ -448,7 +465,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .path(&id.cert)
                         .role(role)
                         .why(format!("a QEMU {what} endpoint (and libvirtd with TLS) refuses to start: \"Unable to access credentials {}: No such file or directory\"", id.cert.display()))
-                        .fix(format!("pkitool issue {what} --cn NAME --out {}{}", layout.dir.display(), if layout.kind == LayoutKind::Qemu { " --layout qemu" } else { "" })),
+                        .fix(format!("pkitool issue {what} --cn NAME {}", issue_target(&id.cert))),
                     );
                 } else if id.index.is_none() {
                     out.push(
@@ -460,7 +477,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .path(&id.cert)
                         .role(role)
                         .why("nothing fails unless this machine is meant to be one")
-                        .fix(format!("if it should: pkitool issue {what} --cn NAME --out {}{}", layout.dir.display(), if layout.kind == LayoutKind::Qemu { " --layout qemu" } else { "" })),
+                        .fix(format!("if it should: pkitool issue {what} --cn NAME {}", issue_target(&id.cert))),
                     );
                 }
                 continue;
