@@ -334,6 +334,12 @@ fn root_prefix_checks_a_staged_system_tree() {
     ]);
     status(&o, 0);
     assert_eq!(json(&o)["summary"]["certificates"], 3);
+    // A CA certificate unprivileged clients cannot read is a warning in the system tree.
+    util::sh(r, "chmod 600 etc/pki/CA/cacert.pem");
+    let o = pkitool(["validate", "--root", r.to_str().unwrap()]);
+    status(&o, 0);
+    assert!(stdout(&o).contains("PKI-F09"), "{}", stdout(&o));
+    util::sh(r, "chmod 644 etc/pki/CA/cacert.pem");
     // A private key readable by others in the system tree is an error.
     util::sh(r, "chmod 644 etc/pki/libvirt/private/clientkey.pem");
     let o = pkitool(["validate", "--root", r.to_str().unwrap()]);
