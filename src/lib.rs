@@ -17,6 +17,7 @@ pub mod der;
 pub mod dn;
 pub mod error;
 pub mod fsio;
+pub mod issue;
 pub mod keys;
 pub mod layout;
 pub mod load;
