@@ -22,6 +22,7 @@ pub mod keys;
 pub mod layout;
 pub mod load;
 pub mod report;
+pub mod template;
 
 pub use error::{Error, Result};
 
