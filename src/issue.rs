@@ -27,6 +27,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 use crate::der::{self, tag};
+use crate::dn;
 use crate::keys;
 
 /// Why a certificate could not be issued.
@@ -78,135 +79,41 @@ pub enum IssueError {
     Key(#[from] keys::KeyError),
 }
 
-/// Attribute OIDs pkitool writes in subjects.
+/// Attribute OIDs (dotted) pkitool writes in subjects.
 pub mod attr {
     /// countryName
-    pub const C: &[u64] = &[2, 5, 4, 6];
+    pub const C: &str = "2.5.4.6";
     /// stateOrProvinceName
-    pub const ST: &[u64] = &[2, 5, 4, 8];
+    pub const ST: &str = "2.5.4.8";
     /// localityName
-    pub const L: &[u64] = &[2, 5, 4, 7];
+    pub const L: &str = "2.5.4.7";
     /// organizationName
-    pub const O: &[u64] = &[2, 5, 4, 10];
+    pub const O: &str = "2.5.4.10";
     /// organizationalUnitName
-    pub const OU: &[u64] = &[2, 5, 4, 11];
+    pub const OU: &str = "2.5.4.11";
     /// commonName
-    pub const CN: &[u64] = &[2, 5, 4, 3];
+    pub const CN: &str = "2.5.4.3";
     /// userId (LDAP UID)
-    pub const UID: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 1];
+    pub const UID: &str = "0.9.2342.19200300.100.1.1";
     /// domainComponent
-    pub const DC: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 25];
+    pub const DC: &str = "0.9.2342.19200300.100.1.25";
     /// emailAddress (PKCS#9)
-    pub const EMAIL: &[u64] = &[1, 2, 840, 113549, 1, 9, 1];
-    /// serialNumber
-    pub const SERIAL: &[u64] = &[2, 5, 4, 5];
-    /// title
-    pub const TITLE: &[u64] = &[2, 5, 4, 12];
-    /// streetAddress
-    pub const STREET: &[u64] = &[2, 5, 4, 9];
-    /// postalCode
-    pub const POSTAL: &[u64] = &[2, 5, 4, 17];
-    /// dnQualifier
-    pub const DNQ: &[u64] = &[2, 5, 4, 46];
-
-    /// The attribute for a short name as GnuTLS prints it (case-insensitive).
-    pub fn by_name(name: &str) -> Option<&'static [u64]> {
-        Some(match name.to_ascii_uppercase().as_str() {
-            "C" => C,
-            "ST" => ST,
-            "L" => L,
-            "O" => O,
-            "OU" => OU,
-            "CN" => CN,
-            "UID" => UID,
-            "DC" => DC,
-            "EMAIL" | "EMAILADDRESS" | "E" => EMAIL,
-            "SERIALNUMBER" => SERIAL,
-            "TITLE" => TITLE,
-            "STREET" => STREET,
-            "POSTALCODE" => POSTAL,
-            "DNQUALIFIER" => DNQ,
-            _ => return None,
-        })
-    }
+    pub const EMAIL: &str = "1.2.840.113549.1.9.1";
 }
 
-/// One attribute of a subject (one single-valued RDN).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attr {
-    /// Attribute type.
-    pub oid: Vec<u64>,
-    /// Value (UTF-8).
-    pub value: String,
-}
-
-impl Attr {
-    /// An attribute from an OID constant and a value.
-    pub fn new(oid: &[u64], value: impl Into<String>) -> Self {
-        Attr {
-            oid: oid.to_vec(),
-            value: value.into(),
-        }
-    }
-}
-
-fn is_printable(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b))
-}
-
-/// Encodes one attribute value as certtool does: countryName, serialNumber and dnQualifier
-/// as PrintableString (required by RFC 5280, and GnuTLS prints a UTF8String country as
-/// `C=#0c02...`, breaking DN allow-lists), domainComponent and emailAddress as IA5String, other
-/// values as PrintableString when every character allows it, else UTF8String.
-fn encode_value(a: &Attr) -> Result<Vec<u8>, IssueError> {
-    let v = a.value.as_str();
-    let oid = a.oid.as_slice();
-    if oid == attr::C || oid == attr::SERIAL || oid == attr::DNQ {
-        if !is_printable(v) {
-            return Err(IssueError::Subject(format!(
-                "{v:?} cannot be a PrintableString (country, serialNumber and dnQualifier allow only A-Z a-z 0-9 and ' ()+,-./:=?)"
-            )));
-        }
-        if oid == attr::C && v.len() != 2 {
-            return Err(IssueError::Subject(format!(
-                "country {v:?} must be a two-letter code such as GB"
-            )));
-        }
-        return Ok(der::tlv(tag::PRINTABLE_STRING, v.as_bytes()));
-    }
-    if oid == attr::DC || oid == attr::EMAIL {
-        if !v.is_ascii() {
-            return Err(IssueError::Subject(format!("{v:?} must be ASCII")));
-        }
-        return Ok(der::tlv(tag::IA5_STRING, v.as_bytes()));
-    }
-    if is_printable(v) {
-        Ok(der::tlv(tag::PRINTABLE_STRING, v.as_bytes()))
-    } else {
-        Ok(der::tlv(tag::UTF8_STRING, v.as_bytes()))
-    }
-}
-
-/// Encodes a Name: one single-valued RDN per attribute, in the given (encoding) order.
-pub fn encode_name(attrs: &[Attr]) -> Result<Vec<u8>, IssueError> {
-    let mut rdns = Vec::with_capacity(attrs.len());
-    for a in attrs {
-        if a.value.is_empty() {
-            return Err(IssueError::Subject("empty attribute value".into()));
-        }
-        let atv = der::sequence(&[&der::oid(&a.oid), &encode_value(a)?]);
-        rdns.push(der::set_of(&[atv]));
-    }
-    Ok(der::tlv(tag::SEQUENCE, &rdns.concat()))
+fn text_attr(oid: &str, value: &str) -> Vec<dn::Attribute> {
+    vec![dn::Attribute {
+        oid: oid.to_string(),
+        value: dn::AttributeValue::Text(value.to_string()),
+    }]
 }
 
 /// The subject fields certtool templates and pkitool flags set, encoded in certtool's fixed
 /// order: C, ST, L, O..., OU..., CN, UID, DC..., emailAddress (after any `dn`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectFields {
-    /// Attributes from a whole DN (`--dn`, template `dn`), encoded first in the given order.
-    pub dn: Vec<Attr>,
+    /// RDNs from a whole DN (`--dn`, template `dn`), encoded first, in the given order.
+    pub dn: Vec<Vec<dn::Attribute>>,
     /// country (C)
     pub country: Option<String>,
     /// state (ST)
@@ -223,116 +130,72 @@ pub struct SubjectFields {
     pub uid: Option<String>,
     /// dc (DC), repeatable
     pub dc: Vec<String>,
-    /// extra attributes (template `dn_oid`)
-    pub extra: Vec<Attr>,
     /// pkcs9_email (emailAddress)
     pub email: Option<String>,
 }
 
 impl SubjectFields {
-    /// The attributes in encoding order.
-    pub fn attrs(&self) -> Vec<Attr> {
-        let mut out = self.dn.clone();
-        let mut one = |oid: &[u64], v: &Option<String>| {
+    /// The subject as a [`dn::Dn`], RDNs in encoding order.
+    pub fn to_dn(&self) -> dn::Dn {
+        let mut rdns = self.dn.clone();
+        let mut one = |oid: &str, v: &Option<String>| {
             if let Some(v) = v {
-                out.push(Attr::new(oid, v.clone()));
+                rdns.push(text_attr(oid, v));
             }
         };
         one(attr::C, &self.country);
         one(attr::ST, &self.state);
         one(attr::L, &self.locality);
         for v in &self.organization {
-            out.push(Attr::new(attr::O, v.clone()));
+            rdns.push(text_attr(attr::O, v));
         }
         for v in &self.unit {
-            out.push(Attr::new(attr::OU, v.clone()));
+            rdns.push(text_attr(attr::OU, v));
         }
         if let Some(v) = &self.cn {
-            out.push(Attr::new(attr::CN, v.clone()));
+            rdns.push(text_attr(attr::CN, v));
         }
         if let Some(v) = &self.uid {
-            out.push(Attr::new(attr::UID, v.clone()));
+            rdns.push(text_attr(attr::UID, v));
         }
         for v in &self.dc {
-            out.push(Attr::new(attr::DC, v.clone()));
+            rdns.push(text_attr(attr::DC, v));
         }
-        out.extend(self.extra.iter().cloned());
         if let Some(v) = &self.email {
-            out.push(Attr::new(attr::EMAIL, v.clone()));
+            rdns.push(text_attr(attr::EMAIL, v));
         }
-        out
+        dn::Dn { rdns }
     }
 
     /// True when no attribute is set.
     pub fn is_empty(&self) -> bool {
-        self.attrs().is_empty()
+        self.to_dn().rdns.is_empty()
     }
 
     /// The CN, from `cn` or the last CN of `dn`.
     pub fn common_name(&self) -> Option<&str> {
         self.cn.as_deref().or_else(|| {
-            self.dn
-                .iter()
-                .rev()
-                .find(|a| a.oid == attr::CN)
-                .map(|a| a.value.as_str())
+            self.dn.iter().flatten().rev().find_map(|a| match &a.value {
+                dn::AttributeValue::Text(t) if a.oid == attr::CN => Some(t.as_str()),
+                _ => None,
+            })
         })
     }
 
-    /// The encoded Name.
+    /// The encoded Name (certtool's string types, country as PrintableString).
     pub fn to_der(&self) -> Result<Vec<u8>, IssueError> {
-        encode_name(&self.attrs())
+        self.to_dn()
+            .to_der()
+            .map_err(|e| IssueError::Subject(e.to_string()))
     }
 }
 
 /// Parses a DN written in libvirt's order (`C=GB,ST=London,O=Example Org,CN=client1`, `\,`
-/// escapes) into attributes in that (encoding) order.
-pub fn parse_dn(s: &str) -> Result<Vec<Attr>, IssueError> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n) => cur.push(n),
-                None => return Err(IssueError::Subject("DN ends with a lone backslash".into())),
-            },
-            ',' => parts.push(std::mem::take(&mut cur)),
-            '+' => {
-                return Err(IssueError::Subject(
-                    "multi-valued RDNs (+) are not supported in --dn; escape a literal + as \\+"
-                        .into(),
-                ));
-            }
-            _ => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    let mut attrs = Vec::new();
-    for part in parts {
-        let Some((k, v)) = part.split_once('=') else {
-            return Err(IssueError::Subject(format!(
-                "{part:?} is not TYPE=value (write a literal comma as \\,)"
-            )));
-        };
-        let k = k.trim();
-        let oid = match attr::by_name(k) {
-            Some(o) => o.to_vec(),
-            None => der::parse_oid(k).ok_or_else(|| {
-                IssueError::Subject(format!(
-                    "unknown attribute type {k:?} (use C, ST, L, O, OU, CN, UID, DC, emailAddress or a dotted OID)"
-                ))
-            })?,
-        };
-        if v.is_empty() {
-            return Err(IssueError::Subject(format!("{k}= has an empty value")));
-        }
-        attrs.push(Attr {
-            oid,
-            value: v.to_string(),
-        });
-    }
-    Ok(attrs)
+/// escapes) into RDNs in that (encoding) order.
+pub fn parse_dn(s: &str) -> Result<Vec<Vec<dn::Attribute>>, IssueError> {
+    dn::parse(s)
+        .map(|d| d.rdns)
+        .map_err(|e| IssueError::Subject(e.to_string()))
 }
 
 /// A subject alternative name.
@@ -912,8 +775,10 @@ mod tests {
     fn dn_parsing_and_sans() {
         let a = parse_dn("C=GB,ST=London,O=Example\\, Org,CN=client1").unwrap();
         assert_eq!(a.len(), 4);
-        assert_eq!(a[2].value, "Example, Org");
-        assert!(parse_dn("CN=a+UID=b").is_err());
+        assert_eq!(
+            a[2][0].value,
+            dn::AttributeValue::Text("Example, Org".into())
+        );
         assert!(parse_dn("XX=a").is_err());
         assert_eq!(San::parse("::1").unwrap(), San::Ip("::1".parse().unwrap()));
         assert_eq!(
