@@ -15,8 +15,10 @@
 pub mod cli;
 pub mod der;
 pub mod dn;
+pub mod dnmatch;
 pub mod error;
 pub mod fsio;
+pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod layout;
@@ -37,8 +39,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Issue(args) => provision::cmd_issue(&args),
         Command::Template(cmd) => provision::cmd_template(&cmd),
         Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
-        Command::Dn(_) | Command::Show(_) | Command::MatchDn(_) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Command::Dn(args) => inspect::run_dn(&args),
+        Command::Show(args) => inspect::run_show(&args),
+        Command::MatchDn(args) => inspect::run_match_dn(&args),
     }
 }
