@@ -108,10 +108,10 @@ fn base() -> &'static Path {
         if let Ok(rd) = fs::read_dir(tmp) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = name.strip_prefix("differential-") {
-                    if !Path::new("/proc").join(pid).exists() {
-                        let _ = fs::remove_dir_all(e.path());
-                    }
+                if let Some(pid) = name.strip_prefix("differential-")
+                    && !Path::new("/proc").join(pid).exists()
+                {
+                    let _ = fs::remove_dir_all(e.path());
                 }
             }
         }

@@ -290,3 +290,69 @@ fn interop_rsa_3072() {
 fn interop_rsa_4096() {
     interop("rsa-4096");
 }
+
+/// `pkitool issue --ca-cert/--ca-key` with a CA made by another tool: the leaves chain and the
+/// peers accept them (QEMU handshake and libvirt handshake).
+fn interop_foreign_ca(make_ca: &str) {
+    if !(have_peer("openssl") && have_peer("certtool") && have_qemu() && have_libvirt()) {
+        return;
+    }
+    let t = tmpdir();
+    let ca = t.path().join("foreign-ca");
+    fs::create_dir(&ca).expect("mkdir");
+    crate::util::sh(&ca, make_ca);
+    let (cacert, cakey) = (ca.join("cacert.pem"), ca.join("cakey.pem"));
+    let issue = |kind: &str, out: &Path, layout: &str, who: &[&str]| {
+        let mut args = vec![
+            "issue",
+            kind,
+            "--ca-cert",
+            s(&cacert),
+            "--ca-key",
+            s(&cakey),
+            "--out",
+            s(out),
+            "--layout",
+            layout,
+        ];
+        args.extend_from_slice(who);
+        ok(&pkitool(&args));
+    };
+    let server = ["--cn", "localhost", "--san", "localhost", "--san", "127.0.0.1"];
+    let client = ["--dn", CLIENT_DN];
+    let (qs, qc) = (t.path().join("qs"), t.path().join("qc"));
+    let (ls, lc) = (t.path().join("ls"), t.path().join("lc"));
+    issue("server", &qs, "qemu", &server);
+    issue("client", &qc, "qemu", &client);
+    issue("server", &ls, "flat", &server);
+    issue("client", &lc, "flat", &client);
+    verify_openssl(&cacert, &qs.join("server-cert.pem"), "sslserver", &["-verify_hostname", "localhost"]);
+    verify_certtool(&cacert, &lc.join("clientcert.pem"), "1.3.6.1.5.5.7.3.2", None);
+
+    let nbd = QemuNbdServer::start(&qs, None).unwrap_or_else(|e| panic!("qemu-nbd:\n{e}"));
+    qemu_img_info_tls(&qc, "localhost", nbd.port).unwrap_or_else(|e| panic!("qemu-img:\n{e}"));
+    let d = Libvirtd::start(&LibvirtdConf::pkipath(&ls).allowed_dn([CLIENT_DN]))
+        .unwrap_or_else(|e| panic!("libvirtd:\n{e}"));
+    d.virsh_hostname("localhost", &lc)
+        .unwrap_or_else(|e| panic!("virsh:\n{e}\n{}", d.log_errors()));
+}
+
+#[test]
+fn interop_ca_made_by_certtool_rsa() {
+    interop_foreign_ca(
+        "printf 'cn = certtool CA\\nou = Virt\\nou = Team\\nca\\ncert_signing_key\\nexpiration_days = 3650\\n' > ca.info\n\
+         certtool --generate-privkey --outfile cakey.pem 2>/dev/null\n\
+         certtool --generate-self-signed --load-privkey cakey.pem --template ca.info --outfile cacert.pem >/dev/null 2>&1\n\
+         grep -q 'BEGIN RSA PRIVATE KEY' cakey.pem",
+    );
+}
+
+#[test]
+fn interop_ca_made_by_openssl_ec_sec1() {
+    interop_foreign_ca(
+        "openssl ecparam -name prime256v1 -genkey -noout -out cakey.pem\n\
+         grep -q 'BEGIN EC PRIVATE KEY' cakey.pem\n\
+         openssl req -x509 -new -key cakey.pem -sha256 -days 3650 -subj '/C=GB/O=Example Org/OU=Virt/OU=Team/CN=openssl CA' \
+           -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' -out cacert.pem",
+    );
+}
