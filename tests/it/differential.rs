@@ -80,6 +80,13 @@ cp clientkey.pem qemu-client/client-key.pem
 cp cacert.pem libvirt-client/cacert.pem; cp clientcert.pem libvirt-client/clientcert.pem
 cp clientkey.pem libvirt-client/clientkey.pem
 chmod 600 qemu-client/client-key.pem libvirt-client/clientkey.pem
+leaf rsa.pem server.info servercert.pem ca
+mkdir -p qemu-server libvirt-server
+cp cacert.pem qemu-server/ca-cert.pem; cp servercert.pem qemu-server/server-cert.pem
+cp rsa.pem qemu-server/server-key.pem
+cp cacert.pem libvirt-server/cacert.pem; cp servercert.pem libvirt-server/servercert.pem
+cp rsa.pem libvirt-server/serverkey.pem
+chmod 600 qemu-server/server-key.pem libvirt-server/serverkey.pem
 "#;
 
 /// What the peers do with a case.
@@ -91,9 +98,20 @@ enum Peers {
     Refuse,
 }
 
+/// Which end of the connection the case's files are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The case is the server's files; the client is the base's good client.
+    Server,
+    /// The case is the client's files; the server is the base's good server.
+    Client,
+}
+
 struct Case {
     name: &'static str,
-    /// Writes ca-cert.pem, server-cert.pem and server-key.pem into the current directory.
+    side: Side,
+    /// Writes ca-cert.pem plus server-cert.pem and server-key.pem (Side::Server) or
+    /// client-cert.pem and client-key.pem (Side::Client) into the current directory.
     script: &'static str,
     peers: Peers,
     /// When refused: finding classes of which pkitool must raise at least one error.
@@ -138,37 +156,50 @@ fn build(case: &Case, dir: &Path) -> (PathBuf, PathBuf) {
     let l = dir.join("libvirt");
     fs::create_dir_all(&q).expect("mkdir");
     fs::create_dir_all(&l).expect("mkdir");
-    for (from, qn, ln) in [
-        ("ca-cert.pem", "ca-cert.pem", "cacert.pem"),
-        ("server-cert.pem", "server-cert.pem", "servercert.pem"),
-        ("server-key.pem", "server-key.pem", "serverkey.pem"),
-    ] {
-        let src = work.join(from);
+    let role = match case.side {
+        Side::Server => "server",
+        Side::Client => "client",
+    };
+    let files = [
+        ("ca-cert.pem".to_string(), "cacert.pem".to_string()),
+        (format!("{role}-cert.pem"), format!("{role}cert.pem")),
+        (format!("{role}-key.pem"), format!("{role}key.pem")),
+    ];
+    for (qn, ln) in &files {
+        let src = work.join(qn);
         for dst in [q.join(qn), l.join(ln)] {
-            fs::copy(&src, &dst)
-                .unwrap_or_else(|e| panic!("{case_name}: {from}: {e}", case_name = case.name));
+            fs::copy(&src, &dst).unwrap_or_else(|e| panic!("{}: {qn}: {e}", case.name));
         }
     }
-    for k in [q.join("server-key.pem"), l.join("serverkey.pem")] {
+    for k in [q.join(&files[2].0), l.join(&files[2].1)] {
         fs::set_permissions(&k, fs::Permissions::from_mode(0o600)).expect("chmod key");
     }
     (q, l)
 }
 
-/// `Err(why)` when QEMU refuses: qemu-nbd at load, or the qemu-img handshake.
-fn qemu_verdict(qdir: &Path) -> Result<(), String> {
-    let srv = QemuNbdServer::start(qdir, None).map_err(|e| format!("qemu-nbd at load: {e}"))?;
-    qemu_img_info_tls(&base().join("qemu-client"), "localhost", srv.port)
-        .map_err(|e| format!("qemu-img handshake: {e}"))
+/// `Err(why)` when QEMU refuses: qemu-nbd at load, or the qemu-img side (its own sanity check
+/// at load, or the handshake).
+fn qemu_verdict(side: Side, qdir: &Path) -> Result<(), String> {
+    let (server, client) = match side {
+        Side::Server => (qdir.to_path_buf(), base().join("qemu-client")),
+        Side::Client => (base().join("qemu-server"), qdir.to_path_buf()),
+    };
+    let srv = QemuNbdServer::start(&server, None).map_err(|e| format!("qemu-nbd at load: {e}"))?;
+    qemu_img_info_tls(&client, "localhost", srv.port).map_err(|e| format!("qemu-img: {e}"))
 }
 
-/// `Err(why)` when libvirt refuses: libvirtd at load, or virsh's handshake.
-fn libvirt_verdict(ldir: &Path) -> Result<(), String> {
-    let d = Libvirtd::start(&LibvirtdConf::pkipath(ldir))
+/// `Err(why)` when libvirt refuses: libvirtd at load, or virsh (its own sanity check before
+/// connecting, or the handshake, where libvirtd checks the client).
+fn libvirt_verdict(side: Side, ldir: &Path) -> Result<(), String> {
+    let (server, client) = match side {
+        Side::Server => (ldir.to_path_buf(), base().join("libvirt-client")),
+        Side::Client => (base().join("libvirt-server"), ldir.to_path_buf()),
+    };
+    let d = Libvirtd::start(&LibvirtdConf::pkipath(&server))
         .map_err(|e| format!("libvirtd at load: {e}"))?;
-    virsh_hostname("localhost", d.port, &base().join("libvirt-client"))
+    virsh_hostname("localhost", d.port, &client)
         .map(|_| ())
-        .map_err(|e| format!("virsh handshake: {e}\nlibvirtd log:\n{}", d.log_errors()))
+        .map_err(|e| format!("virsh: {e}\nlibvirtd log:\n{}", d.log_errors()))
 }
 
 /// pkitool's verdict: the error findings (class and code), and the whole JSON for messages.
@@ -226,8 +257,8 @@ fn differential(case: &Case) {
     let (qdir, ldir) = build(case, t.path());
 
     for (peer, dir, verdict) in [
-        ("QEMU", &qdir, qemu_verdict(&qdir)),
-        ("libvirt", &ldir, libvirt_verdict(&ldir)),
+        ("QEMU", &qdir, qemu_verdict(case.side, &qdir)),
+        ("libvirt", &ldir, libvirt_verdict(case.side, &ldir)),
     ] {
         // The fixture does what it says to the real peer.
         match (case.peers, &verdict) {
@@ -279,6 +310,7 @@ macro_rules! cases {
 
 cases! {
     differential_good_rsa => Case {
+        side: Side::Server,
         name: "good RSA layout (certtool, libvirt guide templates)",
         script: r#"cp $B/rsa.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca
                    cp $B/cacert.pem ca-cert.pem"#,
@@ -286,6 +318,7 @@ cases! {
         classes: &[],
     };
     differential_good_ecdsa_openssl => Case {
+        side: Side::Server,
         name: "good ECDSA leaf with keyEncipherment (openssl)",
         script: r#"printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext
                    cp $B/ec.pem server-key.pem; oleaf server-key.pem ext server-cert.pem
@@ -294,6 +327,7 @@ cases! {
         classes: &[],
     };
     differential_cn_only => Case {
+        side: Side::Server,
         name: "CN=localhost and no SAN (GnuTLS falls back to the CN)",
         script: r#"grep -v -e dns_name -e ip_address $B/server.info > s.info
                    cp $B/rsa.pem server-key.pem; leaf server-key.pem s.info server-cert.pem ca
@@ -302,6 +336,7 @@ cases! {
         classes: &[],
     };
     differential_noncritical_client_eku => Case {
+        side: Side::Server,
         name: "server certificate with a non-critical clientAuth EKU (tolerated)",
         script: r#"sed 's/tls_www_server/tls_www_client/' $B/server.info > s.info
                    cp $B/rsa.pem server-key.pem; leaf server-key.pem s.info server-cert.pem ca
@@ -310,6 +345,7 @@ cases! {
         classes: &[],
     };
     differential_rsa_1024 => Case {
+        side: Side::Server,
         name: "RSA-1024 server key",
         script: r#"cp $B/rsa1024.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca
                    cp $B/cacert.pem ca-cert.pem"#,
@@ -317,6 +353,7 @@ cases! {
         classes: &[],
     };
     differential_expired => Case {
+        side: Side::Server,
         name: "expired server certificate",
         script: r#"grep -v expiration_days $B/server.info > s.info
                    printf 'activation_date = "2020-01-01 00:00:00"\nexpiration_date = "2021-01-01 00:00:00"\n' >> s.info
@@ -326,6 +363,7 @@ cases! {
         classes: &["expired"],
     };
     differential_not_yet_valid => Case {
+        side: Side::Server,
         name: "server certificate not yet valid",
         script: r#"grep -v expiration_days $B/server.info > s.info
                    printf 'activation_date = "2030-01-01 00:00:00"\nexpiration_date = "2031-01-01 00:00:00"\n' >> s.info
@@ -335,6 +373,7 @@ cases! {
         classes: &["not_yet_valid"],
     };
     differential_wrong_ca => Case {
+        side: Side::Server,
         name: "server certificate signed by another CA",
         script: r#"cp $B/rsa.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem other
                    cp $B/cacert.pem ca-cert.pem"#,
@@ -342,6 +381,7 @@ cases! {
         classes: &["chain", "wrong_issuer"],
     };
     differential_ca_true_leaf => Case {
+        side: Side::Server,
         name: "server certificate with CA:TRUE",
         script: r#"cat $B/server.info > s.info; echo ca >> s.info
                    cp $B/rsa.pem server-key.pem; leaf server-key.pem s.info server-cert.pem ca
@@ -350,6 +390,7 @@ cases! {
         classes: &["basic_constraints"],
     };
     differential_ecdsa_without_key_encipherment => Case {
+        side: Side::Server,
         name: "ECDSA server certificate without keyEncipherment (certtool drops it)",
         script: r#"cp $B/ec.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca
                    cp $B/cacert.pem ca-cert.pem"#,
@@ -357,6 +398,7 @@ cases! {
         classes: &["key_usage"],
     };
     differential_sha1_signature => Case {
+        side: Side::Server,
         name: "server certificate signed with SHA-1",
         script: r#"cp $B/rsa.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca --hash SHA1
                    cp $B/cacert.pem ca-cert.pem"#,
@@ -364,6 +406,7 @@ cases! {
         classes: &["weak_signature"],
     };
     differential_key_mismatch => Case {
+        side: Side::Server,
         name: "server key from another pair",
         script: r#"leaf $B/rsa.pem $B/server.info server-cert.pem ca; cp $B/rsa2.pem server-key.pem
                    cp $B/cacert.pem ca-cert.pem"#,
@@ -371,6 +414,7 @@ cases! {
         classes: &["key_mismatch"],
     };
     differential_encrypted_key => Case {
+        side: Side::Server,
         name: "encrypted server key (PKCS#8, openssl)",
         script: r#"leaf $B/rsa.pem $B/server.info server-cert.pem ca
                    openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:secret -in $B/rsa.pem -out server-key.pem
@@ -379,6 +423,7 @@ cases! {
         classes: &["encrypted_key"],
     };
     differential_critical_client_eku => Case {
+        side: Side::Server,
         name: "server certificate with a critical clientAuth-only EKU (openssl)",
         script: r#"printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=critical,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext
                    cp $B/rsa.pem server-key.pem; oleaf server-key.pem ext server-cert.pem
@@ -387,6 +432,7 @@ cases! {
         classes: &["eku"],
     };
     differential_hostname_mismatch => Case {
+        side: Side::Server,
         name: "server certificate for another host name",
         script: r#"sed -e 's/^cn = .*/cn = otherhost.example.com/' -e 's/^dns_name = .*/dns_name = otherhost.example.com/' \
                      -e '/ip_address/d' $B/server.info > s.info
@@ -396,6 +442,7 @@ cases! {
         classes: &["hostname"],
     };
     differential_expired_extra_ca_in_bundle => Case {
+        side: Side::Server,
         name: "CA file holding the right CA and an unrelated expired CA",
         script: r#"cp $B/rsa.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca
                    cat $B/cacert.pem $B/expiredcert.pem > ca-cert.pem"#,
@@ -403,6 +450,7 @@ cases! {
         classes: &["ca_bundle", "expired"],
     };
     differential_intermediate_in_leaf_file => Case {
+        side: Side::Server,
         name: "intermediate CA appended to the server certificate file",
         script: r#"printf 'cn = Intermediate CA\nca\ncert_signing_key\nexpiration_days = 365\n' > int.info
                    certtool --generate-privkey --key-type ecdsa --outfile intkey.pem 2>/dev/null
@@ -413,5 +461,58 @@ cases! {
                    cp $B/cacert.pem ca-cert.pem"#,
         peers: Peers::Refuse,
         classes: &["chain", "wrong_issuer", "ca_bundle"],
+    };
+    differential_client_good_ecdsa_openssl => Case {
+        side: Side::Client,
+        name: "client: good ECDSA client certificate with keyEncipherment (openssl)",
+        script: r#"printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > ext
+                   cp $B/ec.pem client-key.pem; oleaf client-key.pem ext client-cert.pem
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Accept,
+        classes: &[],
+    };
+    differential_client_noncritical_server_eku => Case {
+        side: Side::Client,
+        name: "client: certificate with a non-critical serverAuth EKU (tolerated)",
+        script: r#"cp $B/rsa2.pem client-key.pem; leaf client-key.pem $B/server.info client-cert.pem ca
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Accept,
+        classes: &[],
+    };
+    differential_client_expired => Case {
+        side: Side::Client,
+        name: "client: expired client certificate",
+        script: r#"grep -v expiration_days $B/client.info > c.info
+                   printf 'activation_date = "2020-01-01 00:00:00"\nexpiration_date = "2021-01-01 00:00:00"\n' >> c.info
+                   cp $B/rsa2.pem client-key.pem; leaf client-key.pem c.info client-cert.pem ca
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Refuse,
+        classes: &["expired"],
+    };
+    differential_client_ca_true => Case {
+        side: Side::Client,
+        name: "client: client certificate with CA:TRUE",
+        script: r#"cat $B/client.info > c.info; echo ca >> c.info
+                   cp $B/rsa2.pem client-key.pem; leaf client-key.pem c.info client-cert.pem ca
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Refuse,
+        classes: &["basic_constraints"],
+    };
+    differential_client_critical_server_eku => Case {
+        side: Side::Client,
+        name: "client: critical serverAuth-only EKU (openssl)",
+        script: r#"printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=critical,serverAuth\n' > ext
+                   cp $B/rsa2.pem client-key.pem; oleaf client-key.pem ext client-cert.pem
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Refuse,
+        classes: &["eku"],
+    };
+    differential_client_wrong_ca => Case {
+        side: Side::Client,
+        name: "client: client certificate signed by another CA",
+        script: r#"cp $B/rsa2.pem client-key.pem; leaf client-key.pem $B/client.info client-cert.pem other
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Refuse,
+        classes: &["chain", "wrong_issuer"],
     };
 }
