@@ -231,23 +231,21 @@ fn sniff_der(bytes: &[u8]) -> Option<ObjectKind> {
     if bytes.first() != Some(&0x30) {
         return None;
     }
-    if let Ok((rest, _)) = x509_parser::certificate::X509Certificate::from_der(bytes) {
-        if rest.is_empty() {
-            return Some(ObjectKind::Certificate);
-        }
+    if let Ok((rest, _)) = x509_parser::certificate::X509Certificate::from_der(bytes)
+        && rest.is_empty()
+    {
+        return Some(ObjectKind::Certificate);
     }
     if let Ok((rest, _)) = x509_parser::revocation_list::CertificateRevocationList::from_der(bytes)
+        && rest.is_empty()
     {
-        if rest.is_empty() {
-            return Some(ObjectKind::Crl);
-        }
+        return Some(ObjectKind::Crl);
     }
     if let Ok((rest, _)) =
         x509_parser::certification_request::X509CertificationRequest::from_der(bytes)
+        && rest.is_empty()
     {
-        if rest.is_empty() {
-            return Some(ObjectKind::Csr);
-        }
+        return Some(ObjectKind::Csr);
     }
     if pkcs8::PrivateKeyInfoRef::try_from(bytes).is_ok() {
         return Some(ObjectKind::PrivateKey(KeyFormat::Pkcs8));
