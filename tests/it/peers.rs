@@ -319,6 +319,9 @@ impl Libvirtd {
             let _ = fs::remove_file(&log);
             let mut child = Command::new("libvirtd")
                 .arg("--listen")
+                // a safety net if this test process dies without dropping the guard: the daemon
+                // exits after this many idle seconds
+                .args(["--timeout", "300"])
                 .arg("-f")
                 .arg(&conf_path)
                 .arg("-p")
