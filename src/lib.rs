@@ -13,12 +13,18 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod der;
 pub mod dn;
 pub mod error;
 pub mod fsio;
+pub mod issue;
+pub mod keys;
 pub mod layout;
 pub mod load;
+pub mod prompt;
+pub mod provision;
 pub mod report;
+pub mod template;
 
 pub use error::{Error, Result};
 
@@ -27,9 +33,9 @@ use cli::{Cli, Command};
 /// Run one command. Returns the exit status on success (0, or 1 when `validate` found problems).
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::InitCa(_) | Command::Issue(_) | Command::Template(_) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Command::InitCa(args) => provision::cmd_init_ca(&args),
+        Command::Issue(args) => provision::cmd_issue(&args),
+        Command::Template(cmd) => provision::cmd_template(&cmd),
         Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
         Command::Dn(_) | Command::Show(_) | Command::MatchDn(_) => {
             Err(Error::Usage("not implemented yet".into()))
