@@ -1,6 +1,6 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
-// mod differential; // enabled when `pkitool validate` lands (branch validate)
+mod differential;
 mod interop;
 mod man;
 mod peers;
