@@ -4,4 +4,5 @@ mod differential;
 mod interop;
 mod man;
 mod peers;
+mod provision;
 mod util;
