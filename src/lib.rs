@@ -12,21 +12,26 @@
 
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cli;
 pub mod der;
+pub mod discover;
 pub mod dn;
 pub mod dnmatch;
 pub mod error;
+pub mod finding;
 pub mod fsio;
 pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod layout;
+pub mod libvirtd_conf;
 pub mod load;
 pub mod prompt;
 pub mod provision;
 pub mod report;
 pub mod template;
+pub mod validate;
 
 pub use error::{Error, Result};
 
@@ -38,7 +43,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::InitCa(args) => provision::cmd_init_ca(&args),
         Command::Issue(args) => provision::cmd_issue(&args),
         Command::Template(cmd) => provision::cmd_template(&cmd),
-        Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
+        Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => inspect::run_dn(&args),
         Command::Show(args) => inspect::run_show(&args),
         Command::MatchDn(args) => inspect::run_match_dn(&args),
