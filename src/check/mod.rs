@@ -455,7 +455,27 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         let what = role.as_str();
         match (ce, ke) {
             (false, false) => {
-                if id.required {
+                // A QEMU directory with only client credentials serves a client endpoint,
+                // which needs no server pair (qemu-img, NBD clients, migration sources).
+                let client_only = layout.kind == LayoutKind::Qemu
+                    && id.role == crate::layout::Role::Server
+                    && layout.identities.iter().any(|o| {
+                        o.role == crate::layout::Role::Client
+                            && (files::exists(&o.cert) || files::exists(&o.key))
+                    });
+                if client_only {
+                    out.push(
+                        Finding::new(
+                            "PKI-S04",
+                            Severity::Note,
+                            "no server certificate: only a QEMU client endpoint can use this directory",
+                        )
+                        .path(&id.cert)
+                        .role(role)
+                        .why(format!("a QEMU server endpoint would refuse it: \"Unable to access credentials {}: No such file or directory\"", id.cert.display()))
+                        .fix(format!("if a server uses it too: pkitool issue server --cn NAME {}", issue_target(&id.cert))),
+                    );
+                } else if id.required {
                     out.push(
                         Finding::new(
                             "PKI-F01",
