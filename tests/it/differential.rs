@@ -463,9 +463,6 @@ cases! {
         peers: Peers::Refuse,
         classes: &["chain", "wrong_issuer", "ca_bundle"],
     };
-    #[ignore = "disagreement found: validate requires server-cert.pem/server-key.pem in a QEMU \
-                directory that holds only client credentials (PKI-F01 error), while a QEMU client \
-                endpoint (qemu-img) loads it and connects; libvirt pkipath gets this right (note)"]
     differential_client_good_ecdsa_openssl => Case {
         side: Side::Client,
         name: "client: good ECDSA client certificate with keyEncipherment (openssl)",
@@ -475,9 +472,6 @@ cases! {
         peers: Peers::Accept,
         classes: &[],
     };
-    #[ignore = "disagreement found: validate requires server-cert.pem/server-key.pem in a QEMU \
-                directory that holds only client credentials (PKI-F01 error), while a QEMU client \
-                endpoint (qemu-img) loads it and connects; libvirt pkipath gets this right (note)"]
     differential_client_noncritical_server_eku => Case {
         side: Side::Client,
         name: "client: certificate with a non-critical serverAuth EKU (tolerated)",
