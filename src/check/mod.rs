@@ -10,6 +10,7 @@ pub mod hostname;
 pub mod keypair;
 pub mod time;
 
+use crate::inspect::shell_quote;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -147,9 +148,10 @@ impl<'c, 'a> CertRef<'c, 'a> {
     /// `pkitool issue server` with these names, writing where this certificate is.
     pub fn issue_server(&self, cn: &str, sans: &[String]) -> String {
         format!(
-            "pkitool issue server --cn {cn}{} {}",
+            "pkitool issue server --cn {}{} {}",
+            shell_quote(cn),
             sans.iter()
-                .map(|s| format!(" --san {s}"))
+                .map(|s| format!(" --san {}", shell_quote(s)))
                 .collect::<String>(),
             self.out_args()
         )
@@ -159,10 +161,10 @@ impl<'c, 'a> CertRef<'c, 'a> {
     pub fn renew_fix(&self) -> String {
         let cn = self.cn().unwrap_or_else(|| "NAME".into());
         match self.role {
-            FRole::Ca => format!("pkitool init-ca --dir DIR --cn \"{cn}\""),
+            FRole::Ca => format!("pkitool init-ca --dir DIR --cn {}", shell_quote(&cn)),
             FRole::Client => format!(
-                "pkitool issue client --dn \"{}\" {}",
-                self.subject,
+                "pkitool issue client --dn {} {}",
+                shell_quote(&self.subject),
                 self.out_args()
             ),
             FRole::Server => {
@@ -180,8 +182,13 @@ impl<'c, 'a> CertRef<'c, 'a> {
 
 /// Where `pkitool issue` must write to replace the file at `cert_path`: the system tree
 /// (`--layout libvirt --root R`), a QEMU directory (`--out DIR --layout qemu`) or a flat
-/// directory (`--out DIR`).
+/// directory (`--out DIR`), with `--force` because the command replaces existing files (run it
+/// in the CA's directory, or add `--dir CADIR`).
 pub fn issue_target(cert_path: &Path) -> String {
+    format!("{} --force", issue_location(cert_path))
+}
+
+fn issue_location(cert_path: &Path) -> String {
     let dir = cert_path.parent().unwrap_or(Path::new("."));
     if dir.ends_with(crate::layout::libvirt::SYSTEM_CERT_DIR) {
         let root = dir
@@ -190,7 +197,7 @@ pub fn issue_target(cert_path: &Path) -> String {
             .map(|r| r.display().to_string())
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| ".".into());
-        return format!("--layout libvirt --root {root}");
+        return format!("--layout libvirt --root {}", shell_quote(&root));
     }
     let shown = dir.display().to_string();
     let shown = if shown.is_empty() {
@@ -202,7 +209,11 @@ pub fn issue_target(cert_path: &Path) -> String {
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.contains('-'));
-    format!("--out {shown}{}", if qemu { " --layout qemu" } else { "" })
+    format!(
+        "--out {}{}",
+        shell_quote(&shown),
+        if qemu { " --layout qemu" } else { "" }
+    )
 }
 
 /// The result for one layout.

@@ -416,3 +416,58 @@ fn user_layout_and_libvirtd_conf_allow_list() {
     status(&o, 1);
     assert!(stdout(&o).contains("PKI-S01") && stdout(&o).contains("line 1"));
 }
+
+/// The fix a finding prints is a command that works: re-issuing as told (from the CA's
+/// directory) turns the failing layout into a clean one.
+#[test]
+fn printed_fix_commands_repair_the_layout() {
+    let dir = util::tmpdir();
+    let d = dir.path();
+    let run = |args: &[&str]| util::pkitool_in(d, args);
+    util::ok(&run(&["init-ca", "--cn", "Fix CA"]));
+    let out = "deploy dir"; // a space, so the fix must quote it
+    util::ok(&run(&[
+        "issue", "server", "--out", out, "--cn", "vm1", "--san", "vm1", "--san", "10.0.0.1",
+    ]));
+    util::ok(&run(&[
+        "issue",
+        "client",
+        "--out",
+        out,
+        "--dn",
+        "C=GB,O=Example\\, Inc.,CN=c 1",
+    ]));
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "validate",
+            "--format",
+            "json",
+            out,
+            "--hostname",
+            "vm1.example.org",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let before = check(&[]);
+    status(&before, 1);
+    let report = json(&before);
+    let fix = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PKI-H01")
+        .and_then(|f| f["fix"].as_str())
+        .expect("a hostname finding with a fix")
+        .to_string();
+    assert!(fix.starts_with("pkitool issue server "), "{fix}");
+    assert!(
+        fix.contains("--force") && fix.contains("'deploy dir'"),
+        "{fix}"
+    );
+    let cmd = fix.replacen("pkitool", util::PKITOOL, 1);
+    util::sh(d, &cmd);
+    let after = check(&[]);
+    status(&after, 0);
+    assert_eq!(json(&after)["summary"]["errors"], 0);
+}
