@@ -312,6 +312,12 @@ pub struct CertSpec {
     pub clamp_to_ca: bool,
 }
 
+/// `n` days as a duration, or `None` when it does not fit (`time::Duration::days` panics on
+/// overflow, and `--days` or a template's `expiration_days` can be any integer).
+pub fn checked_days(n: i64) -> Option<time::Duration> {
+    n.checked_mul(86_400).map(time::Duration::seconds)
+}
+
 impl CertSpec {
     /// A spec valid from now for `days` days.
     pub fn new(profile: Profile, subject: SubjectFields, days: i64) -> Result<Self, IssueError> {
@@ -321,8 +327,8 @@ impl CertSpec {
                 "--days must be positive, got {days}"
             )));
         }
-        let not_after = now
-            .checked_add(time::Duration::days(days))
+        let not_after = checked_days(days)
+            .and_then(|d| now.checked_add(d))
             .filter(|t| t.year() <= 9999)
             .ok_or_else(|| IssueError::Validity(format!("{days} days is too far in the future")))?;
         Ok(CertSpec {

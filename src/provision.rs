@@ -443,9 +443,8 @@ fn validity(
             if d <= 0 {
                 return Err(Error::Usage(format!("--days must be positive, got {d}")));
             }
-            spec.not_after = spec
-                .not_before
-                .checked_add(time::Duration::days(d))
+            spec.not_after = issue::checked_days(d)
+                .and_then(|dur| spec.not_before.checked_add(dur))
                 .filter(|t| t.year() <= 9999)
                 .ok_or_else(|| Error::Usage(format!("--days {d} is too far in the future")))?;
         }

@@ -680,14 +680,16 @@ pub fn parse_date(s: &str) -> Option<time::OffsetDateTime> {
         let mut it = rel.split_whitespace();
         let n: i64 = it.next()?.parse().ok()?;
         let unit = it.next().unwrap_or("days").trim_end_matches('s');
-        let d = match unit {
-            "day" => time::Duration::days(n),
-            "hour" => time::Duration::hours(n),
-            "minute" | "min" => time::Duration::minutes(n),
-            "week" => time::Duration::weeks(n),
-            "year" => time::Duration::days(365 * n),
+        let seconds_per_unit: i64 = match unit {
+            "day" => 86_400,
+            "hour" => 3_600,
+            "minute" | "min" => 60,
+            "week" => 7 * 86_400,
+            "year" => 365 * 86_400,
             _ => return None,
         };
+        // Checked: a huge count must be an error, not an overflow panic.
+        let d = time::Duration::seconds(n.checked_mul(seconds_per_unit)?);
         return issue::now().checked_add(d);
     }
     let s = s.strip_suffix("UTC").unwrap_or(s).trim();
@@ -756,6 +758,15 @@ mod tests {
 
     fn p(text: &str) -> Result<Template, TemplateError> {
         parse(Path::new("t.info"), text)
+    }
+
+    #[test]
+    fn huge_relative_dates_are_refused_not_panics() {
+        assert!(parse_date("+90 days").is_some());
+        assert!(parse_date("now +399999999997300").is_none());
+        assert!(parse_date("+9223372036854775807 years").is_none());
+        assert!(parse_date("+-9223372036854775808 weeks").is_none());
+        assert!(crate::issue::checked_days(i64::MAX).is_none());
     }
 
     #[test]
