@@ -131,7 +131,8 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
             limit,
         });
     }
-    read_to_end_bounded(file, path, limit)
+    // meta.len() <= limit <= MAX_INPUT_BYTES here, so the capacity is bounded.
+    read_to_end_bounded(file, path, limit, meta.len())
 }
 
 /// Reads a whole regular file of at most [`MAX_INPUT_BYTES`].
@@ -139,8 +140,14 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, ReadError> {
     read_limited(path, MAX_INPUT_BYTES)
 }
 
-fn read_to_end_bounded(file: File, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut buf = Vec::new();
+fn read_to_end_bounded(
+    file: File,
+    path: &Path,
+    limit: u64,
+    expected: u64,
+) -> Result<Vec<u8>, ReadError> {
+    // One read for the whole file (plus one to see the end) instead of a growing buffer.
+    let mut buf = Vec::with_capacity(usize::try_from(expected.saturating_add(1)).unwrap_or(0));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|e| ReadError::from_io(path, e))?;
