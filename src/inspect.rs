@@ -1297,11 +1297,11 @@ fn crit(critical: bool) -> &'static str {
 }
 
 fn verdict(v: &RoleVerdict) -> String {
-    let word = if v.ok { "yes" } else { "no" };
-    if v.notes.is_empty() {
-        word.to_string()
-    } else {
-        format!("{word}: {}", v.notes.join("; "))
+    match (v.ok, v.notes.is_empty()) {
+        (true, true) => "yes".to_string(),
+        (true, false) => format!("yes, but {}", v.notes.join("; ")),
+        (false, true) => "no".to_string(),
+        (false, false) => format!("no: {}", v.notes.join("; ")),
     }
 }
 
