@@ -82,7 +82,8 @@ pub fn oid(arcs: &[u64]) -> Vec<u8> {
         return Vec::new();
     };
     let mut body = Vec::new();
-    push_base128(&mut body, first * 40 + second);
+    // parse_oid guarantees this fits; saturate rather than overflow for constant callers.
+    push_base128(&mut body, first.saturating_mul(40).saturating_add(*second));
     for arc in arcs.iter().skip(2) {
         push_base128(&mut body, *arc);
     }
@@ -107,9 +108,26 @@ fn push_base128(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Parses a dotted OID string ("2.5.4.3") into arcs.
+/// Only valid OIDs: at least two arcs, the first 0, 1 or 2, the second below 40 unless the first
+/// is 2, and the first two arcs' combined encoding within 64 bits.
 pub fn parse_oid(dotted: &str) -> Option<Vec<u64>> {
-    let arcs: Option<Vec<u64>> = dotted.split('.').map(|p| p.parse().ok()).collect();
-    arcs.filter(|a| a.len() >= 2 && a.first().is_some_and(|f| *f <= 2))
+    let arcs: Vec<u64> = dotted
+        .split('.')
+        .map(|p| {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                None
+            } else {
+                p.parse().ok()
+            }
+        })
+        .collect::<Option<_>>()?;
+    let (first, second) = (*arcs.first()?, *arcs.get(1)?);
+    let valid = match first {
+        0 | 1 => second < 40,
+        2 => second.checked_add(80).is_some(),
+        _ => false,
+    };
+    valid.then_some(arcs)
 }
 
 /// An unsigned INTEGER from big-endian magnitude bytes (leading zeros trimmed, a 0x00 added

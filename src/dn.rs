@@ -12,6 +12,7 @@
 
 use std::fmt::Write as _;
 
+use crate::der::tlv;
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
@@ -210,12 +211,8 @@ fn decode_value(ty: ValueType, tag: Tag, data: &[u8]) -> Option<Decoded> {
 
 /// Re-encodes a primitive value's tag and length (the DER GnuTLS hex-dumps).
 fn der_of(tag: Tag, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 4);
     // Universal string tags are all low-numbered, primitive.
-    out.push((tag.0 & 0x1f) as u8);
-    push_len(&mut out, data.len());
-    out.extend_from_slice(data);
-    out
+    tlv((tag.0 & 0x1f) as u8, data)
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -367,12 +364,7 @@ pub fn oid_for_name(name: &str) -> Option<String> {
     if let Some((_, oid)) = ALIASES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
         return Some((*oid).to_string());
     }
-    let is_oid = !name.is_empty()
-        && name.split('.').count() >= 2
-        && name
-            .split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    is_oid.then(|| name.to_string())
+    crate::der::parse_oid(name).map(|_| name.to_string())
 }
 
 /// Parses a DN written in libvirt/GnuTLS order: `C=GB,ST=London,O=Example Org,CN=client1`.
@@ -527,46 +519,7 @@ fn encode_value(attr: &Attribute) -> Result<Vec<u8>, DnError> {
 
 /// DER-encodes a dotted OID (the caller guarantees the syntax: see [`oid_for_name`]).
 fn encode_oid(oid: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = oid.split('.').filter_map(|p| p.parse().ok()).collect();
-    let mut body = Vec::new();
-    let first = arcs.first().copied().unwrap_or(0);
-    let second = arcs.get(1).copied().unwrap_or(0);
-    push_base128(&mut body, first.saturating_mul(40).saturating_add(second));
-    for arc in arcs.iter().skip(2) {
-        push_base128(&mut body, *arc);
-    }
-    tlv(0x06, &body)
-}
-
-fn push_base128(out: &mut Vec<u8>, mut v: u64) {
-    let mut tmp = vec![(v & 0x7f) as u8];
-    v >>= 7;
-    while v > 0 {
-        tmp.push(0x80 | (v & 0x7f) as u8);
-        v >>= 7;
-    }
-    tmp.reverse();
-    out.extend(tmp);
-}
-
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or(&[]);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
-    }
-}
-
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 4);
-    out.push(tag);
-    push_len(&mut out, body.len());
-    out.extend_from_slice(body);
-    out
+    crate::der::oid(&crate::der::parse_oid(oid).unwrap_or_default())
 }
 
 /// libvirt's `tls_allowed_dn_list` match: GLib `g_pattern_match_simple` (`*` matches any run

@@ -2,6 +2,7 @@
 //! CA, fresh, and every certificate of the layout it revokes flagged. libvirt and QEMU accept a
 //! CRL that revokes their own certificate, a stale one and one from another CA: pkitool does not.
 
+use super::fmt_ts;
 use std::path::{Path, PathBuf};
 
 use x509_parser::certificate::X509Certificate;
@@ -31,16 +32,6 @@ pub struct Target {
 pub fn norm_serial(b: &[u8]) -> Vec<u8> {
     let i = b.iter().position(|&x| x != 0).unwrap_or(b.len());
     b.get(i..).unwrap_or_default().to_vec()
-}
-
-fn fmt_ts(ts: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ts.to_string())
 }
 
 /// Checks the CRL file's first CRL.

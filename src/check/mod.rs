@@ -216,6 +216,17 @@ fn issue_location(cert_path: &Path) -> String {
     )
 }
 
+/// A Unix time as RFC 3339 (the number itself if it is out of range).
+pub(crate) fn fmt_ts(ts: i64) -> String {
+    ::time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ts.to_string())
+}
+
 /// The result for one layout.
 #[derive(Debug, Clone)]
 pub struct LayoutReport {
@@ -237,6 +248,41 @@ fn parse_all<'a>(ders: &[&'a [u8]]) -> Vec<Result<X509Certificate<'a>, String>> 
                 .map_err(|e| e.to_string())
         })
         .collect()
+}
+
+/// Parses the certificates of a leaf file; each one that does not parse is a PKI-F05 error
+/// (GnuTLS refuses to import it) and is left out.
+fn parse_leaf_certs<'a>(
+    ders: &[&'a [u8]],
+    path: &Path,
+    role: Option<FRole>,
+    why: &str,
+    out: &mut Vec<Finding>,
+) -> Vec<X509Certificate<'a>> {
+    let mut certs = Vec::new();
+    for (i, r) in parse_all(ders).into_iter().enumerate() {
+        match r {
+            Ok(c) => certs.push(c),
+            Err(e) => {
+                let mut f = Finding::new(
+                    "PKI-F05",
+                    Severity::Error,
+                    format!("certificate #{} cannot be parsed: {e}", i + 1),
+                )
+                .path(path)
+                .why(why)
+                .fix(format!(
+                    "replace {} with the PEM certificate as issued",
+                    path.display()
+                ));
+                if let Some(role) = role {
+                    f = f.role(role);
+                }
+                out.push(f);
+            }
+        }
+    }
+    certs
 }
 
 /// Checks every certificate of a leaf file (first = leaf, rest = chain) and returns what the
@@ -545,29 +591,11 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
             .as_ref()
             .map(|c| c.certificates().map(|o| o.der.as_slice()).collect())
             .unwrap_or_default();
-        let mut certs = Vec::new();
-        for (i, r) in parse_all(&ders).into_iter().enumerate() {
-            match r {
-                Ok(c) => certs.push(c),
-                Err(e) => out.push(
-                    Finding::new(
-                        "PKI-F05",
-                        Severity::Error,
-                        format!("certificate #{} cannot be parsed: {e}", i + 1),
-                    )
-                    .path(&id.cert)
-                    .role(role)
-                    .why(format!(
-                        "libvirt and QEMU: \"Unable to import {what} certificate {}\"",
-                        id.cert.display()
-                    ))
-                    .fix(format!(
-                        "replace {} with the PEM certificate as issued",
-                        id.cert.display()
-                    )),
-                ),
-            }
-        }
+        let why = format!(
+            "libvirt and QEMU: \"Unable to import {what} certificate {}\"",
+            id.cert.display()
+        );
+        let certs = parse_leaf_certs(&ders, &id.cert, Some(role), &why, &mut out);
         ncerts += certs.len();
         let (issuer, target) =
             check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, &mut out);
@@ -782,25 +810,8 @@ fn fleet_one(
         return (out, 0, None);
     };
     let ders: Vec<&[u8]> = contents.certificates().map(|o| o.der.as_slice()).collect();
-    let mut certs = Vec::new();
-    for (i, r) in parse_all(&ders).into_iter().enumerate() {
-        match r {
-            Ok(c) => certs.push(c),
-            Err(e) => out.push(
-                Finding::new(
-                    "PKI-F05",
-                    Severity::Error,
-                    format!("certificate #{} cannot be parsed: {e}", i + 1),
-                )
-                .path(path)
-                .why("GnuTLS cannot import it: \"Unable to import ... certificate\"")
-                .fix(format!(
-                    "replace {} with the PEM certificate as issued",
-                    path.display()
-                )),
-            ),
-        }
-    }
+    let why = "GnuTLS cannot import it: \"Unable to import ... certificate\"";
+    let certs = parse_leaf_certs(&ders, path, None, why, &mut out);
     let n = certs.len();
     let role = certs.first().map(fleet_role).unwrap_or(FRole::Server);
     let (issuer, _) = check_leaf_file(path, &certs, role, cas, ca_path, opts, &mut out);

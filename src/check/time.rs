@@ -2,18 +2,8 @@
 //! clock, no skew tolerance, for the leaf and for every CA in the bundle); expiry within
 //! `--warn-within` days is a warning, for CAs too.
 
-use super::{CertRef, Options};
+use super::{CertRef, Options, fmt_ts};
 use crate::finding::{Finding, Severity};
-
-fn fmt_ts(ts: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ts.to_string())
-}
 
 /// Checks one certificate's dates.
 pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Finding>) {
