@@ -1,3 +1,4 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod robust;
 mod util;
