@@ -161,7 +161,12 @@ fn format_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {
     let decoded = known.and_then(|(_, ty)| decode_value(ty, value.tag(), value.data));
     match decoded {
         Some(Decoded::Text(text)) if !text.contains('\0') => escape_into(out, &text),
-        Some(Decoded::Hex(bytes)) => push_hex(out, &bytes),
+        // Hex made from the string's contents goes through GnuTLS's escaping, which escapes
+        // the leading `#`; hex of a whole undecodable value does not.
+        Some(Decoded::Hex(bytes)) => {
+            out.push('\\');
+            push_hex(out, &bytes)
+        }
         _ => push_hex(out, &der_of(value.tag(), value.data)),
     }
 }

@@ -29,6 +29,9 @@ pub enum Error {
     /// The operation failed on its input (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// `dn` / `match-dn` found no usable certificate in the file (exit 1).
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::InspectError),
 }
 
 impl Error {

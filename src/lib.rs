@@ -14,8 +14,10 @@
 
 pub mod cli;
 pub mod dn;
+pub mod dnmatch;
 pub mod error;
 pub mod fsio;
+pub mod inspect;
 pub mod layout;
 pub mod load;
 pub mod report;
@@ -31,8 +33,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Err(Error::Usage("not implemented yet".into()))
         }
         Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
-        Command::Dn(_) | Command::Show(_) | Command::MatchDn(_) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Command::Dn(args) => inspect::run_dn(&args),
+        Command::Show(args) => inspect::run_show(&args),
+        Command::MatchDn(args) => inspect::run_match_dn(&args),
     }
 }

@@ -1,4 +1,5 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod inspect;
 mod robust;
 mod util;
