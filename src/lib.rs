@@ -12,15 +12,22 @@
 
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cli;
+pub mod der;
+pub mod discover;
 pub mod dn;
 pub mod dnmatch;
 pub mod error;
+pub mod finding;
 pub mod fsio;
 pub mod inspect;
+pub mod keys;
 pub mod layout;
+pub mod libvirtd_conf;
 pub mod load;
 pub mod report;
+pub mod validate;
 
 pub use error::{Error, Result};
 
@@ -32,7 +39,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::InitCa(_) | Command::Issue(_) | Command::Template(_) => {
             Err(Error::Usage("not implemented yet".into()))
         }
-        Command::Validate(_) => Err(Error::Usage("not implemented yet".into())),
+        Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => inspect::run_dn(&args),
         Command::Show(args) => inspect::run_show(&args),
         Command::MatchDn(args) => inspect::run_match_dn(&args),

@@ -3,3 +3,4 @@
 mod inspect;
 mod robust;
 mod util;
+mod validate;

@@ -10,3 +10,11 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
     let style = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
     writeln!(out, "pkitool: {style}error{style:#}: {err}")
 }
+
+pub mod json;
+pub mod text;
+
+/// Display a path for reports (lossy for non-UTF-8 names).
+pub fn show_path(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}

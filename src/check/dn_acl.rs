@@ -1,0 +1,33 @@
+//! The client DN allow-list: libvirt's `tls_allowed_dn_list` (and QEMU authz-list glob rules)
+//! match GLib `g_pattern_match_simple` patterns against the DN in GnuTLS "compat" order
+//! (`C=GB,ST=London,...,CN=client1`). A DN that matches no pattern is refused at handshake.
+
+use super::CertRef;
+use crate::finding::{Finding, Severity};
+
+/// Checks one client certificate against the allow-list.
+pub fn check(c: &CertRef<'_, '_>, patterns: &[String], source: &str, out: &mut Vec<Finding>) {
+    if patterns
+        .iter()
+        .any(|p| crate::dn::pattern_matches(p, &c.subject))
+    {
+        return;
+    }
+    let explained: Vec<String> = patterns
+        .iter()
+        .filter_map(|p| crate::dnmatch::explain(p, &c.subject).map(|why| format!("\"{p}\": {why}")))
+        .collect();
+    let dn = &c.subject;
+    out.push(
+        c.f(
+            "PKI-D01",
+            Severity::Error,
+            format!("client DN \"{dn}\" matches no pattern of {source}"),
+        )
+        .why(format!(
+            "libvirtd refuses the client at handshake: \"Client's Distinguished Name is not on the list of allowed clients (tls_allowed_dn_list)\"; QEMU authz: \"TLS x509 authz check for {dn} is denied\"{}",
+            if explained.is_empty() { String::new() } else { format!(". Near miss: {}", explained.join("; ")) }
+        ))
+        .fix(format!("add the exact DN to the list: tls_allowed_dn_list = [ \"{}\" ]   (pkitool dn {} --libvirtd prints it)", dn.replace('"', "\\\""), c.path.display())),
+    );
+}

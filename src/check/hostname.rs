@@ -1,0 +1,266 @@
+//! Host names with GnuTLS's rules (`gnutls_x509_crt_check_hostname`, GnuTLS >= 3.6, what libvirt
+//! and QEMU clients call):
+//!
+//! - an IPv4 dotted quad, or a name with `:` that parses as IPv6, is compared only with
+//!   iPAddress SANs (binary compare), never with DNS SANs or the CN;
+//! - otherwise the name is compared, ASCII case-insensitively, with every dNSName SAN;
+//! - the CN is used only when there is no dNSName and no iPAddress SAN, exactly one CN, and the
+//!   certificate allows the TLS server purpose (no EKU, serverAuth or anyExtendedKeyUsage);
+//! - wildcards: only a leading `*`, followed by at least two more labels (`*.com` never
+//!   matches); `*` matches within the first label only, possibly empty (`*oo.bar.net` matches
+//!   `foo.bar.net` and `oo.bar.net`); `f*.x.org` is literal.
+
+use std::net::IpAddr;
+
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+
+use super::CertRef;
+use crate::finding::{Finding, Severity};
+
+/// The names a certificate presents.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// dNSName SANs.
+    pub dns: Vec<String>,
+    /// iPAddress SANs.
+    pub ips: Vec<IpAddr>,
+    /// Common names.
+    pub cns: Vec<String>,
+}
+
+/// Extracts the SANs and CNs.
+pub fn names(cert: &X509Certificate<'_>) -> Names {
+    let mut n = Names::default();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for g in &san.value.general_names {
+            match g {
+                GeneralName::DNSName(s) => n.dns.push((*s).to_string()),
+                GeneralName::IPAddress(b) => {
+                    if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                        n.ips.push(IpAddr::from(a));
+                    } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                        n.ips.push(IpAddr::from(a));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    n.cns = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|a| a.as_str().ok().map(str::to_string))
+        .collect();
+    n
+}
+
+/// Does the certificate allow the TLS WWW server purpose (GnuTLS's CN-fallback condition)?
+fn server_purpose(cert: &X509Certificate<'_>) -> bool {
+    match cert.extended_key_usage() {
+        Ok(Some(e)) => e.value.server_auth || e.value.any,
+        _ => true,
+    }
+}
+
+/// Parses a host name the way GnuTLS decides it is an IP address.
+pub fn as_ip(host: &str) -> Option<IpAddr> {
+    if host.contains(':') {
+        host.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+    }
+}
+
+fn eq_ascii(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| x.eq_ignore_ascii_case(&y))
+}
+
+/// Would GnuTLS accept this wildcard at all?
+pub fn wildcard_usable(pattern: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(rest) => !rest.contains('*') && rest.matches('.').count() >= 2 && !rest.ends_with('.'),
+        None => true,
+    }
+}
+
+/// `_gnutls_hostname_compare`.
+pub fn name_matches(pattern: &str, host: &str) -> bool {
+    if pattern.bytes().any(|b| !(0x20..0x7f).contains(&b)) {
+        return false;
+    }
+    let Some(rest) = pattern.strip_prefix('*') else {
+        return eq_ascii(pattern, host);
+    };
+    if !wildcard_usable(pattern) {
+        return false;
+    }
+    let mut h = host;
+    loop {
+        if eq_ascii(rest, h) {
+            return true;
+        }
+        match h.chars().next() {
+            None | Some('.') => return false,
+            Some(c) => h = &h[c.len_utf8()..],
+        }
+    }
+}
+
+/// `gnutls_x509_crt_check_hostname`.
+pub fn matches(cert: &X509Certificate<'_>, n: &Names, host: &str) -> bool {
+    if let Some(ip) = as_ip(host) {
+        return n.ips.contains(&ip);
+    }
+    if n.dns.iter().any(|d| name_matches(d, host)) {
+        return true;
+    }
+    n.dns.is_empty()
+        && n.ips.is_empty()
+        && n.cns.len() == 1
+        && server_purpose(cert)
+        && n.cns.first().is_some_and(|cn| name_matches(cn, host))
+}
+
+/// Server certificate name checks, and every `--hostname` against it.
+pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) {
+    let n = names(c.cert);
+    let cn = n.cns.first().cloned().unwrap_or_default();
+    let mut sans_suggest: Vec<String> = n.dns.clone();
+    sans_suggest.extend(n.ips.iter().map(IpAddr::to_string));
+    for h in hostnames {
+        if !sans_suggest.iter().any(|s| s.eq_ignore_ascii_case(h)) {
+            sans_suggest.push(h.clone());
+        }
+    }
+    if !cn.is_empty()
+        && as_ip(&cn).is_none()
+        && !sans_suggest.iter().any(|s| s.eq_ignore_ascii_case(&cn))
+    {
+        sans_suggest.insert(0, cn.clone());
+    }
+    let fix_cn = if cn.is_empty() || as_ip(&cn).is_some() {
+        sans_suggest
+            .iter()
+            .find(|s| as_ip(s).is_none())
+            .cloned()
+            .unwrap_or_else(|| "NAME".into())
+    } else {
+        cn.clone()
+    };
+    let reissue = format!(
+        "pkitool issue server --cn {fix_cn}{}",
+        sans_suggest
+            .iter()
+            .map(|s| format!(" --san {s}"))
+            .collect::<String>()
+    );
+    if n.dns.is_empty() && n.ips.is_empty() {
+        out.push(
+            c.f("PKI-H02", Severity::Warning, format!("no DNS or IP subject alternative name; only the CN \"{cn}\" names the server"))
+                .why("GnuTLS (libvirt, QEMU) still matches the CN, but never for an IP address, and rustls, Go, browsers and OpenSSL-based clients ignore the CN; libvirt's docs require the CN duplicated as a DNS SAN")
+                .fix(reissue.clone()),
+        );
+    } else if !cn.is_empty() && as_ip(&cn).is_none() && !n.dns.iter().any(|d| eq_ascii(d, &cn)) {
+        out.push(
+            c.f("PKI-H03", Severity::Warning, format!("the CN \"{cn}\" is not among the DNS SANs"))
+                .why(format!("with SANs present GnuTLS ignores the CN: clients connecting to \"{cn}\" fail with \"Certificate owner does not match the hostname {cn}\""))
+                .fix(reissue.clone()),
+        );
+    }
+    let ip_like: Vec<&String> = n
+        .dns
+        .iter()
+        .chain(n.cns.iter())
+        .filter(|s| as_ip(s).is_some())
+        .collect();
+    for s in ip_like {
+        out.push(
+            c.f("PKI-H04", Severity::Warning, format!("IP address {s} written as a DNS name or CN"))
+                .why(format!("GnuTLS compares IP addresses only with iPAddress SANs (since 3.6): connecting to {s} fails with \"Certificate does not match the hostname {s}\""))
+                .fix(reissue.clone()),
+        );
+    }
+    for d in n
+        .dns
+        .iter()
+        .filter(|d| d.contains('*') && !(d.starts_with('*') && wildcard_usable(d)))
+    {
+        out.push(
+            c.f("PKI-H05", Severity::Warning, format!("wildcard \"{d}\" is never matched by GnuTLS"))
+                .why("GnuTLS accepts a '*' only as the first character, followed by at least two labels (no \"*.com\", no \"f*.example.org\")")
+                .fix(reissue.clone()),
+        );
+    }
+    for h in hostnames {
+        if matches(c.cert, &n, h) {
+            continue;
+        }
+        let hint = if as_ip(h).is_some() {
+            if n.dns.iter().chain(n.cns.iter()).any(|s| s == h) {
+                format!(
+                    " ({h} is present, but as a DNS name or CN, which GnuTLS never compares with an IP)"
+                )
+            } else {
+                " (an IP address matches only an iPAddress SAN)".to_string()
+            }
+        } else if h.ends_with('.') {
+            " (a trailing dot never matches)".to_string()
+        } else if !n.dns.is_empty() && n.cns.iter().any(|c| eq_ascii(c, h)) {
+            " (it is the CN, but GnuTLS ignores the CN when DNS or IP SANs are present)".to_string()
+        } else {
+            String::new()
+        };
+        let presented: Vec<String> = n
+            .dns
+            .iter()
+            .map(|d| format!("DNS:{d}"))
+            .chain(n.ips.iter().map(|i| format!("IP:{i}")))
+            .collect();
+        out.push(
+            c.f(
+                "PKI-H01",
+                Severity::Error,
+                format!(
+                    "does not match the host name {h}{hint}; the certificate names {}",
+                    if presented.is_empty() { format!("only CN={cn}") } else { presented.join(", ") }
+                ),
+            )
+            .why(format!("clients reaching the server as {h} refuse the handshake: libvirt \"Certificate [session] owner does not match the hostname {h}\", QEMU \"Certificate does not match the hostname {h}\""))
+            .fix(reissue.clone()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gnutls_wildcard_rules() {
+        assert!(name_matches("*.example.com", "a.example.com"));
+        assert!(name_matches("*.example.com", "A.EXAMPLE.com"));
+        assert!(!name_matches("*.example.com", "example.com"));
+        assert!(!name_matches("*.example.com", "a.b.example.com"));
+        assert!(!name_matches("*.com", "example.com"));
+        assert!(name_matches("*oo.bar.net", "foo.bar.net"));
+        assert!(name_matches("*oo.bar.net", "oo.bar.net"));
+        assert!(!name_matches("f*.test.org", "foo.test.org"));
+        assert!(name_matches("f*.test.org", "f*.test.org"));
+        assert!(!name_matches("vm", "vm."));
+        assert!(!wildcard_usable("*.com"));
+        assert!(wildcard_usable("*.example.com"));
+    }
+
+    #[test]
+    fn ip_detection() {
+        assert!(as_ip("10.0.0.1").is_some());
+        assert!(as_ip("::1").is_some());
+        assert_eq!(as_ip("2001:DB8:0:0:0:0:0:1"), as_ip("2001:db8::1"));
+        assert!(as_ip("[::1]").is_none());
+        assert!(as_ip("vm.example.com").is_none());
+    }
+}

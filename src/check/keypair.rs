@@ -1,0 +1,298 @@
+//! Private keys: encrypted (libvirt cannot load one; QEMU needs a passwordid secret), parsable,
+//! matching the certificate; and certificate key strength and type.
+
+use std::path::Path;
+
+use x509_parser::certificate::X509Certificate;
+use x509_parser::public_key::PublicKey;
+
+use super::{CertRef, KeyAlg, key_alg, rsa_bits};
+use crate::finding::{FRole, Finding, Severity};
+use crate::load::{Contents, ObjectKind};
+
+/// What a private key's public half is, as far as it can be derived.
+#[derive(Debug, PartialEq, Eq)]
+enum PublicHalf {
+    /// The raw subjectPublicKey bits (EC point, Ed25519 key, PKCS#1 RSAPublicKey).
+    Raw(Vec<u8>),
+    /// Only an RSA modulus (without leading zeros).
+    RsaModulus(Vec<u8>),
+    /// Could not be derived.
+    Unknown,
+}
+
+/// One DER TLV: (tag, content, rest).
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *input.first()?;
+    let first = *input.get(1)?;
+    let (len, hdr) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*input.get(2 + i)?);
+        }
+        (len, 2 + n)
+    };
+    let content = input.get(hdr..hdr.checked_add(len)?)?;
+    let rest = input.get(hdr + len..)?;
+    Some((tag, content, rest))
+}
+
+fn strip_zeros(b: &[u8]) -> Vec<u8> {
+    let i = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    b.get(i..).unwrap_or_default().to_vec()
+}
+
+/// PKCS#1 RSAPrivateKey → modulus.
+fn pkcs1_modulus(der: &[u8]) -> Option<Vec<u8>> {
+    let (_, seq, _) = tlv(der)?;
+    let (_, _version, rest) = tlv(seq)?;
+    let (tag, n, _) = tlv(rest)?;
+    (tag == 0x02).then(|| strip_zeros(n))
+}
+
+/// SEC1 ECPrivateKey → public point (when present).
+fn sec1_point(der: &[u8]) -> Option<Vec<u8>> {
+    let (_, seq, _) = tlv(der)?;
+    let (_, _version, mut rest) = tlv(seq)?;
+    while !rest.is_empty() {
+        let (tag, content, r) = tlv(rest)?;
+        rest = r;
+        if tag == 0xa1 {
+            let (t, bits, _) = tlv(content)?;
+            if t == 0x03 {
+                return bits.get(1..).map(<[u8]>::to_vec);
+            }
+        }
+    }
+    None
+}
+
+/// PKCS#8 PrivateKeyInfo → (algorithm OID bytes, inner private key).
+fn pkcs8_inner(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (_, seq, _) = tlv(der)?;
+    let (_, _version, rest) = tlv(seq)?;
+    let (_, alg, rest) = tlv(rest)?;
+    let (_, oid, _) = tlv(alg)?;
+    let (tag, key, _) = tlv(rest)?;
+    (tag == 0x04).then(|| (oid.to_vec(), key.to_vec()))
+}
+
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+
+fn public_half(obj: &crate::load::Object) -> PublicHalf {
+    if let Ok(kp) = crate::keys::load_private_key(obj, None) {
+        return PublicHalf::Raw(crate::keys::public_key_bits(&kp).to_vec());
+    }
+    // aws-lc refuses RSA keys under 2048 bits; GnuTLS loads them, so compare the modulus.
+    let der = obj.der.as_slice();
+    let fallback = match &obj.kind {
+        ObjectKind::PrivateKey(crate::load::KeyFormat::Pkcs1) => {
+            pkcs1_modulus(der).map(PublicHalf::RsaModulus)
+        }
+        ObjectKind::PrivateKey(crate::load::KeyFormat::Sec1) => {
+            sec1_point(der).map(PublicHalf::Raw)
+        }
+        _ => pkcs8_inner(der).and_then(|(oid, inner)| {
+            if oid == OID_RSA {
+                pkcs1_modulus(&inner).map(PublicHalf::RsaModulus)
+            } else if oid == OID_EC {
+                sec1_point(&inner).map(PublicHalf::Raw)
+            } else {
+                None
+            }
+        }),
+    };
+    fallback.unwrap_or(PublicHalf::Unknown)
+}
+
+fn matches(half: &PublicHalf, cert: &X509Certificate<'_>) -> Option<bool> {
+    match half {
+        PublicHalf::Raw(raw) => {
+            Some(raw.as_slice() == cert.public_key().subject_public_key.data.as_ref())
+        }
+        PublicHalf::RsaModulus(n) => match cert.public_key().parsed() {
+            Ok(PublicKey::RSA(rsa)) => Some(strip_zeros(rsa.modulus) == *n),
+            Ok(_) => Some(false),
+            Err(_) => None,
+        },
+        PublicHalf::Unknown => None,
+    }
+}
+
+/// Is `obj` the private key of `cert`? None when that cannot be told (encrypted, unparsable).
+pub fn is_key_of(obj: &crate::load::Object, cert: &X509Certificate<'_>) -> Option<bool> {
+    if !matches!(obj.kind, ObjectKind::PrivateKey(_)) {
+        return None;
+    }
+    matches(&public_half(obj), cert)
+}
+
+/// Checks a loaded key file against its certificate (when there is one).
+pub fn check_key(
+    path: &Path,
+    contents: &Contents,
+    role: FRole,
+    cert: Option<(&X509Certificate<'_>, &str, &Path)>,
+    out: &mut Vec<Finding>,
+) {
+    let p = path.display();
+    let keys: Vec<_> = contents
+        .objects
+        .iter()
+        .filter(|o| o.kind.is_private_key())
+        .collect();
+    let Some(key) = keys.first() else {
+        return;
+    };
+    let f = |code, sev, msg: String| {
+        Finding::new(code, sev, msg)
+            .path(path)
+            .role(role)
+            .subject(cert.map(|c| c.1))
+    };
+    if keys.len() > 1 {
+        out.push(
+            f(
+                "PKI-F13",
+                Severity::Note,
+                format!(
+                    "{} private keys in one file; GnuTLS uses the first",
+                    keys.len()
+                ),
+            )
+            .why("the others are ignored")
+            .fix(format!(
+                "keep only the key that belongs to the certificate in {p}"
+            )),
+        );
+    }
+    match &key.kind {
+        ObjectKind::EncryptedPrivateKey | ObjectKind::LegacyEncryptedKey => {
+            let legacy = key.kind == ObjectKind::LegacyEncryptedKey;
+            out.push(
+                f(
+                    "PKI-P02",
+                    Severity::Error,
+                    if legacy {
+                        "the private key is encrypted (legacy OpenSSL Proc-Type encryption)".to_string()
+                    } else {
+                        "the private key is encrypted (PKCS#8)".to_string()
+                    },
+                )
+                .why("libvirt cannot load an encrypted key: \"Unable to set x509 key and certificate\"; QEMU needs a passwordid secret (qemu.conf *_tls_x509_secret_uuid), without it: \"Cannot load certificate ... & key ...: Decryption has failed.\"")
+                .fix(format!("decrypt it in place, keeping mode 0600: (umask 077; openssl pkey -in {p} -out {p}.new) && mv {p}.new {p}   (or, for QEMU, configure the key's password as a secret)")),
+            );
+            return;
+        }
+        ObjectKind::PrivateKey(_) => {}
+        _ => return,
+    }
+    let half = public_half(key);
+    if half == PublicHalf::Unknown {
+        // Could not even parse the structure we need.
+        if pkcs8_inner(&key.der).is_none()
+            && pkcs1_modulus(&key.der).is_none()
+            && sec1_point(&key.der).is_none()
+        {
+            out.push(
+                f("PKI-P05", Severity::Error, format!("the {} cannot be parsed", key.kind.describe()))
+                    .why("QEMU: \"Cannot load certificate ... & key ...: The requested data were not available.\"; libvirt: \"Unable to set x509 key and certificate\"")
+                    .fix(format!("replace {p} with the key the certificate was issued for")),
+            );
+            return;
+        }
+    }
+    let Some((cert, _, cert_path)) = cert else {
+        return;
+    };
+    if matches(&half, cert) == Some(false) {
+        out.push(
+            f("PKI-P01", Severity::Error, format!("does not match the certificate {}", cert_path.display()))
+                .why(format!("libvirt: \"Unable to set x509 key and certificate: {p}, {}: The certificate and the given key do not match.\"; QEMU: \"Cannot load certificate ... & key ...: The certificate and the given key do not match.\"", cert_path.display()))
+                .fix(format!("find the key this certificate was issued for, or re-issue the certificate for this key: pkitool issue {} --cn NAME --out DIR", role.as_str())),
+        );
+    }
+}
+
+/// Key strength and type of a certificate's public key.
+pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
+    let alg = key_alg(c.cert);
+    let fix = if is_ca {
+        "re-create the CA with a stronger key: pkitool init-ca --dir DIR --cn NAME --key-type ecdsa-p256".to_string()
+    } else {
+        format!("{} --key-type ecdsa-p256", c.renew_fix())
+    };
+    match alg {
+        KeyAlg::Rsa => {
+            if let Some(bits) = rsa_bits(c.cert) {
+                if bits < 2048 {
+                    out.push(
+                        c.f("PKI-P03", Severity::Warning, format!("RSA key of {bits} bits"))
+                            .why("libvirt and QEMU accept it, but keys under 2048 bits are breakable and refused by current OpenSSL security levels and browsers")
+                            .fix(fix),
+                    );
+                }
+            }
+        }
+        KeyAlg::Ec => {
+            let curve = c
+                .cert
+                .public_key()
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string())
+                .unwrap_or_default();
+            let name = match curve.as_str() {
+                "1.2.840.10045.3.1.7" | "1.3.132.0.34" | "1.3.132.0.35" => None,
+                other => Some(other.to_string()),
+            };
+            if let Some(curve) = name {
+                out.push(
+                    c.f("PKI-P04", Severity::Warning, format!("ECDSA key on an unusual curve ({curve})"))
+                        .why("GnuTLS, OpenSSL and browsers support P-256, P-384 and P-521; other curves fail handshakes")
+                        .fix(fix),
+                );
+            }
+        }
+        KeyAlg::Ed => {}
+        KeyAlg::Other => {
+            let oid = c.cert.public_key().algorithm.algorithm.to_id_string();
+            let what = if oid == "1.2.840.10040.4.1" {
+                "DSA".to_string()
+            } else {
+                format!("algorithm {oid}")
+            };
+            out.push(
+                c.f("PKI-P04", Severity::Warning, format!("{what} key"))
+                    .why("TLS 1.3 has no DSA or unknown key types; GnuTLS and OpenSSL refuse such certificates in modern priorities")
+                    .fix(fix),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_walker_is_bounded() {
+        assert_eq!(tlv(&[]), None);
+        assert_eq!(tlv(&[0x30, 0x05, 0x01]), None);
+        assert_eq!(tlv(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), None);
+        assert_eq!(
+            pkcs1_modulus(&[0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x07]),
+            Some(vec![7])
+        );
+        assert_eq!(sec1_point(&[0x30, 0x03, 0x02, 0x01, 0x01]), None);
+    }
+}

@@ -1,0 +1,663 @@
+//! The checks: every check runs on every file every time; a problem with one file is a finding,
+//! never an abort. One module per domain; this module runs them over a [`Layout`].
+
+pub mod chain;
+pub mod constraints;
+pub mod crl;
+pub mod dn_acl;
+pub mod files;
+pub mod hostname;
+pub mod keypair;
+pub mod time;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::PublicKey;
+
+use crate::discover::{Layout, LayoutKind};
+use crate::finding::{FRole, Finding, Severity};
+use files::{Expect, Policy};
+
+/// What the checks are judged against.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Evaluation time (Unix seconds).
+    pub at: i64,
+    /// Warn about expiry within this many days.
+    pub warn_within_days: u32,
+    /// Names clients use to reach the server.
+    pub hostnames: Vec<String>,
+    /// Allow-list patterns (from --allowed-dn and libvirtd.conf).
+    pub allowed_dn: Vec<String>,
+    /// Where the patterns come from (for messages).
+    pub allowed_dn_source: String,
+}
+
+/// The key algorithm family of a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlg {
+    /// RSA.
+    Rsa,
+    /// ECDSA.
+    Ec,
+    /// Ed25519 / Ed448.
+    Ed,
+    /// DSA or anything else.
+    Other,
+}
+
+impl KeyAlg {
+    /// Display name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlg::Rsa => "RSA",
+            KeyAlg::Ec => "ECDSA",
+            KeyAlg::Ed => "EdDSA",
+            KeyAlg::Other => "other",
+        }
+    }
+}
+
+/// The key algorithm of a certificate.
+pub fn key_alg(cert: &X509Certificate<'_>) -> KeyAlg {
+    match cert
+        .public_key()
+        .algorithm
+        .algorithm
+        .to_id_string()
+        .as_str()
+    {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => KeyAlg::Rsa,
+        "1.2.840.10045.2.1" => KeyAlg::Ec,
+        "1.3.101.112" | "1.3.101.113" => KeyAlg::Ed,
+        _ => KeyAlg::Other,
+    }
+}
+
+/// RSA modulus size in bits.
+pub fn rsa_bits(cert: &X509Certificate<'_>) -> Option<usize> {
+    match cert.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => {
+            let m = rsa.modulus;
+            let i = m.iter().position(|&b| b != 0)?;
+            let first = *m.get(i)?;
+            Some((m.len() - i - 1) * 8 + (8 - first.leading_zeros() as usize))
+        }
+        _ => None,
+    }
+}
+
+/// A certificate being checked, with what messages need.
+pub struct CertRef<'c, 'a> {
+    /// The parsed certificate.
+    pub cert: &'c X509Certificate<'a>,
+    /// Its file.
+    pub path: &'c Path,
+    /// Its role.
+    pub role: FRole,
+    /// Subject DN in GnuTLS order.
+    pub subject: String,
+    /// Position in its file (0 = first).
+    pub index: usize,
+}
+
+impl<'c, 'a> CertRef<'c, 'a> {
+    /// Wraps a certificate.
+    pub fn new(cert: &'c X509Certificate<'a>, path: &'c Path, role: FRole, index: usize) -> Self {
+        CertRef {
+            cert,
+            path,
+            role,
+            subject: crate::dn::format_gnutls(cert.subject()),
+            index,
+        }
+    }
+
+    /// A finding about this certificate.
+    pub fn f(&self, code: &'static str, sev: Severity, msg: impl Into<String>) -> Finding {
+        let mut msg = msg.into();
+        if self.role == FRole::Ca && self.index > 0 {
+            msg = format!("CA certificate #{}: {msg}", self.index + 1);
+        }
+        Finding::new(code, sev, msg)
+            .path(self.path)
+            .role(self.role)
+            .subject(Some(&self.subject))
+    }
+
+    /// The pkitool command that re-issues this certificate.
+    pub fn renew_fix(&self) -> String {
+        let dir = self
+            .path
+            .parent()
+            .map(|d| d.display().to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| ".".into());
+        let qemu = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains('-'));
+        let layout = if qemu { " --layout qemu" } else { "" };
+        let cn = self
+            .cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|a| a.as_str().ok())
+            .unwrap_or("NAME")
+            .to_string();
+        match self.role {
+            FRole::Ca => format!("pkitool init-ca --dir DIR --cn \"{cn}\""),
+            FRole::Client => format!(
+                "pkitool issue client --dn \"{}\" --out {dir}{layout}",
+                self.subject
+            ),
+            FRole::Server => {
+                let n = hostname::names(self.cert);
+                let mut sans: Vec<String> = n.dns.clone();
+                sans.extend(n.ips.iter().map(|i| i.to_string()));
+                if sans.is_empty() {
+                    sans.push(cn.clone());
+                }
+                format!(
+                    "pkitool issue server --cn {cn}{} --out {dir}{layout}",
+                    sans.iter()
+                        .map(|s| format!(" --san {s}"))
+                        .collect::<String>()
+                )
+            }
+        }
+    }
+}
+
+/// The result for one layout.
+#[derive(Debug, Clone)]
+pub struct LayoutReport {
+    /// The layout.
+    pub layout: Layout,
+    /// Its findings, in check order.
+    pub findings: Vec<Finding>,
+    /// Files examined (that exist).
+    pub files: usize,
+    /// Certificates examined.
+    pub certificates: usize,
+}
+
+fn parse_all<'a>(ders: &[&'a [u8]]) -> Vec<Result<X509Certificate<'a>, String>> {
+    ders.iter()
+        .map(|d| {
+            X509Certificate::from_der(d)
+                .map(|(_, c)| c)
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Checks every certificate of a leaf file (first = leaf, rest = chain) and returns what the
+/// CRL check needs. `cas` are the parsed CA certificates.
+#[allow(clippy::too_many_arguments)]
+fn check_leaf_file<'a>(
+    path: &Path,
+    certs: &[X509Certificate<'a>],
+    role: FRole,
+    cas: &[X509Certificate<'_>],
+    ca_path: Option<&Path>,
+    opts: &Options,
+    out: &mut Vec<Finding>,
+) -> (Option<usize>, Option<crl::Target>) {
+    let Some((leaf, extras)) = certs.split_first() else {
+        return (None, None);
+    };
+    let c = CertRef::new(leaf, path, role, 0);
+    time::check(&c, false, opts, out);
+    constraints::leaf_basic_constraints(&c, out);
+    constraints::leaf_key_usage(&c, key_alg(leaf), out);
+    constraints::eku(&c, out);
+    chain::weak_signature(&c, false, out);
+    keypair::strength(&c, false, out);
+    let issuer = match ca_path {
+        Some(ca) if !cas.is_empty() => chain::leaf_chain(&c, extras, cas, ca, out),
+        _ => None,
+    };
+    if role == FRole::Server {
+        hostname::check(&c, &opts.hostnames, out);
+    }
+    if role == FRole::Client && !opts.allowed_dn.is_empty() {
+        dn_acl::check(&c, &opts.allowed_dn, &opts.allowed_dn_source, out);
+    }
+    let target = crl::Target {
+        path: path.to_path_buf(),
+        role,
+        subject: c.subject.clone(),
+        serial: crl::norm_serial(leaf.raw_serial()),
+        issuer: leaf.issuer().as_raw().to_vec(),
+    };
+    (issuer, Some(target))
+}
+
+/// The role a loose certificate plays, from its purpose.
+fn fleet_role(cert: &X509Certificate<'_>) -> FRole {
+    match cert.extended_key_usage() {
+        Ok(Some(e)) if e.value.client_auth && !e.value.server_auth => FRole::Client,
+        _ => FRole::Server,
+    }
+}
+
+struct CaSet<'a> {
+    certs: Vec<X509Certificate<'a>>,
+}
+
+/// Loads, parses and bundle-checks the CA file.
+fn load_ca_ders(
+    ca_path: Option<&Path>,
+    policy: Policy,
+    out: &mut Vec<Finding>,
+    files_seen: &mut usize,
+) -> Vec<Vec<u8>> {
+    let Some(p) = ca_path else {
+        return Vec::new();
+    };
+    if files::exists(p) {
+        *files_seen += 1;
+    }
+    let Some(contents) = files::load(p, Expect::Certificate, FRole::Ca, policy, out) else {
+        return Vec::new();
+    };
+    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.clone()).collect();
+    let refs: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+    chain::bundle(p, &refs, out);
+    ders
+}
+
+fn parse_cas<'a>(ca_path: Option<&Path>, ders: &'a [Vec<u8>], out: &mut Vec<Finding>) -> CaSet<'a> {
+    let refs: Vec<&'a [u8]> = ders.iter().map(Vec::as_slice).collect();
+    let mut certs = Vec::new();
+    for (i, r) in parse_all(&refs).into_iter().enumerate() {
+        match r {
+            Ok(c) => certs.push(c),
+            Err(e) => {
+                if let Some(p) = ca_path {
+                    out.push(
+                        Finding::new(
+                            "PKI-F05",
+                            Severity::Error,
+                            format!("CA certificate #{} cannot be parsed: {e}", i + 1),
+                        )
+                        .path(p)
+                        .role(FRole::Ca)
+                        .why(format!(
+                            "libvirt and QEMU: \"Unable to import CA certificate list {}\"",
+                            p.display()
+                        ))
+                        .fix(format!(
+                            "replace the damaged certificate in {}",
+                            p.display()
+                        )),
+                    );
+                }
+            }
+        }
+    }
+    CaSet { certs }
+}
+
+/// CA checks, run after the leaves so that "issued something here" is known.
+fn check_cas(
+    ca_path: Option<&Path>,
+    cas: &CaSet<'_>,
+    used: &[bool],
+    opts: &Options,
+    out: &mut Vec<Finding>,
+) {
+    let Some(p) = ca_path else { return };
+    // A CA issues something if a leaf chained to it or another CA names it as issuer.
+    let mut issues: Vec<bool> = used.to_vec();
+    issues.resize(cas.certs.len(), false);
+    for (j, other) in cas.certs.iter().enumerate() {
+        for (i, ca) in cas.certs.iter().enumerate() {
+            if i != j && ca.subject().as_raw() == other.issuer().as_raw() {
+                if let Some(x) = issues.get_mut(i) {
+                    *x = true;
+                }
+            }
+        }
+    }
+    // libvirt and QEMU <= 10.1 import (and check) only the first 16.
+    for (i, ca) in cas.certs.iter().enumerate().take(16) {
+        let c = CertRef::new(ca, p, FRole::Ca, i);
+        time::check(&c, true, opts, out);
+        let before = out.len();
+        constraints::ca_basic_constraints(&c, out);
+        // libvirt and QEMU stop at the first failed check of a CA: no key-usage verdict on
+        // something that is not a CA.
+        if out.len() == before {
+            constraints::ca_key_usage(&c, issues.get(i).copied().unwrap_or(false), out);
+        }
+        chain::weak_signature(&c, true, out);
+        keypair::strength(&c, true, out);
+    }
+}
+
+fn policy_of(layout: &Layout) -> Policy {
+    Policy {
+        libvirt: layout.kind.is_libvirt(),
+        qemu: layout.kind == LayoutKind::Qemu,
+        system: layout.system,
+    }
+}
+
+/// Checks one layout.
+pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
+    if layout.kind == LayoutKind::Fleet {
+        return check_fleet(layout, opts);
+    }
+    let policy = policy_of(layout);
+    let mut out = Vec::new();
+    let mut nfiles = 0;
+    let mut ncerts = 0;
+    let ca_path = layout.ca.as_deref();
+    let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
+    let cas = parse_cas(ca_path, &ca_ders, &mut out);
+    ncerts += cas.certs.len();
+    let mut used = vec![false; cas.certs.len()];
+    let mut targets = Vec::new();
+
+    if layout.allowed_dn.as_ref().is_some_and(Vec::is_empty) {
+        out.push(
+            Finding::new("PKI-D02", Severity::Error, "tls_allowed_dn_list is an empty list")
+                .path(&layout.dir)
+                .why("libvirtd refuses every client: \"Client's Distinguished Name is not on the list of allowed clients (tls_allowed_dn_list)\"")
+                .fix("list the client DNs (pkitool dn clientcert.pem --libvirtd prints the line), or remove the setting to allow every client the CA signed"),
+        );
+    }
+
+    for id in &layout.identities {
+        let role = FRole::from(id.role);
+        let ce = files::exists(&id.cert);
+        let ke = files::exists(&id.key);
+        let what = role.as_str();
+        match (ce, ke) {
+            (false, false) => {
+                if id.required {
+                    out.push(
+                        Finding::new(
+                            "PKI-F01",
+                            Severity::Error,
+                            format!("no {what} certificate and key: {} and {} are missing", id.cert.display(), id.key.display()),
+                        )
+                        .path(&id.cert)
+                        .role(role)
+                        .why(format!("a QEMU {what} endpoint (and libvirtd with TLS) refuses to start: \"Unable to access credentials {}: No such file or directory\"", id.cert.display()))
+                        .fix(format!("pkitool issue {what} --cn NAME --out {}{}", layout.dir.display(), if layout.kind == LayoutKind::Qemu { " --layout qemu" } else { "" })),
+                    );
+                } else if id.index.is_none() {
+                    out.push(
+                        Finding::new(
+                            "PKI-S04",
+                            Severity::Note,
+                            format!("no {what} certificate: this layout cannot act as a TLS {what}"),
+                        )
+                        .path(&id.cert)
+                        .role(role)
+                        .why("nothing fails unless this machine is meant to be one")
+                        .fix(format!("if it should: pkitool issue {what} --cn NAME --out {}{}", layout.dir.display(), if layout.kind == LayoutKind::Qemu { " --layout qemu" } else { "" })),
+                    );
+                }
+                continue;
+            }
+            (true, false) => out.push(
+                Finding::new("PKI-F02", Severity::Error, format!("certificate without its private key {}", id.key.display()))
+                    .path(&id.cert)
+                    .role(role)
+                    .why(format!("libvirt: \"Key '{}' does not exist, but certificate '{}' does\"; QEMU 10.2: \"Cert '{}' without corresponding key\"", id.key.display(), id.cert.display(), id.cert.display()))
+                    .fix(format!("put the matching key at {} (chmod 600), or re-issue both", id.key.display())),
+            ),
+            (false, true) => out.push(
+                Finding::new("PKI-F02", Severity::Error, format!("private key without its certificate {}", id.cert.display()))
+                    .path(&id.key)
+                    .role(role)
+                    .why(format!("libvirt: \"Certificate '{}' does not exist, but key '{}' does\"; QEMU 10.2: \"Key '{}' without corresponding cert\"", id.cert.display(), id.key.display(), id.key.display()))
+                    .fix(format!("put the certificate at {}, or re-issue both", id.cert.display())),
+            ),
+            (true, true) => {}
+        }
+        let cert_contents = if ce {
+            nfiles += 1;
+            files::load(&id.cert, Expect::Certificate, role, policy, &mut out)
+        } else {
+            None
+        };
+        let key_contents = if ke {
+            nfiles += 1;
+            files::load(&id.key, Expect::PrivateKey, role, policy, &mut out)
+        } else {
+            None
+        };
+        let ders: Vec<&[u8]> = cert_contents
+            .as_ref()
+            .map(|c| c.certificates().map(|o| o.der.as_slice()).collect())
+            .unwrap_or_default();
+        let mut certs = Vec::new();
+        for (i, r) in parse_all(&ders).into_iter().enumerate() {
+            match r {
+                Ok(c) => certs.push(c),
+                Err(e) => out.push(
+                    Finding::new(
+                        "PKI-F05",
+                        Severity::Error,
+                        format!("certificate #{} cannot be parsed: {e}", i + 1),
+                    )
+                    .path(&id.cert)
+                    .role(role)
+                    .why(format!(
+                        "libvirt and QEMU: \"Unable to import {what} certificate {}\"",
+                        id.cert.display()
+                    ))
+                    .fix(format!(
+                        "replace {} with the PEM certificate as issued",
+                        id.cert.display()
+                    )),
+                ),
+            }
+        }
+        ncerts += certs.len();
+        let (issuer, target) =
+            check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, &mut out);
+        if let Some(i) = issuer.and_then(|i| used.get_mut(i)) {
+            *i = true;
+        }
+        targets.extend(target);
+        if let Some(kc) = &key_contents {
+            let leaf = certs.first();
+            let subject = leaf.map(|c| crate::dn::format_gnutls(c.subject()));
+            keypair::check_key(
+                &id.key,
+                kc,
+                role,
+                leaf.zip(subject.as_deref())
+                    .map(|(c, s)| (c, s, id.cert.as_path())),
+                &mut out,
+            );
+        }
+    }
+
+    check_cas(ca_path, &cas, &used, opts, &mut out);
+
+    if let Some(crl_path) = layout.crl.as_deref().filter(|p| files::exists(p)) {
+        nfiles += 1;
+        if let Some(c) = files::load(crl_path, Expect::Crl, FRole::Ca, policy, &mut out) {
+            crl::check(crl_path, &c, &cas.certs, &targets, opts, &mut out);
+        }
+    }
+    if let Some(dh) = layout.dh_params.as_deref().filter(|p| files::exists(p)) {
+        nfiles += 1;
+        if files::load(dh, Expect::DhParams, FRole::Server, policy, &mut out).is_some() {
+            out.push(
+                Finding::new("PKI-S03", Severity::Note, "DH parameters file present")
+                    .path(dh)
+                    .role(FRole::Server)
+                    .why("QEMU 10.2 deprecates dh-params.pem; without it GnuTLS negotiates RFC 7919 groups")
+                    .fix(format!("rm {}", dh.display())),
+            );
+        }
+    }
+    for p in &layout.unreachable {
+        out.push(
+            Finding::new(
+                "PKI-S02",
+                Severity::Warning,
+                "identity never loaded: a lower-numbered identity is missing",
+            )
+            .path(p)
+            .why("QEMU 10.2 loads server-cert-0.pem, -1, ... and stops at the first absent index")
+            .fix("renumber the identities without gaps (server-cert-0.pem first)"),
+        );
+    }
+    for d in &layout.deploy_dirs {
+        files::dir_permissions(d, &mut out);
+        stray_ca_keys(d, &cas.certs, layout, &mut out);
+    }
+    LayoutReport {
+        layout: layout.clone(),
+        findings: out,
+        files: nfiles,
+        certificates: ncerts,
+    }
+}
+
+/// A CA private key lying in a deployment directory (by name, or by matching a CA's key).
+fn stray_ca_keys(dir: &Path, cas: &[X509Certificate<'_>], layout: &Layout, out: &mut Vec<Finding>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let known: Vec<&Path> = layout.identities.iter().map(|i| i.key.as_path()).collect();
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if known.contains(&p.as_path()) || !p.is_file() {
+            continue;
+        }
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let by_name = matches!(name, "cakey.pem" | "ca-key.pem" | "cakey.key" | "ca.key");
+        let by_key = std::fs::metadata(&p).is_ok_and(|m| m.len() <= files::LIBVIRT_MAX as u64)
+            && crate::fsio::read_input(&p)
+                .ok()
+                .and_then(|b| crate::load::parse(&b).ok())
+                .and_then(|c| c.private_key().cloned())
+                .is_some_and(|k| {
+                    cas.iter()
+                        .any(|ca| keypair::is_key_of(&k, ca) == Some(true))
+                });
+        if by_name || by_key {
+            out.push(
+                Finding::new("PKI-F12", Severity::Warning, "a CA private key lies in the deployment directory")
+                    .path(&p)
+                    .role(FRole::Ca)
+                    .why("neither libvirt nor QEMU needs it; whoever compromises this host can then issue certificates every peer trusts")
+                    .fix(format!("move it to the offline CA host: mv {} /secure/ca/ (and keep it mode 0600)", p.display())),
+            );
+        }
+    }
+}
+
+/// Fleet mode: loose certificates against one CA, in parallel (the CA is parsed once).
+fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
+    let policy = Policy {
+        libvirt: false,
+        qemu: false,
+        system: false,
+    };
+    let mut out = Vec::new();
+    let mut nfiles = 0;
+    let ca_path = layout.ca.as_deref();
+    let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
+    let cas = parse_cas(ca_path, &ca_ders, &mut out);
+    let ca_canon = ca_path.and_then(|p| std::fs::canonicalize(p).ok());
+    let results: Vec<(Vec<Finding>, usize, Option<usize>)> = layout
+        .fleet
+        .par_iter()
+        .filter(|p| ca_canon.is_none() || std::fs::canonicalize(p).ok() != ca_canon)
+        .map(|path| fleet_one(path, &cas.certs, ca_path, opts, policy))
+        .collect();
+    let mut used = vec![false; cas.certs.len()];
+    let mut ncerts = cas.certs.len();
+    for (f, n, issuer) in results {
+        out.extend(f);
+        ncerts += n;
+        nfiles += 1;
+        if let Some(u) = issuer.and_then(|i| used.get_mut(i)) {
+            *u = true;
+        }
+    }
+    check_cas(ca_path, &cas, &used, opts, &mut out);
+    LayoutReport {
+        layout: layout.clone(),
+        findings: out,
+        files: nfiles,
+        certificates: ncerts,
+    }
+}
+
+fn fleet_one(
+    path: &Path,
+    cas: &[X509Certificate<'_>],
+    ca_path: Option<&Path>,
+    opts: &Options,
+    policy: Policy,
+) -> (Vec<Finding>, usize, Option<usize>) {
+    let mut out = Vec::new();
+    // A key or a CRL among the scanned files is not "the wrong object": check the key's mode.
+    if let Ok(c) = crate::fsio::read_input(path).map(|b| crate::load::parse(&b)) {
+        if let Ok(c) = c {
+            if c.certificates().next().is_none() {
+                if c.private_key().is_some() {
+                    files::load(path, Expect::PrivateKey, FRole::Server, policy, &mut out);
+                    for f in &mut out {
+                        f.role = None;
+                    }
+                }
+                if c.objects
+                    .iter()
+                    .any(|o| o.kind == crate::load::ObjectKind::Crl || o.kind.is_private_key())
+                {
+                    return (out, 0, None);
+                }
+            }
+        }
+    }
+    let Some(contents) = files::load(path, Expect::Certificate, FRole::Server, policy, &mut out)
+    else {
+        for f in &mut out {
+            f.role = None;
+        }
+        return (out, 0, None);
+    };
+    let ders: Vec<&[u8]> = contents.certificates().map(|o| o.der.as_slice()).collect();
+    let mut certs = Vec::new();
+    for (i, r) in parse_all(&ders).into_iter().enumerate() {
+        match r {
+            Ok(c) => certs.push(c),
+            Err(e) => out.push(
+                Finding::new(
+                    "PKI-F05",
+                    Severity::Error,
+                    format!("certificate #{} cannot be parsed: {e}", i + 1),
+                )
+                .path(path)
+                .why("GnuTLS cannot import it: \"Unable to import ... certificate\"")
+                .fix(format!(
+                    "replace {} with the PEM certificate as issued",
+                    path.display()
+                )),
+            ),
+        }
+    }
+    let n = certs.len();
+    let role = certs.first().map(fleet_role).unwrap_or(FRole::Server);
+    let (issuer, _) = check_leaf_file(path, &certs, role, cas, ca_path, opts, &mut out);
+    (out, n, issuer)
+}

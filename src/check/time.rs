@@ -1,0 +1,91 @@
+//! Validity at `--at`: expired and not-yet-valid are errors (libvirt and QEMU compare with the
+//! clock, no skew tolerance, for the leaf and for every CA in the bundle); expiry within
+//! `--warn-within` days is a warning, for CAs too.
+
+use super::{CertRef, Options};
+use crate::finding::{Finding, Severity};
+
+fn fmt_ts(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// Checks one certificate's dates.
+pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Finding>) {
+    let v = c.cert.validity();
+    let nb = v.not_before.timestamp();
+    let na = v.not_after.timestamp();
+    let p = c.path.display();
+    let what = if is_ca {
+        "CA".to_string()
+    } else {
+        c.role.as_str().to_string()
+    };
+    let renew = c.renew_fix();
+    if na < opts.at {
+        let days = (opts.at - na) / 86_400;
+        out.push(
+            c.f(
+                if is_ca { "PKI-T03" } else { "PKI-T01" },
+                Severity::Error,
+                format!("expired on {} ({days} days ago)", fmt_ts(na)),
+            )
+            .why(format!(
+                "libvirt and QEMU refuse to load it: \"The {what} certificate {p} has expired\"; peers reject it: \"The certificate has expired\"{}",
+                if is_ca && c.index > 0 {
+                    ". Every CA in the file is checked (libvirt, QEMU up to 10.1), even one that issued nothing here; QEMU 10.2 checks only the CAs on the chain"
+                } else {
+                    ""
+                }
+            ))
+            .fix(renew),
+        );
+    } else if nb > opts.at {
+        out.push(
+            c.f(
+                if is_ca { "PKI-T04" } else { "PKI-T02" },
+                Severity::Error,
+                format!(
+                    "not valid before {} ({} from the evaluation time; check the issuing host's clock)",
+                    fmt_ts(nb),
+                    human_secs(nb - opts.at)
+                ),
+            )
+            .why(format!(
+                "libvirt and QEMU refuse to load it: \"The {what} certificate {p} is not yet active\""
+            ))
+            .fix(format!("wait until {}, or re-issue it with a start date in the past: {}", fmt_ts(nb), renew)),
+        );
+    } else if na - opts.at < i64::from(opts.warn_within_days) * 86_400 {
+        out.push(
+            c.f(
+                "PKI-T05",
+                Severity::Warning,
+                format!(
+                    "expires on {} (in {})",
+                    fmt_ts(na),
+                    human_secs(na - opts.at)
+                ),
+            )
+            .why(format!(
+                "after that libvirt and QEMU refuse to start TLS: \"The {what} certificate {p} has expired\""
+            ))
+            .fix(renew),
+        );
+    }
+}
+
+fn human_secs(s: i64) -> String {
+    if s >= 2 * 86_400 {
+        format!("{} days", s / 86_400)
+    } else if s >= 3600 {
+        format!("{} hours", s / 3600)
+    } else {
+        format!("{} minutes", (s / 60).max(1))
+    }
+}

@@ -1,0 +1,326 @@
+//! Private keys: generation, loading (every format certtool and openssl write), encrypted PKCS#8
+//! writing that certtool can read back, and public-key helpers.
+//!
+//! Backend: rcgen's `KeyPair` on aws-lc-rs. aws-lc-rs (unlike ring) generates RSA keys and loads
+//! PKCS#1 `RSA PRIVATE KEY` and SEC1 `EC PRIVATE KEY` files, and the PKCS#8 EC keys certtool writes
+//! with a scalar padded to 33 bytes. Encrypted keys go through the `pkcs8` crate: reading accepts
+//! whatever PBES2 scheme it supports; writing always uses explicit PBKDF2-SHA256 + AES-256-CBC,
+//! because the crate's default (scrypt) cannot be read by certtool.
+
+use pkcs8::der::{Decode, Encode};
+use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
+
+use crate::cli::KeyTypeArg;
+use crate::load::{KeyFormat, Object, ObjectKind};
+
+/// PBKDF2 iterations for keys pkitool encrypts (certtool 3.7 uses about 600,000 too).
+pub const PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// The key algorithms pkitool generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyType {
+    /// ECDSA on P-256 with SHA-256 (default).
+    #[default]
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384.
+    EcdsaP384,
+    /// Ed25519.
+    Ed25519,
+    /// RSA 2048, signing with PKCS#1 v1.5 SHA-256.
+    Rsa2048,
+    /// RSA 3072.
+    Rsa3072,
+    /// RSA 4096.
+    Rsa4096,
+}
+
+impl From<KeyTypeArg> for KeyType {
+    fn from(arg: KeyTypeArg) -> Self {
+        match arg {
+            KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
+            KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
+            KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
+            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
+            KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
+        }
+    }
+}
+
+impl KeyType {
+    /// The `--key-type` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+}
+
+/// Why a key could not be generated, loaded or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The object is not a private key at all.
+    #[error("expected a private key, found a {0}")]
+    NotAKey(String),
+    /// Old OpenSSL `Proc-Type: 4,ENCRYPTED` keys are not supported.
+    #[error(
+        "this key uses the legacy OpenSSL encryption (Proc-Type: 4,ENCRYPTED), which pkitool does \
+         not read; convert it to encrypted PKCS#8 with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.p8"
+    )]
+    LegacyEncrypted,
+    /// An encrypted key and no password.
+    #[error(
+        "the key is encrypted and no password was given (use --password-file, or run on a terminal)"
+    )]
+    PasswordRequired,
+    /// Wrong password, or an encryption scheme the pkcs8 crate does not support.
+    #[error(
+        "cannot decrypt the key: wrong password, or an unsupported scheme ({0}); re-encrypt it with: \
+         openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.p8"
+    )]
+    Decrypt(String),
+    /// The key's bytes are not a key pkitool can use.
+    #[error(
+        "cannot use this private key ({0}); supported: RSA, ECDSA P-256/P-384/P-521 and Ed25519 in \
+         PKCS#1, SEC1 or PKCS#8"
+    )]
+    Unsupported(String),
+    /// Key generation failed.
+    #[error("key generation failed: {0}")]
+    Generate(String),
+    /// Encrypting the key failed.
+    #[error("cannot encrypt the key: {0}")]
+    Encrypt(String),
+}
+
+/// Generates a new key pair.
+pub fn generate(kind: KeyType) -> Result<KeyPair, KeyError> {
+    let result = match kind {
+        KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+        KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+        KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+        KeyType::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048),
+        KeyType::Rsa3072 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072),
+        KeyType::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+    };
+    result.map_err(|e| KeyError::Generate(e.to_string()))
+}
+
+/// Loads a private key from a parsed object: PKCS#1, SEC1 or PKCS#8 (including certtool's padded
+/// EC scalars), or an encrypted PKCS#8 key with `password`.
+pub fn load_private_key(obj: &Object, password: Option<&[u8]>) -> Result<KeyPair, KeyError> {
+    match &obj.kind {
+        ObjectKind::PrivateKey(format) => from_plain_der(&obj.der, *format),
+        ObjectKind::EncryptedPrivateKey => {
+            let password = password.ok_or(KeyError::PasswordRequired)?;
+            let plain = decrypt_pkcs8(&obj.der, password)?;
+            from_plain_der(&plain, KeyFormat::Pkcs8)
+        }
+        ObjectKind::LegacyEncryptedKey => Err(KeyError::LegacyEncrypted),
+        other => Err(KeyError::NotAKey(other.describe())),
+    }
+}
+
+/// True when the object is an encrypted key that needs a password.
+pub fn needs_password(obj: &Object) -> bool {
+    obj.kind == ObjectKind::EncryptedPrivateKey
+}
+
+fn from_plain_der(der: &[u8], format: KeyFormat) -> Result<KeyPair, KeyError> {
+    use rustls_pki_types::{
+        PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
+    };
+    let key: PrivateKeyDer<'_> = match format {
+        KeyFormat::Pkcs8 => PrivatePkcs8KeyDer::from(der).into(),
+        KeyFormat::Pkcs1 => PrivatePkcs1KeyDer::from(der).into(),
+        KeyFormat::Sec1 => PrivateSec1KeyDer::from(der).into(),
+    };
+    KeyPair::try_from(&key).map_err(|e| KeyError::Unsupported(e.to_string()))
+}
+
+/// Decrypts an `ENCRYPTED PRIVATE KEY` (PKCS#8 PBES2) into plain PKCS#8 DER.
+pub fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(der)
+        .map_err(|e| KeyError::Decrypt(e.to_string()))?;
+    let doc = info
+        .decrypt(password)
+        .map_err(|e| KeyError::Decrypt(e.to_string()))?;
+    Ok(zeroize::Zeroizing::new(doc.as_bytes().to_vec()))
+}
+
+/// The key as unencrypted PKCS#8 PEM (`PRIVATE KEY`). Keys pkitool generates are PKCS#8 already;
+/// a loaded PKCS#1/SEC1 key is written in its own format.
+pub fn to_pem(key: &KeyPair) -> zeroize::Zeroizing<String> {
+    let der = key.serialized_der();
+    let label = if pkcs8::PrivateKeyInfoRef::from_der(der).is_ok() {
+        "PRIVATE KEY"
+    } else if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
+        "RSA PRIVATE KEY"
+    } else {
+        "EC PRIVATE KEY"
+    };
+    zeroize::Zeroizing::new(pem::encode(&pem::Pem::new(label, der.to_vec())))
+}
+
+/// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with PBKDF2-HMAC-SHA256
+/// ([`PBKDF2_ITERATIONS`]) and AES-256-CBC, readable by certtool, openssl and pkitool.
+pub fn to_encrypted_pem(key: &KeyPair, password: &[u8]) -> Result<String, KeyError> {
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
+    aws_lc_rs::rand::fill(&mut iv).map_err(|_| KeyError::Encrypt("no randomness".into()))?;
+    let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+        PBKDF2_ITERATIONS,
+        &salt,
+        iv,
+    )
+    .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+    let plain_pkcs8 = pkcs8_der(key)?;
+    let scheme = pkcs8::pkcs5::EncryptionScheme::from(params);
+    let ciphertext = scheme
+        .encrypt(password, &plain_pkcs8)
+        .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+    let data = pkcs8::der::asn1::OctetStringRef::new(&ciphertext)
+        .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef {
+        encryption_algorithm: scheme,
+        encrypted_data: data,
+    };
+    let der = info
+        .to_der()
+        .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+    Ok(pem::encode(&pem::Pem::new("ENCRYPTED PRIVATE KEY", der)))
+}
+
+/// The key as plain PKCS#8 DER (converting a loaded PKCS#1 or SEC1 key when needed).
+fn pkcs8_der(key: &KeyPair) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
+    let der = key.serialized_der();
+    if pkcs8::PrivateKeyInfoRef::from_der(der).is_ok() {
+        return Ok(zeroize::Zeroizing::new(der.to_vec()));
+    }
+    Err(KeyError::Encrypt(
+        "only PKCS#8 keys can be encrypted (convert with openssl pkcs8 -topk8)".into(),
+    ))
+}
+
+/// The DER SubjectPublicKeyInfo of a key (for matching a key to a certificate).
+pub fn public_key_spki(key: &KeyPair) -> Vec<u8> {
+    key.subject_public_key_info()
+}
+
+/// The raw public key bits (the BIT STRING contents of the SPKI), as hashed for key identifiers.
+pub fn public_key_bits(key: &KeyPair) -> &[u8] {
+    key.der_bytes()
+}
+
+/// A short description: "ECDSA P-256", "RSA 3072 bits", "Ed25519".
+pub fn describe(key: &KeyPair) -> String {
+    let alg = key.algorithm();
+    if alg == &rcgen::PKCS_ECDSA_P256_SHA256 {
+        "ECDSA P-256".into()
+    } else if alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
+        "ECDSA P-384".into()
+    } else if alg == &rcgen::PKCS_ECDSA_P521_SHA512 {
+        "ECDSA P-521".into()
+    } else if alg == &rcgen::PKCS_ED25519 {
+        "Ed25519".into()
+    } else if is_rsa(alg) {
+        format!("RSA {} bits", rsa_bits(key).unwrap_or(0))
+    } else {
+        "unknown".into()
+    }
+}
+
+/// True for the RSA signature algorithms.
+pub fn is_rsa(alg: &SignatureAlgorithm) -> bool {
+    alg == &rcgen::PKCS_RSA_SHA256
+        || alg == &rcgen::PKCS_RSA_SHA384
+        || alg == &rcgen::PKCS_RSA_SHA512
+}
+
+/// RSA modulus size in bits, from the PKCS#1 RSAPublicKey in the public key bits.
+pub fn rsa_bits(key: &KeyPair) -> Option<usize> {
+    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+    let (_, body) = crate::der::read_tlv(key.der_bytes(), 0x30)?;
+    let (_, modulus) = crate::der::read_tlv(body, 0x02)?;
+    let significant = modulus.iter().skip_while(|b| **b == 0).count();
+    Some(significant * 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(kind: ObjectKind, der: Vec<u8>) -> Object {
+        Object {
+            kind,
+            label: None,
+            der,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn generated_keys_reload_and_describe() {
+        for (kind, desc) in [
+            (KeyType::EcdsaP256, "ECDSA P-256"),
+            (KeyType::EcdsaP384, "ECDSA P-384"),
+            (KeyType::Ed25519, "Ed25519"),
+            (KeyType::Rsa2048, "RSA 2048 bits"),
+        ] {
+            let key = generate(kind).unwrap();
+            assert_eq!(describe(&key), desc);
+            let again = load_private_key(
+                &obj(
+                    ObjectKind::PrivateKey(KeyFormat::Pkcs8),
+                    key.serialized_der().to_vec(),
+                ),
+                None,
+            )
+            .unwrap();
+            assert_eq!(public_key_spki(&again), public_key_spki(&key));
+        }
+    }
+
+    #[test]
+    fn encrypted_round_trip_and_wrong_password() {
+        let key = generate(KeyType::EcdsaP256).unwrap();
+        let pem_text = to_encrypted_pem(&key, b"s3cret").unwrap();
+        let block = pem::parse(&pem_text).unwrap();
+        assert_eq!(block.tag(), "ENCRYPTED PRIVATE KEY");
+        let o = obj(ObjectKind::EncryptedPrivateKey, block.contents().to_vec());
+        assert!(matches!(
+            load_private_key(&o, None),
+            Err(KeyError::PasswordRequired)
+        ));
+        assert!(matches!(
+            load_private_key(&o, Some(b"wrong")),
+            Err(KeyError::Decrypt(_))
+        ));
+        let back = load_private_key(&o, Some(b"s3cret")).unwrap();
+        assert_eq!(public_key_spki(&back), public_key_spki(&key));
+    }
+
+    #[test]
+    fn refuses_non_keys_and_legacy_encryption() {
+        assert!(matches!(
+            load_private_key(&obj(ObjectKind::Certificate, vec![0x30, 0]), None),
+            Err(KeyError::NotAKey(_))
+        ));
+        let err = load_private_key(&obj(ObjectKind::LegacyEncryptedKey, vec![]), None).unwrap_err();
+        assert!(err.to_string().contains("openssl pkcs8 -topk8"));
+        assert!(matches!(
+            load_private_key(
+                &obj(ObjectKind::PrivateKey(KeyFormat::Pkcs8), vec![1, 2, 3]),
+                None
+            ),
+            Err(KeyError::Unsupported(_))
+        ));
+    }
+}
