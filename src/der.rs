@@ -200,6 +200,14 @@ pub fn time(t: time::OffsetDateTime) -> Vec<u8> {
     }
 }
 
+/// PEM with LF line ends (the `pem` crate defaults to CRLF).
+pub fn pem_lf(label: &str, der: Vec<u8>) -> String {
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
 /// Reads one TLV with the expected tag at the start of `input`; returns (rest, content).
 pub fn read_tlv(input: &[u8], expected_tag: u8) -> Option<(&[u8], &[u8])> {
     let (&t, rest) = input.split_first()?;

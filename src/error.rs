@@ -32,6 +32,23 @@ pub enum Error {
     /// `dn` / `match-dn` found no usable certificate in the file (exit 1).
     #[error(transparent)]
     Inspect(#[from] crate::inspect::InspectError),
+    /// A certtool template is wrong (exit 1).
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+    /// A private key could not be generated, loaded or written (exit 1).
+    #[error("{context}: {source}")]
+    Key {
+        /// Which key (a file name, or "new key").
+        context: String,
+        /// Why.
+        source: crate::keys::KeyError,
+    },
+    /// A certificate could not be issued (exit 1).
+    #[error(transparent)]
+    Issue(#[from] crate::issue::IssueError),
+    /// Files could not be written (exit 1); nothing partial is left behind.
+    #[error("{0} (nothing was written)")]
+    Write(#[from] crate::fsio::WriteError),
 }
 
 impl Error {

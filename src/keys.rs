@@ -165,7 +165,7 @@ pub fn to_pem(key: &KeyPair) -> zeroize::Zeroizing<String> {
     } else {
         "EC PRIVATE KEY"
     };
-    zeroize::Zeroizing::new(pem::encode(&pem::Pem::new(label, der.to_vec())))
+    zeroize::Zeroizing::new(crate::der::pem_lf(label, der.to_vec()))
 }
 
 /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with PBKDF2-HMAC-SHA256
@@ -195,7 +195,7 @@ pub fn to_encrypted_pem(key: &KeyPair, password: &[u8]) -> Result<String, KeyErr
     let der = info
         .to_der()
         .map_err(|e| KeyError::Encrypt(e.to_string()))?;
-    Ok(pem::encode(&pem::Pem::new("ENCRYPTED PRIVATE KEY", der)))
+    Ok(crate::der::pem_lf("ENCRYPTED PRIVATE KEY", der))
 }
 
 /// The key as plain PKCS#8 DER (converting a loaded PKCS#1 or SEC1 key when needed).

@@ -22,11 +22,15 @@ pub mod error;
 pub mod finding;
 pub mod fsio;
 pub mod inspect;
+pub mod issue;
 pub mod keys;
 pub mod layout;
 pub mod libvirtd_conf;
 pub mod load;
+pub mod prompt;
+pub mod provision;
 pub mod report;
+pub mod template;
 pub mod validate;
 
 pub use error::{Error, Result};
@@ -36,9 +40,9 @@ use cli::{Cli, Command};
 /// Run one command. Returns the exit status on success (0, or 1 when `validate` found problems).
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::InitCa(_) | Command::Issue(_) | Command::Template(_) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Command::InitCa(args) => provision::cmd_init_ca(&args),
+        Command::Issue(args) => provision::cmd_issue(&args),
+        Command::Template(cmd) => provision::cmd_template(&cmd),
         Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => inspect::run_dn(&args),
         Command::Show(args) => inspect::run_show(&args),

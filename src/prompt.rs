@@ -1,0 +1,92 @@
+//! Asking the user: only when stdin and stderr are both terminals (dialoguer renders on stderr,
+//! and with a non-terminal stdin it would read /dev/tty behind the caller's back). Otherwise the
+//! caller gets an error naming the flag to pass. Passwords come from a TTY prompt or a file,
+//! never from the command line.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::Error;
+
+/// True when prompting is allowed: stdin and stderr are terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks for a required value, or fails naming `flag` when there is no terminal.
+pub fn require_value(flag: &str, question: &str) -> Result<String, Error> {
+    if !interactive() {
+        return Err(Error::Usage(format!(
+            "{flag} is required (no terminal to ask on)"
+        )));
+    }
+    let answer: String = dialoguer::Input::new()
+        .with_prompt(question)
+        .interact_text()
+        .map_err(|e| Error::Environment(format!("cannot ask for {flag}: {e}")))?;
+    let answer = answer.trim().to_string();
+    if answer.is_empty() {
+        return Err(Error::Usage(format!("{flag} is required")));
+    }
+    Ok(answer)
+}
+
+/// Reads a password: the first line of `file` (without its line end), or a terminal prompt
+/// (no echo; `confirm` asks twice). Fails naming `--password-file` without a terminal.
+pub fn password(
+    file: Option<&Path>,
+    what: &str,
+    confirm: bool,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    if let Some(path) = file {
+        return password_from_file(path);
+    }
+    if !interactive() {
+        return Err(Error::Usage(format!(
+            "--password-file is required for {what} (no terminal to ask on)"
+        )));
+    }
+    let mut p = dialoguer::Password::new().with_prompt(format!("Password for {what}"));
+    if confirm {
+        p = p.with_confirmation("Repeat the password", "The passwords do not match");
+    }
+    let pw = Zeroizing::new(
+        p.interact()
+            .map_err(|e| Error::Environment(format!("cannot ask for the password: {e}")))?,
+    );
+    if pw.is_empty() {
+        return Err(Error::Usage("the password is empty".into()));
+    }
+    Ok(Zeroizing::new(pw.as_bytes().to_vec()))
+}
+
+/// The first line of a password file, without `\n` or `\r\n`. An empty password is refused.
+pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let bytes = Zeroizing::new(crate::fsio::read_limited(path, 64 * 1024)?);
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return Err(Error::Failed(format!(
+            "{}: the first line (the password) is empty",
+            path.display()
+        )));
+    }
+    Ok(Zeroizing::new(line.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_file_first_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, b"s3cret\r\nignored\n").unwrap();
+        assert_eq!(password_from_file(&f).unwrap().as_slice(), b"s3cret");
+        std::fs::write(&f, b"\nx").unwrap();
+        assert!(password_from_file(&f).is_err());
+    }
+}

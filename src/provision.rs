@@ -1,0 +1,851 @@
+//! The provisioning commands: `init-ca`, `issue server|client`, `template show`.
+//!
+//! This module turns command-line arguments into plain requests ([`CaRequest`],
+//! [`LeafRequest`]), which [`create_ca`] and [`issue`] carry out: tests and benches call those
+//! directly. Writing is all-or-nothing ([`crate::fsio::write_all_or_nothing`]), and what was
+//! written is printed: path, mode, subject, SANs, validity, SHA-256 fingerprint, the client DN
+//! exactly as libvirt's `tls_allowed_dn_list` and QEMU's authz compare it, and where each file
+//! goes on the hosts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rcgen::KeyPair;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+
+use crate::cli::{InitCaArgs, IssueArgs, LayoutArg, LeafKind, TemplateCommand, TemplateName};
+use crate::fsio::{self, CERT_MODE, KEY_MODE, PlannedFile};
+use crate::issue::{self, CertSpec, Profile, San, Signer, SubjectFields};
+use crate::keys::{self, KeyType};
+use crate::layout::{self, libvirt, qemu};
+use crate::template::{self, Template};
+use crate::{Error, load, prompt};
+
+/// Default CA validity (days).
+pub const CA_DAYS: i64 = 3650;
+/// Default leaf validity (days).
+pub const LEAF_DAYS: i64 = 365;
+/// Mode of directories pkitool creates for a CA or a flat (pkipath) layout: private to the user,
+/// as libvirt's virt-pki-validate expects of a custom PKI directory.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Mode of the system directories (`etc/pki`, `etc/pki/CA`, `etc/pki/libvirt`,
+/// `etc/pki/libvirt/private`) and of QEMU directories: 0755, exactly what libvirt's
+/// virt-pki-validate requires (it checks for equality, so 0750/0700 would fail its check; the
+/// key files themselves are 0600).
+pub const SYSTEM_DIR_MODE: u32 = 0o755;
+
+/// The naming scheme of issued files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// libvirt pkipath names in one directory.
+    Flat,
+    /// QEMU tls-creds-x509 names in one directory.
+    Qemu,
+    /// The libvirt system tree under a root prefix.
+    Libvirt,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(a: LayoutArg) -> Self {
+        match a {
+            LayoutArg::Flat => Layout::Flat,
+            LayoutArg::Qemu => Layout::Qemu,
+            LayoutArg::Libvirt => Layout::Libvirt,
+        }
+    }
+}
+
+/// A request for a new CA.
+#[derive(Debug, Clone)]
+pub struct CaRequest {
+    /// Directory receiving cacert.pem and cakey.pem.
+    pub dir: PathBuf,
+    /// What goes into the certificate.
+    pub spec: CertSpec,
+    /// Key algorithm.
+    pub key_type: KeyType,
+    /// Encrypt cakey.pem with this password.
+    pub password: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Replace existing files.
+    pub force: bool,
+}
+
+/// A request for a server or client certificate.
+#[derive(Debug, Clone)]
+pub struct LeafRequest {
+    /// CA certificate file.
+    pub ca_cert: PathBuf,
+    /// CA key file.
+    pub ca_key: PathBuf,
+    /// Password of an encrypted CA key.
+    pub ca_password: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// What goes into the certificate (profile Server or Client).
+    pub spec: CertSpec,
+    /// Key algorithm of the new key.
+    pub key_type: KeyType,
+    /// Output directory (flat and qemu layouts).
+    pub out: PathBuf,
+    /// The CA's directory (to decide whether the CA certificate is copied in the flat layout).
+    pub dir: PathBuf,
+    /// Naming scheme.
+    pub layout: Layout,
+    /// Root prefix (libvirt layout).
+    pub root: PathBuf,
+    /// Replace existing files.
+    pub force: bool,
+}
+
+/// One file written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// Where.
+    pub path: PathBuf,
+    /// Its mode.
+    pub mode: u32,
+    /// What it is.
+    pub what: WrittenKind,
+    /// Whether it was already there with identical contents (not rewritten).
+    pub unchanged: bool,
+}
+
+/// What a written file holds.
+#[derive(Debug, Clone)]
+pub enum WrittenKind {
+    /// A certificate (DER kept for the summary).
+    Cert(Vec<u8>),
+    /// A private key (description only).
+    Key(String),
+}
+
+/// The outcome of an operation.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Files, in the order written.
+    pub files: Vec<Written>,
+    /// The role of the new certificate.
+    pub role: layout::Role,
+    /// Warnings to show.
+    pub warnings: Vec<String>,
+}
+
+fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    let text = match password {
+        Some(pw) => {
+            zeroize::Zeroizing::new(keys::to_encrypted_pem(key, pw).map_err(|e| Error::Key {
+                context: "new key".into(),
+                source: e,
+            })?)
+        }
+        None => keys::to_pem(key),
+    };
+    Ok(zeroize::Zeroizing::new(text.as_bytes().to_vec()))
+}
+
+/// Creates a CA: a new key and a self-signed certificate, written to `dir/cacert.pem` (0644)
+/// and `dir/cakey.pem` (0600), both or neither.
+pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
+    let key = keys::generate(req.key_type).map_err(|e| Error::Key {
+        context: "new CA key".into(),
+        source: e,
+    })?;
+    let cert = issue::self_signed_ca(&req.spec, &key)?;
+    let cert_path = req.dir.join(libvirt::CA_CERT);
+    let key_path = req.dir.join("cakey.pem");
+    let files = vec![
+        PlannedFile::new(
+            &key_path,
+            KEY_MODE,
+            key_pem(&key, req.password.as_deref().map(|v| v.as_slice()))?.to_vec(),
+        ),
+        PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
+    ];
+    let created = fsio::create_dir_all_mode(&req.dir, PRIVATE_DIR_MODE)?;
+    if let Err(e) = fsio::write_all_or_nothing(&files, req.force) {
+        fsio::remove_created_dirs(&created);
+        return Err(e.into());
+    }
+    let mut desc = keys::describe(&key);
+    if req.password.is_some() {
+        desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
+    }
+    Ok(Outcome {
+        files: vec![
+            Written {
+                path: cert_path,
+                mode: CERT_MODE,
+                what: WrittenKind::Cert(cert.der),
+                unchanged: false,
+            },
+            Written {
+                path: key_path,
+                mode: KEY_MODE,
+                what: WrittenKind::Key(desc),
+                unchanged: false,
+            },
+        ],
+        role: layout::Role::Ca,
+        warnings: Vec::new(),
+    })
+}
+
+/// The CA's certificate (DER) and key, loaded from files.
+pub struct LoadedCa {
+    /// Certificate DER.
+    pub cert_der: Vec<u8>,
+    /// Certificate file bytes (copied as they are).
+    pub cert_file: Vec<u8>,
+    /// The key.
+    pub key: KeyPair,
+}
+
+/// Loads a CA certificate and key (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8 with `password`).
+pub fn load_ca(
+    cert_path: &Path,
+    key_path: &Path,
+    password: impl FnOnce() -> Result<zeroize::Zeroizing<Vec<u8>>, Error>,
+) -> Result<LoadedCa, Error> {
+    let cert_file = fsio::read_input(cert_path)?;
+    let contents = load::parse(&cert_file).map_err(|e| Error::Parse {
+        path: cert_path.to_path_buf(),
+        source: e,
+    })?;
+    let Some(cert) = contents.certificates().next() else {
+        let found = contents
+            .objects
+            .first()
+            .map(|o| o.kind.describe())
+            .unwrap_or_else(|| "nothing".into());
+        return Err(Error::Failed(format!(
+            "{}: no certificate found (found {found}); --ca-cert must be the CA certificate",
+            cert_path.display()
+        )));
+    };
+    let cert_der = cert.der.clone();
+    let key_bytes = zeroize::Zeroizing::new(fsio::read_input(key_path)?);
+    let key_contents = load::parse(&key_bytes).map_err(|e| Error::Parse {
+        path: key_path.to_path_buf(),
+        source: e,
+    })?;
+    let Some(obj) = key_contents.private_key() else {
+        let found = key_contents
+            .objects
+            .first()
+            .map(|o| o.kind.describe())
+            .unwrap_or_else(|| "nothing".into());
+        return Err(Error::Failed(format!(
+            "{}: no private key found (found {found}); --ca-key must be the CA's private key",
+            key_path.display()
+        )));
+    };
+    let pw = if keys::needs_password(obj) {
+        Some(password()?)
+    } else {
+        None
+    };
+    let key = keys::load_private_key(obj, pw.as_deref().map(|v| v.as_slice())).map_err(|e| {
+        Error::Key {
+            context: key_path.display().to_string(),
+            source: e,
+        }
+    })?;
+    Ok(LoadedCa {
+        cert_der,
+        cert_file,
+        key,
+    })
+}
+
+/// The file names of an issued certificate in a layout.
+#[derive(Debug, Clone)]
+pub struct LeafPaths {
+    /// Where the CA certificate is copied (if it is).
+    pub ca: Option<PathBuf>,
+    /// The certificate.
+    pub cert: PathBuf,
+    /// The key.
+    pub key: PathBuf,
+    /// Directories to create, with their modes.
+    pub dirs: Vec<(PathBuf, u32)>,
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Where a server or client certificate goes in `layout`.
+pub fn leaf_paths(
+    role: layout::Role,
+    layout: Layout,
+    out: &Path,
+    ca_dir: &Path,
+    root: &Path,
+) -> LeafPaths {
+    let server = role == layout::Role::Server;
+    match layout {
+        Layout::Flat => LeafPaths {
+            ca: (!same_dir(out, ca_dir)).then(|| out.join(libvirt::CA_CERT)),
+            cert: out.join(if server {
+                libvirt::SERVER_CERT
+            } else {
+                libvirt::CLIENT_CERT
+            }),
+            key: out.join(if server {
+                libvirt::SERVER_KEY
+            } else {
+                libvirt::CLIENT_KEY
+            }),
+            dirs: vec![(out.to_path_buf(), PRIVATE_DIR_MODE)],
+        },
+        Layout::Qemu => LeafPaths {
+            ca: Some(out.join(qemu::CA_CERT)),
+            cert: out.join(if server {
+                qemu::SERVER_CERT
+            } else {
+                qemu::CLIENT_CERT
+            }),
+            key: out.join(if server {
+                qemu::SERVER_KEY
+            } else {
+                qemu::CLIENT_KEY
+            }),
+            dirs: vec![(out.to_path_buf(), SYSTEM_DIR_MODE)],
+        },
+        Layout::Libvirt => {
+            let ca_dir = layout::under_root(root, libvirt::SYSTEM_CA_DIR);
+            let cert_dir = layout::under_root(root, libvirt::SYSTEM_CERT_DIR);
+            let key_dir = layout::under_root(root, libvirt::SYSTEM_KEY_DIR);
+            LeafPaths {
+                ca: Some(ca_dir.join(libvirt::CA_CERT)),
+                cert: cert_dir.join(if server {
+                    libvirt::SERVER_CERT
+                } else {
+                    libvirt::CLIENT_CERT
+                }),
+                key: key_dir.join(if server {
+                    libvirt::SERVER_KEY
+                } else {
+                    libvirt::CLIENT_KEY
+                }),
+                dirs: vec![
+                    (ca_dir, SYSTEM_DIR_MODE),
+                    (cert_dir, SYSTEM_DIR_MODE),
+                    (key_dir, SYSTEM_DIR_MODE),
+                ],
+            }
+        }
+    }
+}
+
+/// Issues a server or client certificate with a new key and writes the files of its layout
+/// (certificate, key, and the CA certificate where the layout needs it), all or nothing.
+pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
+    let role = match req.spec.profile {
+        Profile::Server => layout::Role::Server,
+        Profile::Client => layout::Role::Client,
+        Profile::Ca { .. } => {
+            return Err(Error::Usage("use init-ca to make a CA".into()));
+        }
+    };
+    let key = keys::generate(req.key_type).map_err(|e| Error::Key {
+        context: "new key".into(),
+        source: e,
+    })?;
+    let signer = Signer {
+        cert_der: &ca.cert_der,
+        key: &ca.key,
+    };
+    let cert = issue::issue_leaf(&req.spec, &key, &signer)?;
+    let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
+
+    let mut planned = Vec::new();
+    let mut written = Vec::new();
+    if let Some(ca_path) = &paths.ca {
+        // An identical CA certificate already there is left alone (no --force needed).
+        let unchanged = std::fs::read(ca_path).is_ok_and(|b| b == ca.cert_file);
+        if !unchanged {
+            planned.push(PlannedFile::new(ca_path, CERT_MODE, ca.cert_file.clone()));
+        }
+        written.push(Written {
+            path: ca_path.clone(),
+            mode: CERT_MODE,
+            what: WrittenKind::Cert(ca.cert_der.clone()),
+            unchanged,
+        });
+    }
+    planned.push(PlannedFile::new(
+        &paths.key,
+        KEY_MODE,
+        key_pem(&key, None)?.to_vec(),
+    ));
+    planned.push(PlannedFile::new(
+        &paths.cert,
+        CERT_MODE,
+        cert.pem().into_bytes(),
+    ));
+    written.push(Written {
+        path: paths.cert.clone(),
+        mode: CERT_MODE,
+        what: WrittenKind::Cert(cert.der),
+        unchanged: false,
+    });
+    written.push(Written {
+        path: paths.key.clone(),
+        mode: KEY_MODE,
+        what: WrittenKind::Key(keys::describe(&key)),
+        unchanged: false,
+    });
+
+    let mut created = Vec::new();
+    for (d, mode) in &paths.dirs {
+        match fsio::create_dir_all_mode(d, *mode) {
+            Ok(c) => created.extend(c),
+            Err(e) => {
+                fsio::remove_created_dirs(&created);
+                return Err(e.into());
+            }
+        }
+    }
+    if let Err(e) = fsio::write_all_or_nothing(&planned, req.force) {
+        fsio::remove_created_dirs(&created);
+        return Err(e.into());
+    }
+    Ok(Outcome {
+        files: written,
+        role,
+        warnings: Vec::new(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command-line glue.
+// ---------------------------------------------------------------------------------------------
+
+fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
+    path.map(template::load).transpose()
+}
+
+fn validity(
+    spec: &mut CertSpec,
+    days_flag: Option<i64>,
+    t: Option<&Template>,
+) -> Result<(), Error> {
+    if let Some(start) = t.and_then(|t| t.activation_date) {
+        spec.not_before = start;
+    }
+    let days = days_flag.or(t.and_then(|t| t.expiration_days));
+    match (days, t.and_then(|t| t.expiration_date)) {
+        (Some(d), _) if days_flag.is_some() || t.and_then(|t| t.expiration_date).is_none() => {
+            if d <= 0 {
+                return Err(Error::Usage(format!("--days must be positive, got {d}")));
+            }
+            spec.not_after = spec
+                .not_before
+                .checked_add(time::Duration::days(d))
+                .filter(|t| t.year() <= 9999)
+                .ok_or_else(|| Error::Usage(format!("--days {d} is too far in the future")))?;
+        }
+        (_, Some(end)) => spec.not_after = end,
+        _ => {
+            let span = spec.not_after - issue::now();
+            spec.not_after = spec.not_before + span;
+        }
+    }
+    Ok(())
+}
+
+/// `pkitool init-ca`.
+pub fn cmd_init_ca(args: &InitCaArgs) -> Result<u8, Error> {
+    let t = load_template(args.template.as_deref())?;
+    let mut subject = t.as_ref().map(|t| t.subject.clone()).unwrap_or_default();
+    if let Some(cn) = &args.cn {
+        subject.cn = Some(cn.clone());
+    }
+    if let Some(org) = &args.org {
+        subject.organization = vec![org.clone()];
+    }
+    if subject.common_name().is_none() {
+        subject.cn = Some(prompt::require_value("--cn", "Common name (CN) of the CA")?);
+    }
+    let mut spec = CertSpec::new(
+        Profile::Ca {
+            path_len: t.as_ref().and_then(|t| t.path_len),
+        },
+        subject,
+        CA_DAYS,
+    )?;
+    validity(&mut spec, args.days, t.as_ref())?;
+    spec.serial = t.as_ref().and_then(|t| t.serial.clone());
+    let password = if args.encrypt_key {
+        Some(prompt::password(
+            args.password_file.as_deref(),
+            "the new CA key",
+            true,
+        )?)
+    } else {
+        if args.password_file.is_some() {
+            return Err(Error::Usage(
+                "--password-file is only used with --encrypt-key".into(),
+            ));
+        }
+        None
+    };
+    let req = CaRequest {
+        dir: args.dir.clone(),
+        spec,
+        key_type: args.key_type.map(KeyType::from).unwrap_or_default(),
+        password,
+        force: args.force,
+    };
+    let mut outcome = create_ca(&req)?;
+    if let Some(t) = &t {
+        outcome.warnings.extend(t.warnings.iter().cloned());
+    }
+    print_outcome(&mut anstream::stdout().lock(), &outcome)
+        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}
+
+/// Builds the leaf [`CertSpec`] from `issue` flags and an optional template.
+pub fn leaf_spec(args: &IssueArgs, t: Option<&Template>) -> Result<CertSpec, Error> {
+    let server = args.kind == LeafKind::Server;
+    if let Some(t) = t
+        && t.ca
+    {
+        return Err(Error::Usage(format!(
+            "{}: the template has a `ca` line and would make a CA; use pkitool init-ca --template, or remove the line",
+            t.path.display()
+        )));
+    }
+    let mut subject = match &args.dn {
+        Some(dn) => SubjectFields {
+            dn: issue::parse_dn(dn).map_err(|e| Error::Usage(format!("--dn: {e}")))?,
+            ..Default::default()
+        },
+        None => t.map(|t| t.subject.clone()).unwrap_or_default(),
+    };
+    if let Some(cn) = &args.cn {
+        subject.cn = Some(cn.clone());
+    }
+    if let Some(org) = &args.org {
+        subject.organization = vec![org.clone()];
+    }
+    let mut sans = if args.sans.is_empty() {
+        t.map(|t| t.sans.clone()).unwrap_or_default()
+    } else {
+        args.sans
+            .iter()
+            .map(|s| San::parse(s).map_err(|e| Error::Usage(format!("--san: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if subject.common_name().is_none() {
+        let from_san = sans.iter().find_map(|s| match s {
+            San::Dns(d) if server => Some(d.clone()),
+            _ => None,
+        });
+        subject.cn = Some(match from_san {
+            Some(d) => d,
+            None => prompt::require_value(
+                "--cn",
+                if server {
+                    "Host name clients use to reach the server (CN)"
+                } else {
+                    "Client name (CN)"
+                },
+            )?,
+        });
+    }
+    if server {
+        let cn = subject.common_name().unwrap_or_default().to_string();
+        if cn.parse::<std::net::IpAddr>().is_ok() {
+            return Err(Error::Usage(format!(
+                "--cn {cn}: an IP address cannot be the server's CN; give the host name as --cn and the address as --san {cn}"
+            )));
+        }
+        // The libvirt guide: "the hostname listed in the CN must also be duplicated as a
+        // DNSname entry".
+        if issue::check_dns_name(&cn).is_ok() && !sans.contains(&San::Dns(cn.clone())) {
+            sans.insert(0, San::Dns(cn));
+        }
+    }
+    let profile = if server {
+        Profile::Server
+    } else {
+        Profile::Client
+    };
+    let mut spec = CertSpec::new(profile, subject, LEAF_DAYS)?;
+    validity(&mut spec, args.days, t)?;
+    spec.sans = sans;
+    spec.serial = t.and_then(|t| t.serial.clone());
+    spec.clamp_to_ca = args.clamp_to_ca;
+    let (tls_server, tls_client) =
+        t.map_or((false, false), |t| (t.tls_www_server, t.tls_www_client));
+    let mut ekus = Vec::new();
+    if server || tls_server {
+        ekus.push(issue::eku::SERVER_AUTH.to_vec());
+    }
+    if !server || tls_client {
+        ekus.push(issue::eku::CLIENT_AUTH.to_vec());
+    }
+    spec.eku = Some(ekus);
+    Ok(spec)
+}
+
+/// `pkitool issue server|client`.
+pub fn cmd_issue(args: &IssueArgs) -> Result<u8, Error> {
+    let t = load_template(args.template.as_deref())?;
+    let spec = leaf_spec(args, t.as_ref())?;
+    let ca_cert = args
+        .ca_cert
+        .clone()
+        .unwrap_or_else(|| args.dir.join(libvirt::CA_CERT));
+    let ca_key = args
+        .ca_key
+        .clone()
+        .unwrap_or_else(|| args.dir.join("cakey.pem"));
+    let password_file = args.password_file.clone();
+    let ca = load_ca(&ca_cert, &ca_key, || {
+        prompt::password(password_file.as_deref(), "the CA key", false)
+    })?;
+    let ca_dir = match &args.ca_cert {
+        Some(p) => match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        None => args.dir.clone(),
+    };
+    let req = LeafRequest {
+        ca_cert,
+        ca_key,
+        ca_password: None,
+        spec,
+        key_type: args.key_type.map(KeyType::from).unwrap_or_default(),
+        out: args.out.clone().unwrap_or_else(|| args.dir.clone()),
+        dir: ca_dir,
+        layout: args.layout.into(),
+        root: args.root.clone(),
+        force: args.force,
+    };
+    let mut outcome = issue(&req, &ca)?;
+    if let Some(t) = &t {
+        outcome.warnings.extend(t.warnings.iter().cloned());
+    }
+    print_outcome(&mut anstream::stdout().lock(), &outcome)
+        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}
+
+/// `pkitool template show`.
+pub fn cmd_template(cmd: &TemplateCommand) -> Result<u8, Error> {
+    let TemplateCommand::Show { which } = cmd;
+    let text = match which {
+        TemplateName::Ca => template::shipped::CA,
+        TemplateName::Server => template::shipped::SERVER,
+        TemplateName::Client => template::shipped::CLIENT,
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+// ---------------------------------------------------------------------------------------------
+
+/// SHA-256 fingerprint as `AB:CD:...`.
+pub fn fingerprint(der: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Facts about a certificate for printing.
+#[derive(Debug, Clone)]
+pub struct CertFacts {
+    /// Subject as GnuTLS prints it (libvirt/QEMU's order).
+    pub subject: String,
+    /// Issuer, same format.
+    pub issuer: String,
+    /// SANs.
+    pub sans: Vec<String>,
+    /// notBefore.
+    pub not_before: String,
+    /// notAfter.
+    pub not_after: String,
+    /// SHA-256 fingerprint.
+    pub sha256: String,
+}
+
+/// Extracts [`CertFacts`] from DER.
+pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
+    let (_, c) = X509Certificate::from_der(der).ok()?;
+    let mut sans = Vec::new();
+    for ext in c.iter_extensions() {
+        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+            for n in &san.general_names {
+                sans.push(match n {
+                    GeneralName::DNSName(d) => format!("DNS:{d}"),
+                    GeneralName::IPAddress(b) => match b.len() {
+                        4 => format!(
+                            "IP:{}",
+                            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).ok()?)
+                        ),
+                        16 => format!(
+                            "IP:{}",
+                            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).ok()?)
+                        ),
+                        _ => "IP:?".into(),
+                    },
+                    GeneralName::RFC822Name(e) => format!("email:{e}"),
+                    GeneralName::URI(u) => format!("URI:{u}"),
+                    other => format!("{other}"),
+                });
+            }
+        }
+    }
+    let v = c.validity();
+    Some(CertFacts {
+        subject: crate::dn::format_gnutls(c.subject()),
+        issuer: crate::dn::format_gnutls(c.issuer()),
+        sans,
+        not_before: issue::fmt_time(v.not_before.to_datetime()),
+        not_after: issue::fmt_time(v.not_after.to_datetime()),
+        sha256: fingerprint(der),
+    })
+}
+
+/// Escapes a value for QEMU's `-object` option syntax (a comma is written `,,`).
+pub fn qemu_opt_escape(s: &str) -> String {
+    s.replace(',', ",,")
+}
+
+/// Prints what was written and where it goes.
+pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
+    for w in &o.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    let role = match o.role {
+        layout::Role::Ca => "CA",
+        layout::Role::Server => "server",
+        layout::Role::Client => "client",
+    };
+    writeln!(out, "Wrote the {role} files:")?;
+    let mut leaf_dn = None;
+    for f in &o.files {
+        let state = if f.unchanged {
+            " (already there, identical)"
+        } else {
+            ""
+        };
+        writeln!(out, "  {}  mode {:04o}{state}", f.path.display(), f.mode)?;
+        match &f.what {
+            WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
+            WrittenKind::Cert(der) => {
+                if let Some(facts) = cert_facts(der) {
+                    writeln!(out, "    subject:  {}", facts.subject)?;
+                    if facts.issuer != facts.subject {
+                        writeln!(out, "    issuer:   {}", facts.issuer)?;
+                    }
+                    if !facts.sans.is_empty() {
+                        writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
+                    }
+                    writeln!(
+                        out,
+                        "    valid:    {} to {}",
+                        facts.not_before, facts.not_after
+                    )?;
+                    writeln!(out, "    SHA-256:  {}", facts.sha256)?;
+                    let is_leaf_cert = f.path.file_name().is_some_and(|n| {
+                        let n = n.to_string_lossy();
+                        n.contains("server") || n.contains("client")
+                    });
+                    if is_leaf_cert {
+                        leaf_dn = Some(facts.subject);
+                    }
+                }
+            }
+        }
+    }
+    writeln!(out)?;
+    match o.role {
+        layout::Role::Ca => {
+            writeln!(
+                out,
+                "Install the CA certificate on every server and client:"
+            )?;
+            writeln!(
+                out,
+                "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem"
+            )?;
+            writeln!(
+                out,
+                "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir"
+            )?;
+            writeln!(out, "Keep cakey.pem on this machine only.")?;
+        }
+        layout::Role::Server => {
+            writeln!(out, "On the server host:")?;
+            writeln!(
+                out,
+                "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),"
+            )?;
+            writeln!(
+                out,
+                "           /etc/pki/libvirt/private/serverkey.pem (0600)"
+            )?;
+            writeln!(
+                out,
+                "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem"
+            )?;
+            writeln!(
+                out,
+                "           (the key readable by the QEMU user, e.g. root:qemu 0640)"
+            )?;
+        }
+        layout::Role::Client => {
+            writeln!(out, "On the client host:")?;
+            writeln!(
+                out,
+                "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,"
+            )?;
+            writeln!(
+                out,
+                "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{{cacert,clientcert,clientkey}}.pem;"
+            )?;
+            writeln!(
+                out,
+                "           or one directory named by ?pkipath=DIR in the URI"
+            )?;
+            writeln!(
+                out,
+                "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)"
+            )?;
+            if let Some(dn) = leaf_dn {
+                writeln!(out)?;
+                writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
+                writeln!(out, "  {dn}")?;
+                writeln!(out, "libvirtd.conf on the server:")?;
+                writeln!(
+                    out,
+                    "  tls_allowed_dn_list = [\"{}\"]",
+                    dn.replace('\\', "\\\\").replace('"', "\\\"")
+                )?;
+                writeln!(out, "QEMU authorization (server side):")?;
+                writeln!(
+                    out,
+                    "  --object authz-simple,id=auth0,identity={}",
+                    qemu_opt_escape(&dn)
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
