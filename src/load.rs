@@ -177,6 +177,18 @@ pub enum ParseError {
         /// Line of the END line.
         line: usize,
     },
+    /// A block whose base64 decodes but whose bytes are not one well-formed DER structure
+    /// (GnuTLS refuses these with "ASN1 parser: Error in DER parsing" even where a lenient
+    /// parser would read them).
+    #[error("line {line}: the {} is not valid {} DER ({reason})", .kind.describe(), der_standard(.kind))]
+    BadDer {
+        /// What the block claims to be.
+        kind: ObjectKind,
+        /// Line of the BEGIN line.
+        line: usize,
+        /// What is wrong with the structure (never its contents).
+        reason: DerFault,
+    },
     /// No PEM block, and not a recognisable DER object either.
     #[error("no PEM block found and the data is not a DER certificate, key or CRL ({hint})")]
     NotPem {
@@ -228,11 +240,12 @@ fn describe_garbage(bytes: &[u8]) -> String {
 /// Classifies a DER blob by trying the structures pkitool handles.
 fn sniff_der(bytes: &[u8]) -> Option<ObjectKind> {
     use x509_parser::prelude::FromDer;
-    if bytes.first() != Some(&0x30) {
+    if bytes.first() != Some(&0x30) || check_der(bytes, &ObjectKind::Crl).is_err() {
         return None;
     }
     if let Ok((rest, _)) = x509_parser::certificate::X509Certificate::from_der(bytes)
         && rest.is_empty()
+        && check_der(bytes, &ObjectKind::Certificate).is_ok()
     {
         return Some(ObjectKind::Certificate);
     }
@@ -311,8 +324,16 @@ fn parse_pem(bytes: &[u8]) -> Result<Contents, ParseError> {
                 label: label.clone(),
                 line: line_no,
             })?;
+        let kind = ObjectKind::from_label(&label, &headers);
+        if let Err(reason) = check_der(&der, &kind) {
+            return Err(ParseError::BadDer {
+                kind,
+                line: line_no,
+                reason,
+            });
+        }
         objects.push(Object {
-            kind: ObjectKind::from_label(&label, &headers),
+            kind,
             label: Some(label),
             der,
             line: line_no,
@@ -324,6 +345,172 @@ fn parse_pem(bytes: &[u8]) -> Result<Contents, ParseError> {
         text_before,
         crlf,
     })
+}
+
+/// The standard a kind of object is encoded in (for messages).
+fn der_standard(kind: &ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Certificate | ObjectKind::Crl => "X.509",
+        ObjectKind::PrivateKey(KeyFormat::Pkcs8) | ObjectKind::EncryptedPrivateKey => "PKCS#8",
+        ObjectKind::PrivateKey(KeyFormat::Pkcs1) => "PKCS#1",
+        ObjectKind::PrivateKey(KeyFormat::Sec1) => "SEC1",
+        ObjectKind::PublicKey => "SubjectPublicKeyInfo",
+        ObjectKind::Csr => "PKCS#10",
+        ObjectKind::DhParams => "PKCS#3",
+        ObjectKind::LegacyEncryptedKey | ObjectKind::Other(_) => "",
+    }
+}
+
+/// What is wrong with a DER structure. Offsets only: never the bytes (they may be a key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DerFault {
+    /// The outermost value is not a SEQUENCE.
+    #[error("it does not start with a SEQUENCE")]
+    NotSequence,
+    /// A value's header or contents run past the end of the data or of the enclosing value.
+    #[error(
+        "the value at byte {0} runs past the end of its enclosing value (truncated or corrupt)"
+    )]
+    Overrun(usize),
+    /// An indefinite length (BER, not DER).
+    #[error("the value at byte {0} has an indefinite length (BER, not DER)")]
+    IndefiniteLength(usize),
+    /// A length field of more than four bytes, or the reserved 0xff.
+    #[error("the value at byte {0} has an invalid length field")]
+    BadLength(usize),
+    /// A multi-byte tag that is too long or not minimally encoded.
+    #[error("the value at byte {0} has an invalid tag")]
+    BadTag(usize),
+    /// Bytes after the outermost value.
+    #[error("{0} bytes follow the end of the structure")]
+    TrailingData(usize),
+    /// Nested more deeply than any real certificate or key.
+    #[error("the structure is nested more than {MAX_DER_DEPTH} levels deep")]
+    TooDeep,
+    /// A certificate that is not SEQUENCE { SEQUENCE, SEQUENCE, BIT STRING }.
+    #[error(
+        "a certificate is tbsCertificate (SEQUENCE), signatureAlgorithm (SEQUENCE), signatureValue (BIT STRING)"
+    )]
+    NotCertificate,
+}
+
+/// Deeper than anything in a real certificate, key or CRL, shallow enough for the stack.
+const MAX_DER_DEPTH: usize = 32;
+
+/// One DER header: the tag's first byte, whether the value is constructed, and where its
+/// contents start and end.
+struct Tlv {
+    tag: u8,
+    constructed: bool,
+    start: usize,
+    end: usize,
+}
+
+/// Reads the header of the value at `pos`, which must end by `limit`.
+fn read_tlv(der: &[u8], pos: usize, limit: usize) -> Result<Tlv, DerFault> {
+    let at = |i: usize| -> Result<u8, DerFault> {
+        if i < limit {
+            der.get(i).copied().ok_or(DerFault::Overrun(pos))
+        } else {
+            Err(DerFault::Overrun(pos))
+        }
+    };
+    let tag = at(pos)?;
+    let mut i = pos + 1;
+    if tag & 0x1f == 0x1f {
+        // High tag number: base-128, minimal, at most 4 bytes.
+        if at(i)? == 0x80 {
+            return Err(DerFault::BadTag(pos));
+        }
+        let mut n = 0;
+        while at(i)? & 0x80 != 0 {
+            i += 1;
+            n += 1;
+            if n >= 4 {
+                return Err(DerFault::BadTag(pos));
+            }
+        }
+        i += 1;
+    }
+    let first = at(i)?;
+    i += 1;
+    let len = match first {
+        0x80 => return Err(DerFault::IndefiniteLength(pos)),
+        l if l < 0x80 => usize::from(l),
+        0xff => return Err(DerFault::BadLength(pos)),
+        l => {
+            // Long form. GnuTLS accepts a non-minimal long form, so this does too.
+            let n = usize::from(l & 0x7f);
+            if n > 4 {
+                return Err(DerFault::BadLength(pos));
+            }
+            let mut len = 0usize;
+            for _ in 0..n {
+                len = (len << 8) | usize::from(at(i)?);
+                i += 1;
+            }
+            len
+        }
+    };
+    let end = i.checked_add(len).ok_or(DerFault::Overrun(pos))?;
+    if end > limit {
+        return Err(DerFault::Overrun(pos));
+    }
+    Ok(Tlv {
+        tag,
+        constructed: tag & 0x20 != 0,
+        start: i,
+        end,
+    })
+}
+
+/// Checks that `start..end` is a run of complete values, recursing into constructed ones.
+fn check_values(der: &[u8], start: usize, end: usize, depth: usize) -> Result<(), DerFault> {
+    if depth > MAX_DER_DEPTH {
+        return Err(DerFault::TooDeep);
+    }
+    let mut pos = start;
+    while pos < end {
+        let tlv = read_tlv(der, pos, end)?;
+        if tlv.constructed {
+            check_values(der, tlv.start, tlv.end, depth + 1)?;
+        }
+        pos = tlv.end;
+    }
+    Ok(())
+}
+
+/// Checks the structure GnuTLS's DER decoder insists on before it looks at any field: one
+/// SEQUENCE spanning the whole data, definite lengths, every constructed value made of complete
+/// values; for a certificate, the three top-level fields. (Non-minimal long-form lengths are
+/// accepted, as GnuTLS accepts them.) Kinds that are not DER (legacy encrypted keys, unknown
+/// labels) are not checked.
+pub fn check_der(der: &[u8], kind: &ObjectKind) -> Result<(), DerFault> {
+    if matches!(kind, ObjectKind::LegacyEncryptedKey | ObjectKind::Other(_)) {
+        return Ok(());
+    }
+    let top = read_tlv(der, 0, der.len())?;
+    if top.tag != 0x30 {
+        return Err(DerFault::NotSequence);
+    }
+    if top.end != der.len() {
+        return Err(DerFault::TrailingData(der.len() - top.end));
+    }
+    check_values(der, top.start, top.end, 1)?;
+    if *kind == ObjectKind::Certificate {
+        let mut tags = Vec::new();
+        let mut pos = top.start;
+        while pos < top.end {
+            let tlv = read_tlv(der, pos, top.end)?;
+            tags.push(tlv.tag);
+            pos = tlv.end;
+        }
+        if tags != [0x30, 0x30, 0x03] {
+            return Err(DerFault::NotCertificate);
+        }
+    }
+    Ok(())
 }
 
 /// `-----BEGIN LABEL-----` → `LABEL`.
@@ -338,7 +525,7 @@ fn pem_label<'a>(line: &'a str, which: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    const CERT_B64: &str = "MAMCAQA="; // not a real certificate: the parser only decodes base64
+    const CERT_B64: &str = "MAcwADAAAwEA"; // SEQUENCE { SEQUENCE {}, SEQUENCE {}, BIT STRING }: certificate-shaped, not a certificate
 
     #[test]
     fn parses_blocks_with_preamble_and_crlf() {
@@ -385,6 +572,90 @@ mod tests {
         ));
         assert!(matches!(
             parse(b"\x30\x82\x01").unwrap_err(),
+            ParseError::NotPem { .. }
+        ));
+    }
+
+    fn pem(label: &str, der: &[u8]) -> Vec<u8> {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n").into_bytes()
+    }
+
+    #[test]
+    fn refuses_certificates_gnutls_cannot_decode() {
+        let cert = [0x30, 7, 0x30, 0, 0x30, 0, 3, 1, 0];
+        assert!(parse(&pem("CERTIFICATE", &cert)).is_ok());
+        let fault = |der: &[u8]| match parse(&pem("CERTIFICATE", der)).unwrap_err() {
+            ParseError::BadDer {
+                reason, line: 1, ..
+            } => reason,
+            e => panic!("{e}"),
+        };
+        // The outer tag's bit 6 flipped (x509-parser reads it anyway; GnuTLS does not).
+        let mut m = cert;
+        m[0] = 0x70;
+        assert_eq!(fault(&m), DerFault::NotSequence);
+        // An inner length that runs past its parent.
+        let mut m = cert;
+        m[3] = 0x49;
+        assert_eq!(fault(&m), DerFault::Overrun(2));
+        // BER indefinite length, trailing bytes, a SET where tbsCertificate belongs.
+        assert_eq!(
+            fault(&[0x30, 0x80, 0x30, 0, 0x30, 0, 3, 1, 0, 0, 0]),
+            DerFault::IndefiniteLength(0)
+        );
+        assert_eq!(
+            fault(&[0x30, 7, 0x30, 0, 0x30, 0, 3, 1, 0, 0]),
+            DerFault::TrailingData(1)
+        );
+        assert_eq!(
+            fault(&[0x30, 7, 0x31, 0, 0x30, 0, 3, 1, 0]),
+            DerFault::NotCertificate
+        );
+        assert_eq!(fault(&[0x30, 0x85, 1, 1, 1, 1, 1]), DerFault::BadLength(0));
+        assert_eq!(fault(&[0x30, 0xff]), DerFault::BadLength(0));
+        assert_eq!(fault(&[0x30, 3, 0x1f, 0x80, 0]), DerFault::BadTag(2));
+        // A non-minimal long-form length is accepted, as GnuTLS accepts it.
+        assert!(
+            parse(&pem(
+                "CERTIFICATE",
+                &[0x30, 0x81, 7, 0x30, 0, 0x30, 0, 3, 1, 0]
+            ))
+            .is_ok()
+        );
+        // The message names the line and the standard, never the bytes.
+        let e = parse(&pem("CERTIFICATE", &m)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("line 1: the certificate is not valid X.509 DER ("),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_deeply_nested_der_without_recursing_forever() {
+        let mut der = vec![0x30, 0];
+        for _ in 0..200 {
+            let mut outer = vec![0x30, 0x82];
+            outer.extend_from_slice(&(der.len() as u16).to_be_bytes());
+            outer.extend_from_slice(&der);
+            der = outer;
+        }
+        let e = parse(&pem("PRIVATE KEY", &der)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ParseError::BadDer {
+                    reason: DerFault::TooDeep,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Keys are checked for structure only: a SEQUENCE is enough to be classified.
+        assert!(parse(&pem("PRIVATE KEY", &[0x30, 3, 2, 1, 0])).is_ok());
+        // DER files are sniffed with the same rules.
+        assert!(matches!(
+            parse(&[0x70, 7, 0x30, 0, 0x30, 0, 3, 1, 0]).unwrap_err(),
             ParseError::NotPem { .. }
         ));
     }
