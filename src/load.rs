@@ -388,6 +388,9 @@ pub enum DerFault {
     /// Nested more deeply than any real certificate or key.
     #[error("the structure is nested more than {MAX_DER_DEPTH} levels deep")]
     TooDeep,
+    /// A certificate field whose ASN.1 tags are not what X.509 says (GnuTLS: "Error in TAG").
+    #[error("the certificate's {0} field is malformed")]
+    BadField(&'static str),
     /// A certificate that is not SEQUENCE { SEQUENCE, SEQUENCE, BIT STRING }.
     #[error(
         "a certificate is tbsCertificate (SEQUENCE), signatureAlgorithm (SEQUENCE), signatureValue (BIT STRING)"
@@ -499,15 +502,118 @@ pub fn check_der(der: &[u8], kind: &ObjectKind) -> Result<(), DerFault> {
     }
     check_values(der, top.start, top.end, 1)?;
     if *kind == ObjectKind::Certificate {
-        let mut tags = Vec::new();
-        let mut pos = top.start;
-        while pos < top.end {
-            let tlv = read_tlv(der, pos, top.end)?;
-            tags.push(tlv.tag);
-            pos = tlv.end;
+        check_certificate_fields(der, &top)?;
+    }
+    Ok(())
+}
+
+/// The values inside a constructed value (already checked by [`check_values`]).
+fn children(der: &[u8], parent: &Tlv) -> Result<Vec<Tlv>, DerFault> {
+    let mut out = Vec::new();
+    let mut pos = parent.start;
+    while pos < parent.end {
+        let tlv = read_tlv(der, pos, parent.end)?;
+        pos = tlv.end;
+        out.push(tlv);
+    }
+    Ok(out)
+}
+
+/// The tags of X.509's fields, down to the attributes of the names: x509-parser silently reads
+/// an RDN with a wrong tag as the end of the name (an empty subject), where GnuTLS refuses the
+/// certificate. Extension values and the key are not descended into.
+fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
+    let tags = |v: &[Tlv]| v.iter().map(|t| t.tag).collect::<Vec<_>>();
+    let top_fields = children(der, top)?;
+    let [tbs, alg, _sig] = top_fields.as_slice() else {
+        return Err(DerFault::NotCertificate);
+    };
+    if tags(&top_fields) != [0x30, 0x30, 0x03] {
+        return Err(DerFault::NotCertificate);
+    }
+    let algorithm = |t: &Tlv, name: &'static str| -> Result<(), DerFault> {
+        let c = children(der, t)?;
+        if t.tag != 0x30 || c.first().map(|o| o.tag) != Some(0x06) || c.len() > 2 {
+            return Err(DerFault::BadField(name));
         }
-        if tags != [0x30, 0x30, 0x03] {
-            return Err(DerFault::NotCertificate);
+        Ok(())
+    };
+    algorithm(alg, "signatureAlgorithm")?;
+    let name = |t: &Tlv, field: &'static str| -> Result<(), DerFault> {
+        if t.tag != 0x30 {
+            return Err(DerFault::BadField(field));
+        }
+        for rdn in children(der, t)? {
+            if rdn.tag != 0x31 {
+                return Err(DerFault::BadField(field));
+            }
+            for atv in children(der, &rdn)? {
+                let parts = tags(&children(der, &atv)?);
+                if atv.tag != 0x30 || parts.len() != 2 || parts.first() != Some(&0x06) {
+                    return Err(DerFault::BadField(field));
+                }
+            }
+        }
+        Ok(())
+    };
+    let fields = children(der, tbs)?;
+    let mut it = fields.iter().peekable();
+    let mut next = |want: &[u8], field: &'static str| -> Result<&Tlv, DerFault> {
+        match it.next() {
+            Some(t) if want.contains(&t.tag) => Ok(t),
+            _ => Err(DerFault::BadField(field)),
+        }
+    };
+    let first = next(&[0xa0, 0x02], "version")?;
+    if first.tag == 0xa0 {
+        let v = children(der, first)?;
+        if tags(&v) != [0x02] {
+            return Err(DerFault::BadField("version"));
+        }
+        next(&[0x02], "serialNumber")?;
+    }
+    algorithm(next(&[0x30], "signature")?, "signature")?;
+    name(next(&[0x30], "issuer")?, "issuer")?;
+    let validity = next(&[0x30], "validity")?;
+    let times = tags(&children(der, validity)?);
+    if times.len() != 2 || !times.iter().all(|t| matches!(t, 0x17 | 0x18)) {
+        return Err(DerFault::BadField("validity"));
+    }
+    name(next(&[0x30], "subject")?, "subject")?;
+    let spki = next(&[0x30], "subjectPublicKeyInfo")?;
+    let spki_parts = children(der, spki)?;
+    match spki_parts.as_slice() {
+        [key_alg, key] if key.tag == 0x03 => algorithm(key_alg, "subjectPublicKeyInfo")?,
+        _ => return Err(DerFault::BadField("subjectPublicKeyInfo")),
+    }
+    // Optional [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions, in that order.
+    let mut last = 0u8;
+    for t in it {
+        let order = match t.tag {
+            0x81 | 0xa1 => 1,
+            0x82 | 0xa2 => 2,
+            0xa3 => 3,
+            _ => return Err(DerFault::BadField("tbsCertificate")),
+        };
+        if order <= last {
+            return Err(DerFault::BadField("tbsCertificate"));
+        }
+        last = order;
+        if t.tag == 0xa3 {
+            let seq = children(der, t)?;
+            let [list] = seq.as_slice() else {
+                return Err(DerFault::BadField("extensions"));
+            };
+            if list.tag != 0x30 {
+                return Err(DerFault::BadField("extensions"));
+            }
+            for ext in children(der, list)? {
+                let p = tags(&children(der, &ext)?);
+                let ok = ext.tag == 0x30 && (p == [0x06, 0x04] || p == [0x06, 0x01, 0x04]);
+                if !ok {
+                    return Err(DerFault::BadField("extensions"));
+                }
+            }
         }
     }
     Ok(())
@@ -525,7 +631,8 @@ fn pem_label<'a>(line: &'a str, which: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    const CERT_B64: &str = "MAcwADAAAwEA"; // SEQUENCE { SEQUENCE {}, SEQUENCE {}, BIT STRING }: certificate-shaped, not a certificate
+    // The smallest certificate-shaped DER: every X.509 field with the right tag, all empty.
+    const CERT_B64: &str = "MCswIaADAgECAgEBMAMGASowADAEFwAXADAAMAgwAwYBKgMBADADBgEqAwEA";
 
     #[test]
     fn parses_blocks_with_preamble_and_crlf() {
@@ -581,54 +688,100 @@ mod tests {
         format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n").into_bytes()
     }
 
-    #[test]
-    fn refuses_certificates_gnutls_cannot_decode() {
-        let cert = [0x30, 7, 0x30, 0, 0x30, 0, 3, 1, 0];
-        assert!(parse(&pem("CERTIFICATE", &cert)).is_ok());
-        let fault = |der: &[u8]| match parse(&pem("CERTIFICATE", der)).unwrap_err() {
+    /// [`CERT_B64`] decoded.
+    const CERT: [u8; 45] = [
+        0x30, 0x2b, 0x30, 0x21, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01, 0x30, 0x03, 0x06,
+        0x01, 0x2a, 0x30, 0x00, 0x30, 0x04, 0x17, 0x00, 0x17, 0x00, 0x30, 0x00, 0x30, 0x08, 0x30,
+        0x03, 0x06, 0x01, 0x2a, 0x03, 0x01, 0x00, 0x30, 0x03, 0x06, 0x01, 0x2a, 0x03, 0x01, 0x00,
+    ];
+
+    fn fault(der: &[u8]) -> DerFault {
+        match parse(&pem("CERTIFICATE", der)).unwrap_err() {
             ParseError::BadDer {
                 reason, line: 1, ..
             } => reason,
             e => panic!("{e}"),
-        };
+        }
+    }
+
+    #[test]
+    fn refuses_certificates_gnutls_cannot_decode() {
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(CERT_B64)
+                .unwrap(),
+            CERT
+        );
+        assert!(parse(&pem("CERTIFICATE", &CERT)).is_ok());
         // The outer tag's bit 6 flipped (x509-parser reads it anyway; GnuTLS does not).
-        let mut m = cert;
+        let mut m = CERT;
         m[0] = 0x70;
         assert_eq!(fault(&m), DerFault::NotSequence);
         // An inner length that runs past its parent.
-        let mut m = cert;
+        let mut m = CERT;
         m[3] = 0x49;
         assert_eq!(fault(&m), DerFault::Overrun(2));
         // BER indefinite length, trailing bytes, a SET where tbsCertificate belongs.
-        assert_eq!(
-            fault(&[0x30, 0x80, 0x30, 0, 0x30, 0, 3, 1, 0, 0, 0]),
-            DerFault::IndefiniteLength(0)
-        );
-        assert_eq!(
-            fault(&[0x30, 7, 0x30, 0, 0x30, 0, 3, 1, 0, 0]),
-            DerFault::TrailingData(1)
-        );
-        assert_eq!(
-            fault(&[0x30, 7, 0x31, 0, 0x30, 0, 3, 1, 0]),
-            DerFault::NotCertificate
-        );
+        let mut m = CERT.to_vec();
+        m[1] = 0x80;
+        m.extend([0, 0]);
+        assert_eq!(fault(&m), DerFault::IndefiniteLength(0));
+        let mut m = CERT.to_vec();
+        m.push(0);
+        assert_eq!(fault(&m), DerFault::TrailingData(1));
+        let mut m = CERT;
+        m[2] = 0x31;
+        assert_eq!(fault(&m), DerFault::NotCertificate);
         assert_eq!(fault(&[0x30, 0x85, 1, 1, 1, 1, 1]), DerFault::BadLength(0));
         assert_eq!(fault(&[0x30, 0xff]), DerFault::BadLength(0));
         assert_eq!(fault(&[0x30, 3, 0x1f, 0x80, 0]), DerFault::BadTag(2));
         // A non-minimal long-form length is accepted, as GnuTLS accepts it.
-        assert!(
-            parse(&pem(
-                "CERTIFICATE",
-                &[0x30, 0x81, 7, 0x30, 0, 0x30, 0, 3, 1, 0]
-            ))
-            .is_ok()
-        );
+        let mut m = vec![0x30, 0x81];
+        m.extend_from_slice(&CERT[1..]);
+        assert!(parse(&pem("CERTIFICATE", &m)).is_ok());
         // The message names the line and the standard, never the bytes.
-        let e = parse(&pem("CERTIFICATE", &m)).unwrap_err().to_string();
+        let e = parse(&pem("CERTIFICATE", &[0x70, 0]))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("line 1: the certificate is not valid X.509 DER ("),
             "{e}"
         );
+    }
+
+    #[test]
+    fn refuses_certificates_whose_fields_have_the_wrong_tags() {
+        let with = |i: usize, b: u8| {
+            let mut m = CERT;
+            m[i] = b;
+            m
+        };
+        // No version and no serial; an INTEGER where the issuer Name belongs; a bad validity.
+        assert_eq!(fault(&with(4, 0xa1)), DerFault::BadField("version"));
+        assert_eq!(fault(&with(17, 0x02)), DerFault::BadField("issuer"));
+        assert_eq!(fault(&with(21, 0x04)), DerFault::BadField("validity"));
+        assert_eq!(
+            fault(&with(34, 0x04)),
+            DerFault::BadField("subjectPublicKeyInfo")
+        );
+        assert_eq!(
+            fault(&with(39, 0x04)),
+            DerFault::BadField("signatureAlgorithm")
+        );
+        // An RDN that is not a SET (x509-parser stops reading the name there: an empty subject).
+        let name = [
+            0x30, 0x0b, 0x21, 0x09, 0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x00,
+        ];
+        let mut tbs = CERT[4..25].to_vec();
+        tbs.extend_from_slice(&name);
+        tbs.extend_from_slice(&CERT[27..37]);
+        let mut cert = vec![0x30, 0x37, 0x30, tbs.len() as u8];
+        cert.extend_from_slice(&tbs);
+        cert.extend_from_slice(&CERT[37..]);
+        cert[1] = (cert.len() - 2) as u8;
+        assert_eq!(fault(&cert), DerFault::BadField("subject"));
+        cert[14 + 13] = 0x31; // make the RDN a SET again
+        assert!(parse(&pem("CERTIFICATE", &cert)).is_ok(), "{cert:02x?}");
     }
 
     #[test]
