@@ -1545,7 +1545,7 @@ fn regression_inputs() -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             let n = file_name(p);
-            n.starts_with("refuse-") || n.starts_with("crash-")
+            n.starts_with("refuse-") || (n.starts_with("crash-") && n.ends_with(".pem"))
         })
         .collect();
     files.sort();
@@ -1624,4 +1624,37 @@ fn regression_inputs_fail_cleanly_in_every_command() {
         });
     }
     cases.finish("regression_inputs_fail_cleanly_in_every_command");
+}
+
+#[test]
+fn regression_templates_fail_cleanly() {
+    let Some(fx) = fixtures() else { return };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/regressions");
+    let mut templates: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("tests/fixtures/regressions")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| file_name(p).ends_with(".info"))
+        .collect();
+    templates.sort();
+    assert!(!templates.is_empty());
+    let mut cases = Cases::default();
+    for path in templates {
+        for cmd in [
+            args(["init-ca", "--dir", "ca", "--template", "t.info"]),
+            args(["issue", "server", "--out", "out", "--template", "t.info"]),
+        ] {
+            cases.run(format!("{} {cmd:?}", file_name(&path)), || {
+                let d = workdir();
+                setup_ca_and_out(fx, d.path());
+                fs::create_dir(d.path().join("ca")).expect("mkdir");
+                fs::copy(&path, d.path().join("t.info")).expect("copy");
+                let before = snapshot(d.path());
+                let o = run_in(d.path(), &cmd, None);
+                assert_clean_failure(&o, &file_name(&path), &["t.info"]);
+                assert_unchanged(&before, d.path(), &file_name(&path));
+            });
+        }
+    }
+    cases.finish("regression_templates_fail_cleanly");
 }
