@@ -892,6 +892,19 @@ fn init_ca_reads_a_good_template_and_refuses_bad_contents() {
 fn issue_refuses_bad_subject_alternative_names() {
     let mut cases = Cases::default();
     let Some(fx) = fixtures() else { return };
+    // Valid names and addresses are accepted (so the refusals below are about the values).
+    let d = workdir();
+    setup_ca_and_out(fx, d.path());
+    crate::util::ok(&run_in(
+        d.path(),
+        &issue_args(&[
+            "--san=host2",
+            "--san=host2.example.org",
+            "--san=192.0.2.9",
+            "--san=2001:db8::9",
+        ]),
+        None,
+    ));
     for san in [
         "not a host!",
         "300.1.2.3",
@@ -899,17 +912,12 @@ fn issue_refuses_bad_subject_alternative_names() {
         "",
         "a..b.example",
         "-lead.example",
-        "under_score.example",
-        "host1.example.org\0evil",
     ] {
         cases.run(format!("--san {san:?}"), || {
-            if san.contains('\0') {
-                return; // argv cannot carry a NUL
-            }
             let d = workdir();
             setup_ca_and_out(fx, d.path());
             let before = snapshot(d.path());
-            let o = run_in(d.path(), &issue_args(&["--san", san]), None);
+            let o = run_in(d.path(), &issue_args(&[&format!("--san={san}")]), None);
             let case = format!("--san {san:?}");
             let needles: Vec<&str> = if san.is_empty() {
                 vec!["--san"]
