@@ -29,9 +29,6 @@ pub enum Error {
     /// The operation failed on its input (exit 1).
     #[error("{0}")]
     Failed(String),
-    /// `dn` / `match-dn` found no usable certificate in the file (exit 1).
-    #[error(transparent)]
-    Inspect(#[from] crate::inspect::InspectError),
     /// A certtool template is wrong (exit 1).
     #[error(transparent)]
     Template(#[from] crate::template::TemplateError),
@@ -49,6 +46,9 @@ pub enum Error {
     /// Files could not be written (exit 1); nothing partial is left behind.
     #[error("{0} (nothing was written)")]
     Write(#[from] crate::fsio::WriteError),
+    /// `dn` / `match-dn` found no usable certificate in the file (exit 1).
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::InspectError),
 }
 
 impl Error {

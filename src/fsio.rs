@@ -325,10 +325,24 @@ fn write_with_hook(
             .map_err(io_err(&f.path, "cannot set the mode"))?;
         tmp.write_all(&f.contents)
             .map_err(io_err(&f.path, "cannot write"))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(io_err(&f.path, "cannot fsync"))?;
         temps.push(tmp);
+    }
+    // fsync the temporary files concurrently: their journal commits overlap.
+    let synced: Vec<io::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = temps
+            .iter()
+            .map(|t| s.spawn(move || t.as_file().sync_all()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
+            })
+            .collect()
+    });
+    for (res, f) in synced.into_iter().zip(files) {
+        res.map_err(io_err(&f.path, "cannot fsync"))?;
     }
 
     // 2. Keep the files --force replaces (hard links), to restore them if a later rename fails.

@@ -105,11 +105,45 @@ pub fn generate(kind: KeyType) -> Result<KeyPair, KeyError> {
         KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
         KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
-        KeyType::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048),
-        KeyType::Rsa3072 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072),
-        KeyType::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+        KeyType::Rsa2048 => return generate_rsa_racing(RsaKeySize::_2048),
+        KeyType::Rsa3072 => return generate_rsa_racing(RsaKeySize::_3072),
+        KeyType::Rsa4096 => return generate_rsa_racing(RsaKeySize::_4096),
     };
     result.map_err(|e| KeyError::Generate(e.to_string()))
+}
+
+/// RSA key generation time is dominated by a random prime search with a long-tailed duration
+/// (RSA-3072: from under 100 ms to over a second). Running one independent search per core and
+/// keeping the first key found cuts the mean and the tail. The losing searches are detached
+/// threads: in the CLI they end with the process.
+fn generate_rsa_racing(size: RsaKeySize) -> Result<KeyPair, KeyError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..workers {
+        let worker_tx = tx.clone();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let _ = worker_tx.send(KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size));
+        });
+        if spawned.is_err() {
+            // No thread: generate on this one.
+            let _ = tx.send(KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size));
+            break;
+        }
+    }
+    drop(tx);
+    let mut last_err = None;
+    for result in rx.iter() {
+        match result {
+            Ok(key) => return Ok(key),
+            Err(e) => last_err = Some(e.to_string()),
+        }
+    }
+    Err(KeyError::Generate(
+        last_err.unwrap_or_else(|| "no key generated".into()),
+    ))
 }
 
 /// Loads a private key from a parsed object: PKCS#1, SEC1 or PKCS#8 (including certtool's padded
@@ -157,15 +191,15 @@ pub fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<zeroize::Zeroizing<V
 /// The key as unencrypted PKCS#8 PEM (`PRIVATE KEY`). Keys pkitool generates are PKCS#8 already;
 /// a loaded PKCS#1/SEC1 key is written in its own format.
 pub fn to_pem(key: &KeyPair) -> zeroize::Zeroizing<String> {
-    let der = key.serialized_der();
-    let label = if pkcs8::PrivateKeyInfoRef::from_der(der).is_ok() {
-        "PRIVATE KEY"
-    } else if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
+    if let Ok(der) = pkcs8_der(key) {
+        return zeroize::Zeroizing::new(crate::der::pem_lf("PRIVATE KEY", der.to_vec()));
+    }
+    let label = if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
         "RSA PRIVATE KEY"
     } else {
         "EC PRIVATE KEY"
     };
-    zeroize::Zeroizing::new(crate::der::pem_lf(label, der.to_vec()))
+    zeroize::Zeroizing::new(crate::der::pem_lf(label, key.serialized_der().to_vec()))
 }
 
 /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with PBKDF2-HMAC-SHA256
@@ -198,11 +232,23 @@ pub fn to_encrypted_pem(key: &KeyPair, password: &[u8]) -> Result<String, KeyErr
     Ok(crate::der::pem_lf("ENCRYPTED PRIVATE KEY", der))
 }
 
-/// The key as plain PKCS#8 DER (converting a loaded PKCS#1 or SEC1 key when needed).
+/// The key as plain PKCS#8 v1 DER.
+///
+/// aws-lc writes Ed25519 keys as PKCS#8 v2 (RFC 5958 OneAsymmetricKey, with the public key
+/// inside); GnuTLS 3.7 (certtool, qemu-nbd: "ASN1 parser: Error in DER parsing.") and
+/// `openssl pkey` cannot read that, so the optional public key is dropped, which makes the
+/// structure a plain v1 PrivateKeyInfo that every peer reads.
 fn pkcs8_der(key: &KeyPair) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
     let der = key.serialized_der();
-    if pkcs8::PrivateKeyInfoRef::from_der(der).is_ok() {
-        return Ok(zeroize::Zeroizing::new(der.to_vec()));
+    if let Ok(mut info) = pkcs8::PrivateKeyInfoRef::from_der(der) {
+        if info.public_key.is_none() {
+            return Ok(zeroize::Zeroizing::new(der.to_vec()));
+        }
+        info.public_key = None;
+        let v1 = info
+            .to_der()
+            .map_err(|e| KeyError::Encrypt(e.to_string()))?;
+        return Ok(zeroize::Zeroizing::new(v1));
     }
     Err(KeyError::Encrypt(
         "only PKCS#8 keys can be encrypted (convert with openssl pkcs8 -topk8)".into(),
@@ -263,6 +309,21 @@ mod tests {
             label: None,
             der,
             line: 1,
+        }
+    }
+
+    #[test]
+    fn written_keys_are_pkcs8_v1_without_the_public_key() {
+        for kind in [KeyType::Ed25519, KeyType::EcdsaP256] {
+            let key = generate(kind).unwrap();
+            let pem = to_pem(&key);
+            let contents = crate::load::parse(pem.as_bytes()).unwrap();
+            let der = &contents.objects[0].der;
+            let info = pkcs8::PrivateKeyInfoRef::from_der(der).unwrap();
+            assert!(info.public_key.is_none(), "{kind:?}");
+            // The reloaded key is the same key.
+            let again = load_private_key(&contents.objects[0], None).unwrap();
+            assert_eq!(public_key_spki(&again), public_key_spki(&key));
         }
     }
 

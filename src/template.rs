@@ -202,7 +202,7 @@ fn err(path: &Path, line: usize, message: impl Into<String>, hint: Option<&str>)
 
 fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
     if let Some(pos) = text.find('\r') {
-        let line = text[..pos].matches('\n').count() + 1;
+        let line = text.get(..pos).unwrap_or("").matches('\n').count() + 1;
         return Err(err(
             path,
             line,
@@ -237,7 +237,7 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
                 continue;
             }
             Some(c) if !is_key_start(c) => {
-                let rest: String = chars[i..].iter().take_while(|c| **c != '\n').collect();
+                let rest: String = chars.iter().skip(i).take_while(|c| **c != '\n').collect();
                 return Err(err(
                     path,
                     line,
@@ -254,7 +254,7 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
         while i < n && at(i).is_some_and(is_key_char) {
             i += 1;
         }
-        let mut key: String = chars[start..i].iter().collect();
+        let mut key: String = chars.iter().skip(start).take(i - start).collect();
         if key.ends_with(':') {
             key.pop();
         }
@@ -276,7 +276,7 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
                 i += 1;
                 let mut closed = false;
                 while i < n {
-                    let c = chars[i];
+                    let Some(c) = at(i) else { break };
                     if c == q {
                         closed = true;
                         i += 1;
@@ -333,14 +333,11 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
             }
             _ => {
                 while i < n && at(i) != Some('\n') {
-                    let c = chars[i];
+                    let Some(c) = at(i) else { break };
                     if c == '\\' {
-                        match at(i + 1) {
-                            Some('\n') => {
-                                value.push('\n');
-                                line += 1;
-                            }
-                            _ => {}
+                        if at(i + 1) == Some('\n') {
+                            value.push('\n');
+                            line += 1;
                         }
                         i += 2;
                         continue;
@@ -358,7 +355,7 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
                         ),
                         Some(&format!(
                             "quote the value ({key} = \"{}\") and put the comment after the quote, or on its own line",
-                            value[..pos].trim_end()
+                            value.get(..pos).unwrap_or("").trim_end()
                         )),
                     ));
                 }

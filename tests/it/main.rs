@@ -1,6 +1,10 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod differential;
 mod inspect;
+mod interop;
+mod man;
+mod peers;
 mod provision;
 mod robust;
 mod util;
