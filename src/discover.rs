@@ -104,6 +104,11 @@ impl Layout {
     }
 }
 
+/// A layout with no files (a libvirtd.conf that cannot be parsed still gets its findings).
+pub fn empty(kind: LayoutKind, name: String, dir: PathBuf) -> Layout {
+    Layout::new(kind, name, dir)
+}
+
 /// The system libvirt layout under `root`.
 pub fn libvirt_system(root: &Path) -> Layout {
     let ca_dir = under_root(root, libvirt::SYSTEM_CA_DIR);

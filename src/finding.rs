@@ -362,7 +362,7 @@ pub const CODES: &[(&str, Class, &str)] = &[
     (
         "PKI-P03",
         Class::WeakKey,
-        "an RSA key shorter than 2048 bits",
+        "an RSA key (or DH group) shorter than 2048 bits",
     ),
     (
         "PKI-P04",
@@ -416,6 +416,11 @@ pub const CODES: &[(&str, Class, &str)] = &[
         "PKI-R04",
         Class::Revoked,
         "a certificate is revoked by the CRL",
+    ),
+    (
+        "PKI-R05",
+        Class::Crl,
+        "a CRL named crl.pem where libvirt loads cacrl.pem",
     ),
     ("PKI-S01", Class::Config, "libvirtd.conf problem"),
     (
@@ -482,6 +487,42 @@ mod tests {
             assert!(code.starts_with("PKI-") && code.len() == 7, "{code}");
             assert!(!title.is_empty());
         }
+    }
+
+    #[test]
+    fn every_code_the_checks_emit_is_in_the_table() {
+        let sources = [
+            include_str!("check/mod.rs"),
+            include_str!("check/files.rs"),
+            include_str!("check/time.rs"),
+            include_str!("check/constraints.rs"),
+            include_str!("check/chain.rs"),
+            include_str!("check/keypair.rs"),
+            include_str!("check/hostname.rs"),
+            include_str!("check/dn_acl.rs"),
+            include_str!("check/crl.rs"),
+            include_str!("validate.rs"),
+        ];
+        let mut emitted = std::collections::BTreeSet::new();
+        for src in sources {
+            for (i, _) in src.match_indices("\"PKI-") {
+                if let Some(code) = src.get(i + 1..i + 8) {
+                    emitted.insert(code.to_string());
+                }
+            }
+        }
+        let table: std::collections::BTreeSet<String> =
+            CODES.iter().map(|(c, _, _)| c.to_string()).collect();
+        let missing: Vec<_> = emitted.difference(&table).collect();
+        assert!(
+            missing.is_empty(),
+            "codes emitted but not in CODES: {missing:?}"
+        );
+        let unused: Vec<_> = table.difference(&emitted).collect();
+        assert!(
+            unused.is_empty(),
+            "codes in CODES never emitted: {unused:?}"
+        );
     }
 
     #[test]

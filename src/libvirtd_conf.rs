@@ -121,6 +121,12 @@ struct Parser {
 }
 
 impl Parser {
+    fn text(&self, start: usize) -> String {
+        self.chars
+            .get(start..self.pos)
+            .map(|s| s.iter().collect())
+            .unwrap_or_default()
+    }
     fn at_end(&self) -> bool {
         self.pos >= self.chars.len()
     }
@@ -174,7 +180,7 @@ impl Parser {
                 break;
             }
         }
-        (self.pos > start).then(|| self.chars[start..self.pos].iter().collect())
+        (self.pos > start).then(|| self.text(start))
     }
     fn string(&mut self) -> Result<String, ConfError> {
         let line = self.line;
@@ -230,7 +236,7 @@ impl Parser {
                 while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                     self.bump();
                 }
-                Ok(Value::Num(self.chars[start..self.pos].iter().collect()))
+                Ok(Value::Num(self.text(start)))
             }
             _ => Err(self.err("expected a value (\"string\", number or [list])")),
         }

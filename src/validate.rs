@@ -58,13 +58,13 @@ pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Findin
     let mut out = Vec::new();
     let mut extra = Vec::new();
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    if let Some(r) = &args.root {
-        if !r.is_dir() {
-            return Err(Error::Usage(format!(
-                "--root {}: not a directory",
-                r.display()
-            )));
-        }
+    if let Some(r) = &args.root
+        && !r.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "--root {}: not a directory",
+            r.display()
+        )));
     }
     let mut fleet_files: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
     for p in &args.paths {
@@ -132,16 +132,27 @@ pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Findin
                     }
                     out.push(discover::from_libvirtd_conf(conf, &c, &root));
                 }
-                Err(e) => extra.push(
-                    Finding::new(
-                        "PKI-S01",
-                        Severity::Error,
-                        format!("libvirtd.conf syntax error: {e}"),
-                    )
-                    .path(conf)
-                    .why("libvirtd refuses to start with an unparsable configuration file")
-                    .fix(format!("fix line {} of {}", e.line, conf.display())),
-                ),
+                Err(e) => {
+                    extra.push(
+                        Finding::new(
+                            "PKI-S01",
+                            Severity::Error,
+                            format!("libvirtd.conf syntax error: {e}"),
+                        )
+                        .path(conf)
+                        .why("libvirtd refuses to start with an unparsable configuration file")
+                        .fix(format!(
+                            "fix line {} of {}",
+                            e.line,
+                            conf.display()
+                        )),
+                    );
+                    out.push(discover::empty(
+                        LayoutKind::LibvirtdConf,
+                        format!("libvirtd configuration {}", conf.display()),
+                        conf.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    ));
+                }
             },
         }
     }
@@ -188,7 +199,6 @@ pub fn evaluate(args: &ValidateArgs) -> Result<Outcome> {
         if let Some(r) = reports
             .iter_mut()
             .find(|r| r.layout.kind == LayoutKind::LibvirtdConf)
-            .or(None)
         {
             r.findings.splice(0..0, extra);
         } else if let Some(first) = reports.first_mut() {
@@ -213,10 +223,10 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
         }
         Format::Text => crate::report::text::render(&mut stdout, &outcome),
     };
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Error::Environment(format!("cannot write the report: {e}")));
-        }
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::Environment(format!("cannot write the report: {e}")));
     }
     Ok(outcome.exit_code(args.strict))
 }

@@ -6,9 +6,10 @@ use crate::finding::{FRole, Finding, Severity};
 
 /// A leaf must not be a CA (a leaf without the extension is fine).
 pub fn leaf_basic_constraints(c: &CertRef<'_, '_>, out: &mut Vec<Finding>) {
-    if let Ok(Some(bc)) = c.cert.basic_constraints() {
-        if bc.value.ca {
-            out.push(
+    if let Ok(Some(bc)) = c.cert.basic_constraints()
+        && bc.value.ca
+    {
+        out.push(
                 c.f(
                     "PKI-B01",
                     Severity::Error,
@@ -21,7 +22,6 @@ pub fn leaf_basic_constraints(c: &CertRef<'_, '_>, out: &mut Vec<Finding>) {
                 ))
                 .fix(c.renew_fix()),
             );
-        }
     }
 }
 

@@ -100,14 +100,14 @@ pub fn check(
         );
     }
     let at = opts.at;
-    if let Some(next) = crl.next_update() {
-        if next.timestamp() < at {
-            out.push(
+    if let Some(next) = crl.next_update()
+        && next.timestamp() < at
+    {
+        out.push(
                 f("PKI-R03", Severity::Warning, format!("stale CRL: nextUpdate {} has passed", fmt_ts(next.timestamp())))
                     .why("libvirt and QEMU still load it, but certificates revoked since are not in it, and strict verifiers (OpenSSL with CRL checking) refuse a stale CRL")
                     .fix(format!("re-generate it: certtool --generate-crl --load-ca-certificate CA --load-ca-privkey CAKEY --outfile {p}")),
             );
-        }
     }
     if crl.last_update().timestamp() > at {
         out.push(

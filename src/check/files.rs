@@ -82,7 +82,19 @@ pub fn load(
     policy: Policy,
     out: &mut Vec<Finding>,
 ) -> Option<Contents> {
-    let bytes = match fsio::read_input(path) {
+    load_read(path, fsio::read_input(path), expect, role, policy, out)
+}
+
+/// Like [`load`], with the file already read (fleet mode reads each file once).
+pub fn load_read(
+    path: &Path,
+    read: Result<Vec<u8>, ReadError>,
+    expect: Expect,
+    role: FRole,
+    policy: Policy,
+    out: &mut Vec<Finding>,
+) -> Option<Contents> {
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
             out.push(read_error(&e, path, role, expect));
@@ -187,11 +199,13 @@ pub fn load(
         );
         // A key in a certificate file is still worth the permission check below.
     }
-    if expect != Expect::PrivateKey && contents.private_key().is_some() {
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode();
-            if mode & 0o044 != 0 {
-                out.push(
+    if expect != Expect::PrivateKey
+        && contents.private_key().is_some()
+        && let Ok(meta) = std::fs::metadata(path)
+    {
+        let mode = meta.permissions().mode();
+        if mode & 0o044 != 0 {
+            out.push(
                     base(
                         "PKI-F08",
                         Severity::Error,
@@ -209,7 +223,6 @@ pub fn load(
                         path.display()
                     )),
                 );
-            }
         }
     }
     if !wanted {
@@ -260,12 +273,19 @@ fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Findin
         _ => ("PKI-F03", e.to_string()),
     };
     base(code, Severity::Error, path, role, msg)
-        .why(format!(
-            "libvirt: \"Cannot read {} '{}'\"; QEMU: \"Unable to access credentials {}\"",
-            expect.what(),
-            path.display(),
-            path.display()
-        ))
+        .why(if role == FRole::Ca && expect == Expect::Certificate {
+            format!(
+                "libvirt: \"CA certificate '{0}' does not exist\" / \"Cannot read CA certificate '{0}'\"; QEMU: \"Unable to access credentials {0}\"",
+                path.display()
+            )
+        } else {
+            format!(
+                "libvirt: \"Cannot read {} '{}'\"; QEMU: \"Unable to access credentials {}\"",
+                expect.what(),
+                path.display(),
+                path.display()
+            )
+        })
         .fix(match e {
             ReadError::PermissionDenied { .. } => format!(
                 "run pkitool as the user that loads it, or fix the mode: chmod {} {}",
@@ -274,6 +294,10 @@ fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Findin
                 } else {
                     "644"
                 },
+                path.display()
+            ),
+            _ if role == FRole::Ca && expect == Expect::Certificate => format!(
+                "copy the CA certificate to {} (or create a CA: pkitool init-ca --dir DIR --cn NAME)",
                 path.display()
             ),
             _ => format!("put the {} at {}", expect.what(), path.display()),

@@ -103,9 +103,10 @@ pub fn name_matches(pattern: &str, host: &str) -> bool {
         if eq_ascii(rest, h) {
             return true;
         }
-        match h.chars().next() {
+        let mut rest = h.chars();
+        match rest.next() {
             None | Some('.') => return false,
-            Some(c) => h = &h[c.len_utf8()..],
+            Some(_) => h = rest.as_str(),
         }
     }
 }
@@ -151,24 +152,18 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
     } else {
         cn.clone()
     };
-    let reissue = format!(
-        "pkitool issue server --cn {fix_cn}{}",
-        sans_suggest
-            .iter()
-            .map(|s| format!(" --san {s}"))
-            .collect::<String>()
-    );
+    let reissue = || c.issue_server(&fix_cn, &sans_suggest);
     if n.dns.is_empty() && n.ips.is_empty() {
         out.push(
             c.f("PKI-H02", Severity::Warning, format!("no DNS or IP subject alternative name; only the CN \"{cn}\" names the server"))
                 .why("GnuTLS (libvirt, QEMU) still matches the CN, but never for an IP address, and rustls, Go, browsers and OpenSSL-based clients ignore the CN; libvirt's docs require the CN duplicated as a DNS SAN")
-                .fix(reissue.clone()),
+                .fix(reissue()),
         );
     } else if !cn.is_empty() && as_ip(&cn).is_none() && !n.dns.iter().any(|d| eq_ascii(d, &cn)) {
         out.push(
             c.f("PKI-H03", Severity::Warning, format!("the CN \"{cn}\" is not among the DNS SANs"))
                 .why(format!("with SANs present GnuTLS ignores the CN: clients connecting to \"{cn}\" fail with \"Certificate owner does not match the hostname {cn}\""))
-                .fix(reissue.clone()),
+                .fix(reissue()),
         );
     }
     let ip_like: Vec<&String> = n
@@ -181,7 +176,7 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
         out.push(
             c.f("PKI-H04", Severity::Warning, format!("IP address {s} written as a DNS name or CN"))
                 .why(format!("GnuTLS compares IP addresses only with iPAddress SANs (since 3.6): connecting to {s} fails with \"Certificate does not match the hostname {s}\""))
-                .fix(reissue.clone()),
+                .fix(reissue()),
         );
     }
     for d in n
@@ -192,7 +187,7 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
         out.push(
             c.f("PKI-H05", Severity::Warning, format!("wildcard \"{d}\" is never matched by GnuTLS"))
                 .why("GnuTLS accepts a '*' only as the first character, followed by at least two labels (no \"*.com\", no \"f*.example.org\")")
-                .fix(reissue.clone()),
+                .fix(reissue()),
         );
     }
     for h in hostnames {
@@ -230,7 +225,7 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
                 ),
             )
             .why(format!("clients reaching the server as {h} refuse the handshake: libvirt \"Certificate [session] owner does not match the hostname {h}\", QEMU \"Certificate does not match the hostname {h}\""))
-            .fix(reissue.clone()),
+            .fix(reissue()),
         );
     }
 }

@@ -126,6 +126,18 @@ fn matches(half: &PublicHalf, cert: &X509Certificate<'_>) -> Option<bool> {
     }
 }
 
+/// Size in bits of the prime of PKCS#3 DH parameters (`SEQUENCE { p INTEGER, g INTEGER }`).
+pub fn dh_prime_bits(der: &[u8]) -> Option<usize> {
+    let (_, seq, _) = tlv(der)?;
+    let (tag, p, _) = tlv(seq)?;
+    if tag != 0x02 {
+        return None;
+    }
+    let p = strip_zeros(p);
+    let first = *p.first()?;
+    Some((p.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+}
+
 /// Is `obj` the private key of `cert`? None when that cannot be told (encrypted, unparsable).
 pub fn is_key_of(obj: &crate::load::Object, cert: &X509Certificate<'_>) -> Option<bool> {
     if !matches!(obj.kind, ObjectKind::PrivateKey(_)) {
@@ -216,7 +228,7 @@ pub fn check_key(
         out.push(
             f("PKI-P01", Severity::Error, format!("does not match the certificate {}", cert_path.display()))
                 .why(format!("libvirt: \"Unable to set x509 key and certificate: {p}, {}: The certificate and the given key do not match.\"; QEMU: \"Cannot load certificate ... & key ...: The certificate and the given key do not match.\"", cert_path.display()))
-                .fix(format!("find the key this certificate was issued for, or re-issue the certificate for this key: pkitool issue {} --cn NAME --out DIR", role.as_str())),
+                .fix(format!("find the key this certificate was issued for, or issue a new pair: {}", CertRef::new(cert, cert_path, role, 0).renew_fix())),
         );
     }
 }
@@ -224,21 +236,23 @@ pub fn check_key(
 /// Key strength and type of a certificate's public key.
 pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
     let alg = key_alg(c.cert);
-    let fix = if is_ca {
-        "re-create the CA with a stronger key: pkitool init-ca --dir DIR --cn NAME --key-type ecdsa-p256".to_string()
-    } else {
-        format!("{} --key-type ecdsa-p256", c.renew_fix())
+    let fix = || {
+        if is_ca {
+            "re-create the CA with a stronger key: pkitool init-ca --dir DIR --cn NAME --key-type ecdsa-p256".to_string()
+        } else {
+            format!("{} --key-type ecdsa-p256", c.renew_fix())
+        }
     };
     match alg {
         KeyAlg::Rsa => {
-            if let Some(bits) = rsa_bits(c.cert) {
-                if bits < 2048 {
-                    out.push(
+            if let Some(bits) = rsa_bits(c.cert)
+                && bits < 2048
+            {
+                out.push(
                         c.f("PKI-P03", Severity::Warning, format!("RSA key of {bits} bits"))
                             .why("libvirt and QEMU accept it, but keys under 2048 bits are breakable and refused by current OpenSSL security levels and browsers")
-                            .fix(fix),
+                            .fix(fix()),
                     );
-                }
             }
         }
         KeyAlg::Ec => {
@@ -259,7 +273,7 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
                 out.push(
                     c.f("PKI-P04", Severity::Warning, format!("ECDSA key on an unusual curve ({curve})"))
                         .why("GnuTLS, OpenSSL and browsers support P-256, P-384 and P-521; other curves fail handshakes")
-                        .fix(fix),
+                        .fix(fix()),
                 );
             }
         }
@@ -274,7 +288,7 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
             out.push(
                 c.f("PKI-P04", Severity::Warning, format!("{what} key"))
                     .why("TLS 1.3 has no DSA or unknown key types; GnuTLS and OpenSSL refuse such certificates in modern priorities")
-                    .fix(fix),
+                    .fix(fix()),
             );
         }
     }

@@ -128,33 +128,42 @@ impl<'c, 'a> CertRef<'c, 'a> {
             .subject(Some(&self.subject))
     }
 
-    /// The pkitool command that re-issues this certificate.
-    pub fn renew_fix(&self) -> String {
-        let dir = self
-            .path
-            .parent()
-            .map(|d| d.display().to_string())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| ".".into());
-        let qemu = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.contains('-'));
-        let layout = if qemu { " --layout qemu" } else { "" };
-        let cn = self
-            .cert
+    /// `--out DIR [--layout qemu]` (or `--layout libvirt --root R` in a system tree) for
+    /// commands that re-issue this certificate in place.
+    fn out_args(&self) -> String {
+        issue_target(self.path)
+    }
+
+    /// The first CN.
+    pub fn cn(&self) -> Option<String> {
+        self.cert
             .subject()
             .iter_common_name()
             .next()
             .and_then(|a| a.as_str().ok())
-            .unwrap_or("NAME")
-            .to_string();
+            .map(str::to_string)
+    }
+
+    /// `pkitool issue server` with these names, writing where this certificate is.
+    pub fn issue_server(&self, cn: &str, sans: &[String]) -> String {
+        format!(
+            "pkitool issue server --cn {cn}{} {}",
+            sans.iter()
+                .map(|s| format!(" --san {s}"))
+                .collect::<String>(),
+            self.out_args()
+        )
+    }
+
+    /// The pkitool command that re-issues this certificate.
+    pub fn renew_fix(&self) -> String {
+        let cn = self.cn().unwrap_or_else(|| "NAME".into());
         match self.role {
             FRole::Ca => format!("pkitool init-ca --dir DIR --cn \"{cn}\""),
             FRole::Client => format!(
-                "pkitool issue client --dn \"{}\" --out {dir}{layout}",
-                self.subject
+                "pkitool issue client --dn \"{}\" {}",
+                self.subject,
+                self.out_args()
             ),
             FRole::Server => {
                 let n = hostname::names(self.cert);
@@ -163,15 +172,37 @@ impl<'c, 'a> CertRef<'c, 'a> {
                 if sans.is_empty() {
                     sans.push(cn.clone());
                 }
-                format!(
-                    "pkitool issue server --cn {cn}{} --out {dir}{layout}",
-                    sans.iter()
-                        .map(|s| format!(" --san {s}"))
-                        .collect::<String>()
-                )
+                self.issue_server(&cn, &sans)
             }
         }
     }
+}
+
+/// Where `pkitool issue` must write to replace the file at `cert_path`: the system tree
+/// (`--layout libvirt --root R`), a QEMU directory (`--out DIR --layout qemu`) or a flat
+/// directory (`--out DIR`).
+pub fn issue_target(cert_path: &Path) -> String {
+    let dir = cert_path.parent().unwrap_or(Path::new("."));
+    if dir.ends_with(crate::layout::libvirt::SYSTEM_CERT_DIR) {
+        let root = dir
+            .ancestors()
+            .nth(3)
+            .map(|r| r.display().to_string())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| ".".into());
+        return format!("--layout libvirt --root {root}");
+    }
+    let shown = dir.display().to_string();
+    let shown = if shown.is_empty() {
+        ".".to_string()
+    } else {
+        shown
+    };
+    let qemu = cert_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains('-'));
+    format!("--out {shown}{}", if qemu { " --layout qemu" } else { "" })
 }
 
 /// The result for one layout.
@@ -319,13 +350,15 @@ fn check_cas(
     issues.resize(cas.certs.len(), false);
     for (j, other) in cas.certs.iter().enumerate() {
         for (i, ca) in cas.certs.iter().enumerate() {
-            if i != j && ca.subject().as_raw() == other.issuer().as_raw() {
-                if let Some(x) = issues.get_mut(i) {
-                    *x = true;
-                }
+            if i != j
+                && ca.subject().as_raw() == other.issuer().as_raw()
+                && let Some(x) = issues.get_mut(i)
+            {
+                *x = true;
             }
         }
     }
+    path_len(p, cas, out);
     // libvirt and QEMU <= 10.1 import (and check) only the first 16.
     for (i, ca) in cas.certs.iter().enumerate().take(16) {
         let c = CertRef::new(ca, p, FRole::Ca, i);
@@ -339,6 +372,46 @@ fn check_cas(
         }
         chain::weak_signature(&c, true, out);
         keypair::strength(&c, true, out);
+    }
+}
+
+/// Length of the longest chain of CA certificates below `i` in the bundle (0 = issued no CA).
+fn ca_depth(cas: &[X509Certificate<'_>], i: usize, budget: usize) -> usize {
+    let Some(me) = cas.get(i) else { return 0 };
+    if budget == 0 {
+        return 0;
+    }
+    cas.iter()
+        .enumerate()
+        .filter(|(j, c)| {
+            *j != i
+                && c.issuer().as_raw() == me.subject().as_raw()
+                && !chain::self_issued(c)
+                && c.is_ca()
+        })
+        .map(|(j, _)| 1 + ca_depth(cas, j, budget - 1))
+        .max()
+        .unwrap_or(0)
+}
+
+/// pathLenConstraint exceeded inside the CA bundle.
+fn path_len(p: &Path, cas: &CaSet<'_>, out: &mut Vec<Finding>) {
+    for (i, ca) in cas.certs.iter().enumerate() {
+        let Ok(Some(bc)) = ca.basic_constraints() else {
+            continue;
+        };
+        let Some(limit) = bc.value.path_len_constraint else {
+            continue;
+        };
+        let depth = ca_depth(&cas.certs, i, cas.certs.len());
+        if depth as u64 > u64::from(limit) {
+            out.push(
+                CertRef::new(ca, p, FRole::Ca, i)
+                    .f("PKI-B04", Severity::Warning, format!("pathLenConstraint {limit}, but {depth} level(s) of CA certificates below it"))
+                    .why("libvirt and QEMU treat every certificate in the CA file as a trust anchor and never see the violation, but OpenSSL-based peers that build the chain to the root refuse it")
+                    .fix("re-issue the intermediate CA(s) from a root whose pathLen allows them, or trust only the intermediate".to_string()),
+            );
+        }
     }
 }
 
@@ -392,7 +465,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .path(&id.cert)
                         .role(role)
                         .why(format!("a QEMU {what} endpoint (and libvirtd with TLS) refuses to start: \"Unable to access credentials {}: No such file or directory\"", id.cert.display()))
-                        .fix(format!("pkitool issue {what} --cn NAME --out {}{}", layout.dir.display(), if layout.kind == LayoutKind::Qemu { " --layout qemu" } else { "" })),
+                        .fix(format!("pkitool issue {what} --cn NAME {}", issue_target(&id.cert))),
                     );
                 } else if id.index.is_none() {
                     out.push(
@@ -404,7 +477,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .path(&id.cert)
                         .role(role)
                         .why("nothing fails unless this machine is meant to be one")
-                        .fix(format!("if it should: pkitool issue {what} --cn NAME --out {}{}", layout.dir.display(), if layout.kind == LayoutKind::Qemu { " --layout qemu" } else { "" })),
+                        .fix(format!("if it should: pkitool issue {what} --cn NAME {}", issue_target(&id.cert))),
                     );
                 }
                 continue;
@@ -487,6 +560,18 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
 
     check_cas(ca_path, &cas, &used, opts, &mut out);
 
+    if let Some(crl_path) = layout.crl.as_deref().filter(|p| !files::exists(p)) {
+        let doc_name = crl_path.with_file_name("crl.pem");
+        if layout.kind.is_libvirt() && files::exists(&doc_name) {
+            out.push(
+                Finding::new("PKI-R05", Severity::Warning, format!("a CRL named crl.pem, but libvirt loads {}", crl_path.display()))
+                    .path(&doc_name)
+                    .role(FRole::Ca)
+                    .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied")
+                    .fix(format!("mv {} {}   (or set crl_file in libvirtd.conf)", doc_name.display(), crl_path.display())),
+            );
+        }
+    }
     if let Some(crl_path) = layout.crl.as_deref().filter(|p| files::exists(p)) {
         nfiles += 1;
         if let Some(c) = files::load(crl_path, Expect::Crl, FRole::Ca, policy, &mut out) {
@@ -495,7 +580,22 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     }
     if let Some(dh) = layout.dh_params.as_deref().filter(|p| files::exists(p)) {
         nfiles += 1;
-        if files::load(dh, Expect::DhParams, FRole::Server, policy, &mut out).is_some() {
+        if let Some(c) = files::load(dh, Expect::DhParams, FRole::Server, policy, &mut out) {
+            if let Some(bits) = c
+                .objects
+                .iter()
+                .find(|o| o.kind == crate::load::ObjectKind::DhParams)
+                .and_then(|o| keypair::dh_prime_bits(&o.der))
+                .filter(|b| *b < 2048)
+            {
+                out.push(
+                    Finding::new("PKI-P03", Severity::Warning, format!("DH parameters of {bits} bits"))
+                        .path(dh)
+                        .role(FRole::Server)
+                        .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam)")
+                        .fix(format!("rm {}   (QEMU then negotiates RFC 7919 groups)", dh.display())),
+                );
+            }
             out.push(
                 Finding::new("PKI-S03", Severity::Note, "DH parameters file present")
                     .path(dh)
@@ -577,10 +677,14 @@ fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
     let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
     let cas = parse_cas(ca_path, &ca_ders, &mut out);
     let ca_canon = ca_path.and_then(|p| std::fs::canonicalize(p).ok());
+    let ca_name = ca_path.and_then(Path::file_name);
+    let is_ca_file = |p: &Path| {
+        p.file_name() == ca_name && ca_canon.is_some() && std::fs::canonicalize(p).ok() == ca_canon
+    };
     let results: Vec<(Vec<Finding>, usize, Option<usize>)> = layout
         .fleet
         .par_iter()
-        .filter(|p| ca_canon.is_none() || std::fs::canonicalize(p).ok() != ca_canon)
+        .filter(|p| !is_ca_file(p))
         .map(|path| fleet_one(path, &cas.certs, ca_path, opts, policy))
         .collect();
     let mut used = vec![false; cas.certs.len()];
@@ -610,27 +714,37 @@ fn fleet_one(
     policy: Policy,
 ) -> (Vec<Finding>, usize, Option<usize>) {
     let mut out = Vec::new();
+    let read = crate::fsio::read_input(path);
     // A key or a CRL among the scanned files is not "the wrong object": check the key's mode.
-    if let Ok(c) = crate::fsio::read_input(path).map(|b| crate::load::parse(&b)) {
-        if let Ok(c) = c {
-            if c.certificates().next().is_none() {
-                if c.private_key().is_some() {
-                    files::load(path, Expect::PrivateKey, FRole::Server, policy, &mut out);
-                    for f in &mut out {
-                        f.role = None;
-                    }
-                }
-                if c.objects
-                    .iter()
-                    .any(|o| o.kind == crate::load::ObjectKind::Crl || o.kind.is_private_key())
-                {
-                    return (out, 0, None);
-                }
+    if let Ok(Ok(c)) = read.as_ref().map(|b| crate::load::parse(b))
+        && c.certificates().next().is_none()
+        && c.objects
+            .iter()
+            .any(|o| o.kind == crate::load::ObjectKind::Crl || o.kind.is_private_key())
+    {
+        if c.private_key().is_some() {
+            files::load_read(
+                path,
+                read,
+                Expect::PrivateKey,
+                FRole::Server,
+                policy,
+                &mut out,
+            );
+            for f in &mut out {
+                f.role = None;
             }
         }
+        return (out, 0, None);
     }
-    let Some(contents) = files::load(path, Expect::Certificate, FRole::Server, policy, &mut out)
-    else {
+    let Some(contents) = files::load_read(
+        path,
+        read,
+        Expect::Certificate,
+        FRole::Server,
+        policy,
+        &mut out,
+    ) else {
         for f in &mut out {
             f.role = None;
         }

@@ -26,7 +26,6 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
     } else {
         c.role.as_str().to_string()
     };
-    let renew = c.renew_fix();
     if na < opts.at {
         let days = (opts.at - na) / 86_400;
         out.push(
@@ -43,7 +42,7 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
                     ""
                 }
             ))
-            .fix(renew),
+            .fix(c.renew_fix()),
         );
     } else if nb > opts.at {
         out.push(
@@ -59,7 +58,7 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
             .why(format!(
                 "libvirt and QEMU refuse to load it: \"The {what} certificate {p} is not yet active\""
             ))
-            .fix(format!("wait until {}, or re-issue it with a start date in the past: {}", fmt_ts(nb), renew)),
+            .fix(format!("wait until {}, or re-issue it with a start date in the past: {}", fmt_ts(nb), c.renew_fix())),
         );
     } else if na - opts.at < i64::from(opts.warn_within_days) * 86_400 {
         out.push(
@@ -75,7 +74,7 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
             .why(format!(
                 "after that libvirt and QEMU refuse to start TLS: \"The {what} certificate {p} has expired\""
             ))
-            .fix(renew),
+            .fix(c.renew_fix()),
         );
     }
 }

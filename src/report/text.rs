@@ -53,7 +53,7 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         }
         groups.sort_by_key(|g| role_rank(g.0));
         for (role, path, mut fs) in groups {
-            fs.sort_by(|a, b| b.severity.cmp(&a.severity));
+            fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
             let role = role.map(FRole::as_str).unwrap_or("-");
             let path = path.map(show_path).unwrap_or_default();
             writeln!(w, "  {role:<6} {path}")?;

@@ -334,9 +334,85 @@ fn root_prefix_checks_a_staged_system_tree() {
     ]);
     status(&o, 0);
     assert_eq!(json(&o)["summary"]["certificates"], 3);
+    // A CA certificate unprivileged clients cannot read is a warning in the system tree.
+    util::sh(r, "chmod 600 etc/pki/CA/cacert.pem");
+    let o = pkitool(["validate", "--root", r.to_str().unwrap()]);
+    status(&o, 0);
+    assert!(stdout(&o).contains("PKI-F09"), "{}", stdout(&o));
+    util::sh(r, "chmod 644 etc/pki/CA/cacert.pem");
     // A private key readable by others in the system tree is an error.
     util::sh(r, "chmod 644 etc/pki/libvirt/private/clientkey.pem");
     let o = pkitool(["validate", "--root", r.to_str().unwrap()]);
     status(&o, 1);
     assert!(stdout(&o).contains("PKI-F08"));
+}
+
+#[test]
+fn user_layout_and_libvirtd_conf_allow_list() {
+    let Some(dir) = corpus() else { return };
+    let good = dir.path().join("c/good-certtool");
+    let home = util::tmpdir();
+    util::sh(
+        home.path(),
+        &format!(
+            "mkdir -p .pki/libvirt && chmod 700 .pki/libvirt && cp -p {g}/cacert.pem {g}/clientcert.pem {g}/clientkey.pem .pki/libvirt/",
+            g = good.display()
+        ),
+    );
+    let o = std::process::Command::new(util::PKITOOL)
+        .args(["validate", "--user", "--format", "json"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    status(&o, 0);
+    let d = json(&o);
+    assert_eq!(d["layouts"][0]["kind"], "libvirt-user");
+    assert_eq!(d["summary"]["certificates"], 2);
+    // The note that this machine has no server identity is the only finding.
+    let codes: Vec<&str> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["PKI-S04"]);
+
+    // libvirtd.conf: its tls_allowed_dn_list applies to the client certificates checked.
+    let conf = home.path().join("libvirtd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "key_file = \"{g}/serverkey.pem\"\ncert_file = \"{g}/servercert.pem\"\nca_file = \"{g}/cacert.pem\"\ntls_allowed_dn_list = [ \"C=FR,*\",\n  \"CN=client1,*\" ]\n",
+            g = good.display()
+        ),
+    )
+    .unwrap();
+    let o = pkitool([
+        "validate",
+        "--format",
+        "json",
+        "--libvirtd-conf",
+        conf.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    status(&o, 1);
+    let d = json(&o);
+    let d01: Vec<&serde_json::Value> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "PKI-D01")
+        .collect();
+    assert_eq!(d01.len(), 1, "{d}");
+    assert_eq!(d01[0]["role"], "client");
+    assert!(
+        d01[0]["why"].as_str().unwrap().contains("Near miss"),
+        "{}",
+        d01[0]
+    );
+    // A syntax error in the file is a config finding naming the line.
+    std::fs::write(&conf, "key_file = \"unterminated\n").unwrap();
+    let o = pkitool(["validate", "--libvirtd-conf", conf.to_str().unwrap()]);
+    status(&o, 1);
+    assert!(stdout(&o).contains("PKI-S01") && stdout(&o).contains("line 1"));
 }
