@@ -463,6 +463,24 @@ fn bad_case_naming(
     let mut needles = vec![name.as_str()];
     needles.extend_from_slice(also);
     assert_clean_failure(&o, &case, &needles);
+    // The reason is the right one: refused by its size, or by its permissions.
+    let text = both(&o).to_lowercase();
+    match bad {
+        Bad::Huge => assert!(
+            text.contains("larger"),
+            "{case}: not refused by size\n{text}"
+        ),
+        Bad::Unreadable => assert!(
+            text.contains("permission denied"),
+            "{case}: not reported as unreadable\n{text}"
+        ),
+        Bad::SymlinkLoop => assert!(
+            text.contains("symbolic link") || text.contains("symlink"),
+            "{case}\n{text}"
+        ),
+        Bad::Fifo => assert!(text.contains("fifo"), "{case}\n{text}"),
+        _ => {}
+    }
     assert_unchanged(&before, d.path(), &case);
     o
 }
