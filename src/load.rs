@@ -325,7 +325,16 @@ fn parse_pem(bytes: &[u8]) -> Result<Contents, ParseError> {
                 line: line_no,
             })?;
         let kind = ObjectKind::from_label(&label, &headers);
-        if let Err(reason) = check_der(&der, &kind) {
+        // OpenSSL's TRUSTED CERTIFICATE is a certificate followed by its trust settings.
+        let checked = if label == "TRUSTED CERTIFICATE" {
+            read_tlv(&der, 0, der.len())
+                .ok()
+                .and_then(|t| der.get(..t.end))
+                .unwrap_or(&der)
+        } else {
+            &der
+        };
+        if let Err(reason) = check_der(checked, &kind) {
             return Err(ParseError::BadDer {
                 kind,
                 line: line_no,
@@ -782,6 +791,17 @@ mod tests {
         assert_eq!(fault(&cert), DerFault::BadField("subject"));
         cert[14 + 13] = 0x31; // make the RDN a SET again
         assert!(parse(&pem("CERTIFICATE", &cert)).is_ok(), "{cert:02x?}");
+    }
+
+    #[test]
+    fn reads_openssl_trusted_certificates() {
+        let mut der = CERT.to_vec();
+        der.extend([0x30, 0x03, 0x0c, 0x01, b'x']); // X509_AUX: an alias
+        let c = parse(&pem("TRUSTED CERTIFICATE", &der)).unwrap();
+        assert_eq!(c.objects[0].kind, ObjectKind::Certificate);
+        assert_eq!(c.objects[0].der, der);
+        // ... but a plain CERTIFICATE block with bytes after it is refused, as GnuTLS does.
+        assert_eq!(fault(&der), DerFault::TrailingData(5));
     }
 
     #[test]
