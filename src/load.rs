@@ -400,6 +400,9 @@ pub enum DerFault {
     /// A certificate field whose ASN.1 tags are not what X.509 says (GnuTLS: "Error in TAG").
     #[error("the certificate's {0} field is malformed")]
     BadField(&'static str),
+    /// tbsCertificate.signature and signatureAlgorithm name different algorithms.
+    #[error("the signature algorithm inside the certificate differs from the one outside")]
+    AlgorithmMismatch,
     /// A certificate that is not SEQUENCE { SEQUENCE, SEQUENCE, BIT STRING }.
     #[error(
         "a certificate is tbsCertificate (SEQUENCE), signatureAlgorithm (SEQUENCE), signatureValue (BIT STRING)"
@@ -502,6 +505,15 @@ pub fn check_der(der: &[u8], kind: &ObjectKind) -> Result<(), DerFault> {
     if matches!(kind, ObjectKind::LegacyEncryptedKey | ObjectKind::Other(_)) {
         return Ok(());
     }
+    let top = check_sequence(der)?;
+    if *kind == ObjectKind::Certificate {
+        check_certificate_fields(der, &top)?;
+    }
+    Ok(())
+}
+
+/// One well-formed SEQUENCE spanning all of `der`.
+fn check_sequence(der: &[u8]) -> Result<Tlv, DerFault> {
     let top = read_tlv(der, 0, der.len())?;
     if top.tag != 0x30 {
         return Err(DerFault::NotSequence);
@@ -510,10 +522,7 @@ pub fn check_der(der: &[u8], kind: &ObjectKind) -> Result<(), DerFault> {
         return Err(DerFault::TrailingData(der.len() - top.end));
     }
     check_values(der, top.start, top.end, 1)?;
-    if *kind == ObjectKind::Certificate {
-        check_certificate_fields(der, &top)?;
-    }
-    Ok(())
+    Ok(top)
 }
 
 /// The values inside a constructed value (already checked by [`check_values`]).
@@ -540,14 +549,17 @@ fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
     if tags(&top_fields) != [0x30, 0x30, 0x03] {
         return Err(DerFault::NotCertificate);
     }
-    let algorithm = |t: &Tlv, name: &'static str| -> Result<(), DerFault> {
+    // An AlgorithmIdentifier; returns its OID's bytes.
+    let algorithm = |t: &Tlv, name: &'static str| -> Result<&[u8], DerFault> {
         let c = children(der, t)?;
-        if t.tag != 0x30 || c.first().map(|o| o.tag) != Some(0x06) || c.len() > 2 {
-            return Err(DerFault::BadField(name));
+        match c.first() {
+            Some(oid) if t.tag == 0x30 && oid.tag == 0x06 && c.len() <= 2 => {
+                der.get(oid.start..oid.end).ok_or(DerFault::BadField(name))
+            }
+            _ => Err(DerFault::BadField(name)),
         }
-        Ok(())
     };
-    algorithm(alg, "signatureAlgorithm")?;
+    let outer_alg = algorithm(alg, "signatureAlgorithm")?;
     let name = |t: &Tlv, field: &'static str| -> Result<(), DerFault> {
         if t.tag != 0x30 {
             return Err(DerFault::BadField(field));
@@ -581,7 +593,11 @@ fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
         }
         next(&[0x02], "serialNumber")?;
     }
-    algorithm(next(&[0x30], "signature")?, "signature")?;
+    // GnuTLS refuses a certificate whose two signature algorithms differ ("Error in the
+    // certificate"), as RFC 5280 4.1.1.2 requires.
+    if algorithm(next(&[0x30], "signature")?, "signature")? != outer_alg {
+        return Err(DerFault::AlgorithmMismatch);
+    }
     name(next(&[0x30], "issuer")?, "issuer")?;
     let validity = next(&[0x30], "validity")?;
     let times = tags(&children(der, validity)?);
@@ -592,7 +608,9 @@ fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
     let spki = next(&[0x30], "subjectPublicKeyInfo")?;
     let spki_parts = children(der, spki)?;
     match spki_parts.as_slice() {
-        [key_alg, key] if key.tag == 0x03 => algorithm(key_alg, "subjectPublicKeyInfo")?,
+        [key_alg, key] if key.tag == 0x03 => {
+            algorithm(key_alg, "subjectPublicKeyInfo")?;
+        }
         _ => return Err(DerFault::BadField("subjectPublicKeyInfo")),
     }
     // Optional [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions, in that order.
@@ -617,10 +635,40 @@ fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
                 return Err(DerFault::BadField("extensions"));
             }
             for ext in children(der, list)? {
-                let p = tags(&children(der, &ext)?);
+                let parts = children(der, &ext)?;
+                let p = tags(&parts);
                 let ok = ext.tag == 0x30 && (p == [0x06, 0x04] || p == [0x06, 0x01, 0x04]);
+                let (Some(oid), Some(value)) = (parts.first(), parts.last()) else {
+                    return Err(DerFault::BadField("extensions"));
+                };
                 if !ok {
                     return Err(DerFault::BadField("extensions"));
+                }
+                // GnuTLS decodes the subject and issuer alternative names when it imports a
+                // certificate, so a malformed one makes the whole certificate unreadable.
+                let oid = der.get(oid.start..oid.end).unwrap_or_default();
+                if oid == [0x55, 0x1d, 0x11] || oid == [0x55, 0x1d, 0x12] {
+                    let field = if oid == [0x55, 0x1d, 0x11] {
+                        "subjectAltName"
+                    } else {
+                        "issuerAltName"
+                    };
+                    let inner = der.get(value.start..value.end).unwrap_or_default();
+                    let names = check_sequence(inner).map_err(|_| DerFault::BadField(field))?;
+                    // GeneralName: [0] otherName .. [8] registeredID, constructed where the
+                    // type is a SEQUENCE or CHOICE.
+                    let general_name = |t: u8| {
+                        matches!(
+                            t,
+                            0xa0 | 0x81 | 0x82 | 0xa3 | 0xa4 | 0xa5 | 0x86 | 0x87 | 0x88
+                        )
+                    };
+                    if !tags(&children(inner, &names)?)
+                        .into_iter()
+                        .all(general_name)
+                    {
+                        return Err(DerFault::BadField(field));
+                    }
                 }
             }
         }
@@ -791,6 +839,54 @@ mod tests {
         assert_eq!(fault(&cert), DerFault::BadField("subject"));
         cert[14 + 13] = 0x31; // make the RDN a SET again
         assert!(parse(&pem("CERTIFICATE", &cert)).is_ok(), "{cert:02x?}");
+    }
+
+    /// [`CERT`] with one extension (OID 2.5.29.`ext`, value `value`) and `sig_oid` as the
+    /// outer signature algorithm's OID byte.
+    fn cert_with(ext: u8, value: &[u8], sig_oid: u8) -> Vec<u8> {
+        let mut e = vec![0x06, 0x03, 0x55, 0x1d, ext, 0x04, value.len() as u8];
+        e.extend_from_slice(value);
+        let mut exts = vec![0x30, e.len() as u8];
+        exts.extend(e);
+        let mut list = vec![0x30, exts.len() as u8];
+        list.extend(exts);
+        let mut a3 = vec![0xa3, list.len() as u8];
+        a3.extend(list);
+        let mut tbs_body = CERT[4..37].to_vec();
+        tbs_body.extend(a3);
+        let mut body = vec![0x30, tbs_body.len() as u8];
+        body.extend(tbs_body);
+        body.extend([0x30, 0x03, 0x06, 0x01, sig_oid, 0x03, 0x01, 0x00]);
+        let mut cert = vec![0x30, body.len() as u8];
+        cert.extend(body);
+        cert
+    }
+
+    #[test]
+    fn refuses_what_gnutls_refuses_when_it_imports_a_certificate() {
+        // A dNSName and an iPAddress: fine.
+        let san = [0x30, 0x07, 0x82, 0x01, b'h', 0x87, 0x02, 0x7f, 0x01];
+        assert!(parse(&pem("CERTIFICATE", &cert_with(17, &san, 0x2a))).is_ok());
+        // The two signature algorithms differ.
+        assert_eq!(
+            fault(&cert_with(17, &san, 0x2b)),
+            DerFault::AlgorithmMismatch
+        );
+        // A subjectAltName that is not a SEQUENCE of GeneralNames (GnuTLS decodes it on import).
+        let mut bad = san;
+        bad[2] = 0x02;
+        assert_eq!(
+            fault(&cert_with(17, &bad, 0x2a)),
+            DerFault::BadField("subjectAltName")
+        );
+        let mut bad = san;
+        bad[1] = 0x08;
+        assert_eq!(
+            fault(&cert_with(18, &bad, 0x2a)),
+            DerFault::BadField("issuerAltName")
+        );
+        // Other extensions' values are not decoded here.
+        assert!(parse(&pem("CERTIFICATE", &cert_with(19, &bad, 0x2a))).is_ok());
     }
 
     #[test]

@@ -1604,6 +1604,19 @@ fn regression_inputs_are_refused_by_the_loader() {
         let bytes = fs::read(&path).expect("read");
         let result = load_and_format(&bytes);
         if file_name(&path).starts_with("refuse-") {
+            // GnuTLS (and so libvirt and QEMU) refuses it too.
+            if have_peer("certtool") {
+                let o = Command::new("certtool")
+                    .args(["-i", "--infile"])
+                    .arg(&path)
+                    .output()
+                    .expect("certtool");
+                assert!(
+                    !o.status.success(),
+                    "certtool accepts {}: the loader must not be stricter than GnuTLS",
+                    path.display()
+                );
+            }
             let err = result.expect_err(&format!("{} was accepted", path.display()));
             assert!(
                 err.to_string().contains("line 1"),
