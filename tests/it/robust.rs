@@ -1757,3 +1757,70 @@ fn fuzz_crash_inputs_replay_without_panicking() {
     }
     cases.finish("fuzz_crash_inputs_replay_without_panicking");
 }
+
+#[test]
+fn validate_refuses_bad_libvirtd_conf_files() {
+    let mut cases = Cases::default();
+    let Some(fx) = fixtures() else { return };
+    // A good one is read: its cert_file is checked (and named).
+    let d = workdir();
+    install_layout(fx, d.path());
+    fs::write(
+        d.path().join("c.conf"),
+        "# libvirtd.conf\nkey_file = \"serverkey.pem\"\ncert_file = \"servercert.pem\"\nca_file = \"cacert.pem\"\n",
+    )
+    .expect("write");
+    let o = run_in(
+        d.path(),
+        &args(["validate", "--libvirtd-conf", "c.conf"]),
+        None,
+    );
+    crate::util::ok(&o);
+    // ... and what it names is what gets checked.
+    fs::write(
+        d.path().join("c.conf"),
+        "key_file = \"serverkey.pem\"\ncert_file = \"elsewhere.pem\"\nca_file = \"cacert.pem\"\n",
+    )
+    .expect("write");
+    let o = run_in(
+        d.path(),
+        &args(["validate", "--libvirtd-conf", "c.conf"]),
+        None,
+    );
+    assert_clean_failure(&o, "cert_file missing", &["elsewhere.pem"]);
+
+    let cmd = |_: &Path| args(["validate", "--libvirtd-conf", "c.conf"]);
+    for bad in ALL_BAD.into_iter().filter(|b| {
+        !matches!(
+            b,
+            Bad::Empty | Bad::Der | Bad::WrongKind | Bad::TruncatedPem | Bad::InvalidBase64
+        )
+    }) {
+        cases.run(format!("libvirtd.conf: {bad:?}"), || {
+            bad_case(fx, bad, Slot::Cert, "c.conf", |_| {}, cmd);
+        });
+    }
+    for (what, text) in [
+        ("wrong type", "cert_file = 5\n"),
+        (
+            "unterminated string",
+            "cert_file = \"/etc/pki/libvirt/servercert.pem\n",
+        ),
+        (
+            "unterminated list",
+            "tls_allowed_dn_list = [\"C=GB,CN=a\",\n",
+        ),
+        ("no value", "ca_file =\n"),
+        ("junk after value", "ca_file = \"a\" \"b\"\n"),
+    ] {
+        cases.run(format!("libvirtd.conf: {what}"), || {
+            let d = workdir();
+            fs::write(d.path().join("c.conf"), text).expect("write");
+            let before = snapshot(d.path());
+            let o = run_in(d.path(), &cmd(d.path()), None);
+            assert_clean_failure(&o, what, &["c.conf"]);
+            assert_unchanged(&before, d.path(), what);
+        });
+    }
+    cases.finish("validate_refuses_bad_libvirtd_conf_files");
+}
