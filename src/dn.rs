@@ -195,9 +195,10 @@ fn decode_value(ty: ValueType, tag: Tag, data: &[u8]) -> Option<Decoded> {
                 if !data.len().is_multiple_of(2) {
                     return Some(Decoded::Hex(data.to_vec()));
                 }
-                let units = data
-                    .chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]));
+                let units = data.chunks_exact(2).map(|c| match c {
+                    [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+                    _ => 0xfffd, // chunks_exact(2) yields only pairs
+                });
                 match char::decode_utf16(units).collect::<Result<String, _>>() {
                     Ok(s) => Some(Decoded::Text(s)),
                     Err(_) => Some(Decoded::Hex(data.to_vec())),

@@ -6,5 +6,6 @@ mod interop;
 mod man;
 mod peers;
 mod provision;
+mod robust;
 mod util;
 mod validate;
