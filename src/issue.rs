@@ -193,9 +193,13 @@ impl SubjectFields {
 /// Parses a DN written in libvirt's order (`C=GB,ST=London,O=Example Org,CN=client1`, `\,`
 /// escapes) into RDNs in that (encoding) order.
 pub fn parse_dn(s: &str) -> Result<Vec<Vec<dn::Attribute>>, IssueError> {
-    dn::parse(s)
-        .map(|d| d.rdns)
-        .map_err(|e| IssueError::Subject(e.to_string()))
+    let parsed = dn::parse(s).map_err(|e| IssueError::Subject(e.to_string()))?;
+    // Encode it now, so a value that cannot be encoded (C=GBR, a non-ASCII EMAIL) is reported
+    // against the flag rather than later.
+    parsed
+        .to_der()
+        .map_err(|e| IssueError::Subject(e.to_string()))?;
+    Ok(parsed.rdns)
 }
 
 /// A subject alternative name.
@@ -250,23 +254,45 @@ impl std::fmt::Display for San {
 
 /// Checks a DNS name: non-empty, ASCII letters/digits/hyphens/dots, an optional leading `*.`.
 pub fn check_dns_name(s: &str) -> Result<(), IssueError> {
-    let body = s.strip_prefix("*.").unwrap_or(s);
-    let ok = !body.is_empty()
-        && body.len() <= 253
-        && body.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-    if ok {
-        Ok(())
-    } else {
+    let bad = |why: &str| {
         Err(IssueError::Subject(format!(
-            "{s:?} is neither an IP address nor a valid DNS name"
+            "{s:?} is neither an IP address nor a valid DNS name: {why}"
         )))
+    };
+    let body = s.strip_prefix("*.").unwrap_or(s);
+    if body.is_empty() || body.len() > 253 {
+        return bad("a name has 1 to 253 characters");
     }
+    if body.ends_with('.') {
+        return bad("drop the trailing dot (GnuTLS never matches a name ending in a dot)");
+    }
+    if !body.is_ascii() {
+        return bad("write an internationalised name in its xn-- (A-label) form");
+    }
+    for label in body.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return bad("each dot-separated label has 1 to 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return bad("only letters, digits, '-' and '_' are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return bad("a label cannot start or end with '-'");
+        }
+    }
+    // An all-numeric last label is never a host name (RFC 3696): "300.1.2.3" is a mistyped
+    // address, "host.123" a typo; clients would never match it.
+    if body
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return bad("the last label is all digits (a mistyped IP address?)");
+    }
+    Ok(())
 }
 
 /// What kind of certificate to make.
@@ -665,6 +691,34 @@ mod tests {
         SubjectFields {
             cn: Some(cn.into()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn dns_names_follow_host_name_rules() {
+        for ok in [
+            "localhost",
+            "compute1.libvirt.org",
+            "*.example.org",
+            "a-b.c9",
+            "xn--bcher-kva.de",
+            "_svc.example.org",
+        ] {
+            assert!(check_dns_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "not a host!",
+            "300.1.2.3",
+            "host.123",
+            "-lead.example",
+            "trail-.example",
+            "a..b",
+            "host.",
+            "bücher.de",
+            &"a".repeat(64),
+        ] {
+            assert!(check_dns_name(bad).is_err(), "{bad}");
         }
     }
 

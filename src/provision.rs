@@ -250,6 +250,22 @@ pub fn load_ca(
             source: e,
         }
     })?;
+    // Name both files here: deeper down the mismatch can only be reported without them.
+    let cert_spki = x509_parser::parse_x509_certificate(&cert_der)
+        .map(|(_, c)| c.public_key().raw.to_vec())
+        .map_err(|e| {
+            Error::Failed(format!(
+                "{}: the CA certificate cannot be parsed: {e}",
+                cert_path.display()
+            ))
+        })?;
+    if cert_spki != keys::public_key_spki(&key) {
+        return Err(Error::Failed(format!(
+            "{}: this private key does not belong to the CA certificate {} (their public keys differ)",
+            key_path.display(),
+            cert_path.display()
+        )));
+    }
     Ok(LoadedCa {
         cert_der,
         cert_file,

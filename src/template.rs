@@ -597,6 +597,17 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
                         Some("certtool would silently use 365 days"),
                     ));
                 }
+                if issue::checked_days(days)
+                    .and_then(|d| issue::now().checked_add(d))
+                    .is_none_or(|end| end.year() > 9999)
+                {
+                    return Err(err(
+                        path,
+                        r.line,
+                        format!("expiration_days {days} is too far in the future"),
+                        Some("X.509 dates end in the year 9999"),
+                    ));
+                }
                 t.expiration_days = Some(days);
             }
             "path_len" => {
