@@ -46,8 +46,17 @@ pub struct ConfError {
     pub message: String,
 }
 
-/// Parses the whole file into name → value.
-pub fn parse(text: &str) -> Result<HashMap<String, Value>, ConfError> {
+/// A value and the line its setting starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// 1-based line of the setting's name.
+    pub line: usize,
+    /// The value.
+    pub value: Value,
+}
+
+/// Parses the whole file into name → setting (a repeated name: the last one wins, as in libvirt).
+pub fn parse(text: &str) -> Result<HashMap<String, Setting>, ConfError> {
     let mut p = Parser {
         chars: text.chars().collect(),
         pos: 0,
@@ -75,7 +84,7 @@ pub fn parse(text: &str) -> Result<HashMap<String, Value>, ConfError> {
         if !(p.at_end() || p.eat(';') || p.peek() == Some('\n')) {
             return Err(p.err("unexpected text after the value"));
         }
-        out.insert(name, value);
+        out.insert(name, Setting { line, value });
     }
     Ok(out)
 }
@@ -86,23 +95,28 @@ pub fn tls_conf(text: &str) -> Result<TlsConf, ConfError> {
     let string = |k: &str| -> Result<Option<String>, ConfError> {
         match map.get(k) {
             None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ConfError {
-                line: 0,
+            Some(Setting {
+                value: Value::Str(s),
+                ..
+            }) => Ok(Some(s.clone())),
+            Some(Setting { line, .. }) => Err(ConfError {
+                line: *line,
                 message: format!("{k} must be a string"),
             }),
         }
     };
     let dn_list = match map.get("tls_allowed_dn_list") {
         None => None,
-        Some(Value::List(l)) => Some(l.clone()),
-        Some(Value::Str(s)) => Some(vec![s.clone()]),
-        Some(Value::Num(_)) => {
-            return Err(ConfError {
-                line: 0,
-                message: "tls_allowed_dn_list must be a list of strings".into(),
-            });
-        }
+        Some(Setting { value, line }) => match value {
+            Value::List(l) => Some(l.clone()),
+            Value::Str(s) => Some(vec![s.clone()]),
+            Value::Num(_) => {
+                return Err(ConfError {
+                    line: *line,
+                    message: "tls_allowed_dn_list must be a list of strings".into(),
+                });
+            }
+        },
     };
     Ok(TlsConf {
         key_file: string("key_file")?,
@@ -110,7 +124,10 @@ pub fn tls_conf(text: &str) -> Result<TlsConf, ConfError> {
         ca_file: string("ca_file")?,
         crl_file: string("crl_file")?,
         tls_allowed_dn_list: dn_list,
-        tls_no_sanity_certificate: matches!(map.get("tls_no_sanity_certificate"), Some(Value::Num(n)) if n != "0"),
+        tls_no_sanity_certificate: matches!(
+            map.get("tls_no_sanity_certificate"),
+            Some(Setting { value: Value::Num(n), .. }) if n != "0"
+        ),
     })
 }
 
@@ -288,5 +305,8 @@ crl_file = "/etc/pki/CA/crl.pem"
         assert_eq!(e.line, 1);
         assert!(tls_conf("tls_allowed_dn_list = [ \"a\" \"b\" ]").is_err());
         assert!(tls_conf("ca_file = 3").is_err());
+        // Type errors name the setting's line.
+        assert_eq!(tls_conf("# c\n\nca_file = 3\n").unwrap_err().line, 3);
+        assert_eq!(tls_conf("\ntls_allowed_dn_list = 1\n").unwrap_err().line, 2);
     }
 }
