@@ -129,10 +129,10 @@ impl<'c, 'a> CertRef<'c, 'a> {
             .subject(Some(&self.subject))
     }
 
-    /// `--out DIR [--layout qemu]` (or `--layout libvirt --root R` in a system tree) for
-    /// commands that re-issue this certificate in place.
+    /// `--out DIR [--layout qemu]` (or `--layout libvirt --root R` in a system tree) and
+    /// `--force`, for commands that re-issue this certificate in place.
     fn out_args(&self) -> String {
-        issue_target(self.path)
+        format!("{} --force", issue_target(self.path))
     }
 
     /// The first CN.
@@ -180,15 +180,10 @@ impl<'c, 'a> CertRef<'c, 'a> {
     }
 }
 
-/// Where `pkitool issue` must write to replace the file at `cert_path`: the system tree
+/// Where `pkitool issue` must write to put a certificate at `cert_path`: the system tree
 /// (`--layout libvirt --root R`), a QEMU directory (`--out DIR --layout qemu`) or a flat
-/// directory (`--out DIR`), with `--force` because the command replaces existing files (run it
-/// in the CA's directory, or add `--dir CADIR`).
+/// directory (`--out DIR`). (Run in the CA's directory, or add `--dir CADIR`.)
 pub fn issue_target(cert_path: &Path) -> String {
-    format!("{} --force", issue_location(cert_path))
-}
-
-fn issue_location(cert_path: &Path) -> String {
     let dir = cert_path.parent().unwrap_or(Path::new("."));
     if dir.ends_with(crate::layout::libvirt::SYSTEM_CERT_DIR) {
         let root = dir
