@@ -10,56 +10,15 @@ use std::path::Path;
 use crate::peers::{
     Libvirtd, LibvirtdConf, QemuNbdServer, have_libvirt, have_qemu, qemu_img_info_tls,
 };
-use crate::util::{have_peer, ok, pkitool, run, stderr, stdout, tmpdir};
+use crate::util::{
+    have_peer, ok, pkitool, run, stderr, stdout, tmpdir, verify_certtool, verify_openssl,
+};
 
 /// The client subject, in libvirt's order (what `tls_allowed_dn_list` compares).
 const CLIENT_DN: &str = "C=GB,ST=London,L=London,O=Example Org,CN=client1";
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-#[track_caller]
-fn verify_openssl(ca: &Path, cert: &Path, purpose: &str, extra: &[&str]) {
-    let mut args = vec![
-        "verify",
-        "-x509_strict",
-        "-purpose",
-        purpose,
-        "-CAfile",
-        s(ca),
-    ];
-    args.extend_from_slice(extra);
-    args.push(s(cert));
-    let o = run("openssl", &args);
-    assert!(
-        o.status.success() && stdout(&o).contains(": OK"),
-        "openssl {args:?}\n{}{}",
-        stdout(&o),
-        stderr(&o)
-    );
-}
-
-#[track_caller]
-fn verify_certtool(ca: &Path, cert: &Path, purpose_oid: &str, hostname: Option<&str>) {
-    let mut args = vec![
-        "--verify",
-        "--load-ca-certificate",
-        s(ca),
-        "--infile",
-        s(cert),
-        "--verify-purpose",
-        purpose_oid,
-    ];
-    if let Some(h) = hostname {
-        args.extend_from_slice(&["--verify-hostname", h]);
-    }
-    let o = run("certtool", &args);
-    let text = format!("{}{}", stdout(&o), stderr(&o));
-    assert!(
-        o.status.success() && text.contains("Chain verification output: Verified"),
-        "certtool {args:?}\n{text}"
-    );
 }
 
 /// What `virt-pki-query-dn` (libvirt's own tool, gnutls_x509_crt_get_dn) prints for a certificate.

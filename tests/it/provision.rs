@@ -5,6 +5,10 @@ use std::path::Path;
 
 use crate::util::*;
 
+/// EKU OIDs for `certtool --verify-purpose`.
+const SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+const CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -32,37 +36,6 @@ fn subject_and_sans(path: &Path) -> (Vec<u8>, Vec<u8>) {
         .map(|e| e.value.to_vec())
         .unwrap_or_default();
     (c.subject().as_raw().to_vec(), san)
-}
-
-fn openssl_verify(dir: &Path, ca: &str, cert: &str, extra: &[&str]) {
-    let mut args = vec!["verify", "-x509_strict", "-CAfile", ca];
-    args.extend_from_slice(extra);
-    args.push(cert);
-    let o = std::process::Command::new("openssl")
-        .args(&args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success() && stdout(&o).contains(": OK"),
-        "openssl {args:?}: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
-}
-
-fn certtool_verify(dir: &Path, ca: &str, cert: &str) {
-    let o = std::process::Command::new("certtool")
-        .args(["--verify", "--load-ca-certificate", ca, "--infile", cert])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success() && stdout(&o).contains("Verified"),
-        "certtool --verify {cert}: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
 }
 
 #[test]
@@ -118,26 +91,21 @@ fn every_key_type_chains_and_verifies_with_openssl_and_certtool() {
             cli.contains("tls_allowed_dn_list = [\"C=GB,O=Example Org,CN=client1\"]"),
             "{cli}"
         );
-        openssl_verify(
-            p,
-            "cacert.pem",
-            "servercert.pem",
-            &["-purpose", "sslserver", "-verify_hostname", "localhost"],
+        let (ca, server, client) = (
+            p.join("cacert.pem"),
+            p.join("servercert.pem"),
+            p.join("clientcert.pem"),
         );
-        openssl_verify(
-            p,
-            "cacert.pem",
-            "servercert.pem",
-            &["-purpose", "sslserver", "-verify_ip", "127.0.0.1"],
+        verify_openssl(
+            &ca,
+            &server,
+            "sslserver",
+            &["-verify_hostname", "localhost"],
         );
-        openssl_verify(
-            p,
-            "cacert.pem",
-            "clientcert.pem",
-            &["-purpose", "sslclient"],
-        );
-        certtool_verify(p, "cacert.pem", "servercert.pem");
-        certtool_verify(p, "cacert.pem", "clientcert.pem");
+        verify_openssl(&ca, &server, "sslserver", &["-verify_ip", "127.0.0.1"]);
+        verify_openssl(&ca, &client, "sslclient", &[]);
+        verify_certtool(&ca, &server, SERVER_AUTH, Some("localhost"));
+        verify_certtool(&ca, &client, CLIENT_AUTH, None);
         // keyUsage: digitalSignature + keyEncipherment (critical) on every leaf, whatever the key.
         let text = stdout(&run(
             "openssl",
@@ -261,13 +229,14 @@ fn issues_from_a_certtool_rsa_ca_with_repeated_ou_and_dc() {
         p.join("out/cacert.pem").exists(),
         "flat layout copies the CA into --out"
     );
-    openssl_verify(
-        p,
-        "cacert.pem",
-        "out/servercert.pem",
-        &["-purpose", "sslserver", "-verify_hostname", "localhost"],
+    let (ca, server) = (p.join("cacert.pem"), p.join("out/servercert.pem"));
+    verify_openssl(
+        &ca,
+        &server,
+        "sslserver",
+        &["-verify_hostname", "localhost"],
     );
-    certtool_verify(p, "cacert.pem", "out/servercert.pem");
+    verify_certtool(&ca, &server, SERVER_AUTH, Some("localhost"));
 }
 
 #[test]
@@ -303,13 +272,9 @@ fn issues_from_an_openssl_ec_ca_with_a_sec1_key() {
             "qemu",
         ],
     ));
-    openssl_verify(
-        p,
-        "ca.crt",
-        "out/client-cert.pem",
-        &["-purpose", "sslclient"],
-    );
-    certtool_verify(p, "ca.crt", "out/client-cert.pem");
+    let (ca, client) = (p.join("ca.crt"), p.join("out/client-cert.pem"));
+    verify_openssl(&ca, &client, "sslclient", &[]);
+    verify_certtool(&ca, &client, CLIENT_AUTH, None);
     // A leaf may not outlive its CA (30 days) unless asked to clamp.
     let o = pkitool_in(
         p,
@@ -414,7 +379,12 @@ fn encrypted_ca_key_is_pbes2_readable_by_openssl_and_certtool() {
             "pw",
         ],
     ));
-    certtool_verify(p, "cacert.pem", "servercert.pem");
+    verify_certtool(
+        &p.join("cacert.pem"),
+        &p.join("servercert.pem"),
+        SERVER_AUTH,
+        Some("localhost"),
+    );
 }
 
 #[test]

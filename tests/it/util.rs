@@ -130,3 +130,53 @@ pub fn sh(dir: &Path, script: &str) -> Output {
     );
     o
 }
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// `openssl verify -x509_strict -purpose PURPOSE` (plus `extra`, e.g. `-verify_hostname h`)
+/// must succeed.
+#[track_caller]
+pub fn verify_openssl(ca: &Path, cert: &Path, purpose: &str, extra: &[&str]) {
+    let mut args = vec![
+        "verify",
+        "-x509_strict",
+        "-purpose",
+        purpose,
+        "-CAfile",
+        s(ca),
+    ];
+    args.extend_from_slice(extra);
+    args.push(s(cert));
+    let o = run("openssl", &args);
+    assert!(
+        o.status.success() && stdout(&o).contains(": OK"),
+        "openssl {args:?}\n{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+/// `certtool --verify` with a purpose OID (and a hostname) must report a verified chain.
+#[track_caller]
+pub fn verify_certtool(ca: &Path, cert: &Path, purpose_oid: &str, hostname: Option<&str>) {
+    let mut args = vec![
+        "--verify",
+        "--load-ca-certificate",
+        s(ca),
+        "--infile",
+        s(cert),
+        "--verify-purpose",
+        purpose_oid,
+    ];
+    if let Some(h) = hostname {
+        args.extend_from_slice(&["--verify-hostname", h]);
+    }
+    let o = run("certtool", &args);
+    let text = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        o.status.success() && text.contains("Chain verification output: Verified"),
+        "certtool {args:?}\n{text}"
+    );
+}
