@@ -24,25 +24,25 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.
-        source: crate::load::ParseError,
+        source: crate::x509::load::ParseError,
     },
     /// The operation failed on its input (exit 1).
     #[error("{0}")]
     Failed(String),
     /// A certtool template is wrong (exit 1).
     #[error(transparent)]
-    Template(#[from] crate::template::TemplateError),
+    Template(#[from] crate::ca::template::TemplateError),
     /// A private key could not be generated, loaded or written (exit 1).
     #[error("{context}: {source}")]
     Key {
         /// Which key (a file name, or "new key").
         context: String,
         /// Why.
-        source: crate::keys::KeyError,
+        source: crate::x509::keys::KeyError,
     },
     /// A certificate could not be issued (exit 1).
     #[error(transparent)]
-    Issue(#[from] crate::issue::IssueError),
+    Issue(#[from] crate::x509::build::IssueError),
     /// Files could not be written (exit 1); nothing partial is left behind.
     #[error("{0} (nothing was written)")]
     Write(#[from] crate::fsio::WriteError),

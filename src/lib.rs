@@ -12,26 +12,18 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ca;
 pub mod check;
 pub mod cli;
-pub mod der;
-pub mod discover;
-pub mod dn;
-pub mod dnmatch;
+pub mod consumer;
 pub mod error;
-pub mod finding;
 pub mod fsio;
 pub mod inspect;
-pub mod issue;
-pub mod keys;
 pub mod layout;
-pub mod libvirtd_conf;
-pub mod load;
 pub mod prompt;
-pub mod provision;
 pub mod report;
-pub mod template;
 pub mod validate;
+pub mod x509;
 
 pub use error::{Error, Result};
 
@@ -40,9 +32,9 @@ use cli::{Cli, Command};
 /// Run one command. Returns the exit status on success (0, or 1 when `validate` found problems).
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::InitCa(args) => provision::cmd_init_ca(&args),
-        Command::Issue(args) => provision::cmd_issue(&args),
-        Command::Template(cmd) => provision::cmd_template(&cmd),
+        Command::InitCa(args) => ca::provision::cmd_init_ca(&args),
+        Command::Issue(args) => ca::provision::cmd_issue(&args),
+        Command::Template(cmd) => ca::provision::cmd_template(&cmd),
         Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => inspect::run_dn(&args),
         Command::Show(args) => inspect::run_show(&args),

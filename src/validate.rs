@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::check::finding::{Counts, Finding, Severity};
 use crate::check::{self, LayoutReport, Options};
 use crate::cli::{Format, ValidateArgs};
-use crate::discover::{self, Discovered, LayoutKind};
-use crate::finding::{Counts, Finding, Severity};
+use crate::layout::discover::{self, Discovered, LayoutKind};
 use crate::{Error, Result};
 
 /// Everything a report needs.
@@ -120,40 +120,42 @@ pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Findin
             Err(e) => {
                 return Err(Error::Usage(format!("--libvirtd-conf: {e}")));
             }
-            Ok(bytes) => match crate::libvirtd_conf::tls_conf(&String::from_utf8_lossy(&bytes)) {
-                Ok(c) => {
-                    if c.tls_no_sanity_certificate {
-                        extra.push(
+            Ok(bytes) => {
+                match crate::layout::libvirtd_conf::tls_conf(&String::from_utf8_lossy(&bytes)) {
+                    Ok(c) => {
+                        if c.tls_no_sanity_certificate {
+                            extra.push(
                             Finding::new("PKI-S01", Severity::Note, "tls_no_sanity_certificate = 1: libvirtd skips its own-certificate checks")
                                 .path(conf)
                                 .why("libvirtd starts even with the problems below, and fails later at handshake instead")
                                 .fix(format!("remove tls_no_sanity_certificate from {}", conf.display())),
                         );
+                        }
+                        out.push(discover::from_libvirtd_conf(conf, &c, &root));
                     }
-                    out.push(discover::from_libvirtd_conf(conf, &c, &root));
+                    Err(e) => {
+                        extra.push(
+                            Finding::new(
+                                "PKI-S01",
+                                Severity::Error,
+                                format!("libvirtd.conf syntax error: {e}"),
+                            )
+                            .path(conf)
+                            .why("libvirtd refuses to start with an unparsable configuration file")
+                            .fix(format!(
+                                "fix line {} of {}",
+                                e.line,
+                                conf.display()
+                            )),
+                        );
+                        out.push(discover::empty(
+                            LayoutKind::LibvirtdConf,
+                            format!("libvirtd configuration {}", conf.display()),
+                            conf.parent().map(Path::to_path_buf).unwrap_or_default(),
+                        ));
+                    }
                 }
-                Err(e) => {
-                    extra.push(
-                        Finding::new(
-                            "PKI-S01",
-                            Severity::Error,
-                            format!("libvirtd.conf syntax error: {e}"),
-                        )
-                        .path(conf)
-                        .why("libvirtd refuses to start with an unparsable configuration file")
-                        .fix(format!(
-                            "fix line {} of {}",
-                            e.line,
-                            conf.display()
-                        )),
-                    );
-                    out.push(discover::empty(
-                        LayoutKind::LibvirtdConf,
-                        format!("libvirtd configuration {}", conf.display()),
-                        conf.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    ));
-                }
-            },
+            }
         }
     }
     if (args.paths.is_empty() && !args.user && args.libvirtd_conf.is_none()) || args.root.is_some()

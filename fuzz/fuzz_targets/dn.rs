@@ -14,10 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let dn_text = String::from_utf8_lossy(dn_bytes);
     let pattern = String::from_utf8_lossy(pattern_bytes);
 
-    let _ = pkitool::dn::pattern_matches(&pattern, &dn_text);
-    let _ = pkitool::dn::escape_value(&dn_text);
+    let _ = pkitool::x509::dn::pattern_matches(&pattern, &dn_text);
+    let _ = pkitool::x509::dn::escape_value(&dn_text);
 
-    let Ok(dn) = pkitool::dn::parse(&dn_text) else {
+    let Ok(dn) = pkitool::x509::dn::parse(&dn_text) else {
         return;
     };
     let Ok(der) = dn.to_der() else {
@@ -27,14 +27,14 @@ fuzz_target!(|data: &[u8]| {
     // used verbatim, so a bad one may make the Name unreadable: that is refused, not a panic).
     if let Ok((rest, name)) = x509_parser::x509::X509Name::from_der(&der) {
         assert!(rest.is_empty());
-        let formatted = pkitool::dn::format_gnutls(&name);
-        let _ = pkitool::dn::pattern_matches(&pattern, &formatted);
+        let formatted = pkitool::x509::dn::format_gnutls(&name);
+        let _ = pkitool::x509::dn::pattern_matches(&pattern, &formatted);
         // A formatted DN parses again, and encoding it once more gives the same string.
-        if let Ok(again) = pkitool::dn::parse(&formatted)
+        if let Ok(again) = pkitool::x509::dn::parse(&formatted)
             && let Ok(der2) = again.to_der()
             && let Ok((_, name2)) = x509_parser::x509::X509Name::from_der(&der2)
         {
-            let _ = pkitool::dn::format_gnutls(&name2);
+            let _ = pkitool::x509::dn::format_gnutls(&name2);
         }
     }
     let _ = dn.to_gnutls_string();

@@ -5,8 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let parsed = pkitool::libvirtd_conf::parse(&text);
-    let tls = pkitool::libvirtd_conf::tls_conf(&text);
+    let parsed = pkitool::layout::libvirtd_conf::parse(&text);
+    let tls = pkitool::layout::libvirtd_conf::tls_conf(&text);
     // tls_conf reads what parse reads: it cannot succeed where parse fails.
     if parsed.is_err() {
         assert!(tls.is_err());

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use x509_parser::prelude::FromDer;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(contents) = pkitool::load::parse(data) else {
+    let Ok(contents) = pkitool::x509::load::parse(data) else {
         return;
     };
     for obj in &contents.objects {
@@ -16,15 +16,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = contents.private_key();
     for cert in contents.certificates() {
         if let Ok((_, x509)) = x509_parser::certificate::X509Certificate::from_der(&cert.der) {
-            let subject = pkitool::dn::format_gnutls(x509.subject());
-            let issuer = pkitool::dn::format_gnutls(x509.issuer());
+            let subject = pkitool::x509::dn::format_gnutls(x509.subject());
+            let issuer = pkitool::x509::dn::format_gnutls(x509.issuer());
             // The formatted DN must parse back (the --dn / tls_allowed_dn_list direction)
             // without panicking, and a DN always matches itself as a pattern when it holds no
             // glob characters.
-            let _ = pkitool::dn::parse(&subject).map(|d| d.to_der());
-            let _ = pkitool::dn::parse(&issuer).map(|d| d.to_der());
+            let _ = pkitool::x509::dn::parse(&subject).map(|d| d.to_der());
+            let _ = pkitool::x509::dn::parse(&issuer).map(|d| d.to_der());
             if !subject.contains(['*', '?']) {
-                assert!(pkitool::dn::pattern_matches(&subject, &subject));
+                assert!(pkitool::x509::dn::pattern_matches(&subject, &subject));
             }
         }
     }

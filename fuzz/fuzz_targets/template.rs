@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let path = std::path::Path::new("fuzz.info");
-    match pkitool::template::parse(path, &text) {
+    match pkitool::ca::template::parse(path, &text) {
         Ok(t) => {
             let _ = format!("{t:?}");
         }
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for line in text.lines().take(64) {
         let value = line.split_once('=').map_or(line, |(_, v)| v).trim();
-        let _ = pkitool::template::parse_date(value);
-        let _ = pkitool::template::parse_serial(value);
+        let _ = pkitool::ca::template::parse_date(value);
+        let _ = pkitool::ca::template::parse_serial(value);
     }
 });

@@ -6,7 +6,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::error::X509Error;
 
 use super::{CertRef, rsa_bits};
-use crate::finding::{Finding, Severity};
+use crate::check::finding::{Finding, Severity};
 
 /// Signature algorithms GnuTLS refuses ("The certificate uses an insecure algorithm").
 const INSECURE_SIG: &[(&str, &str)] = &[
@@ -151,7 +151,7 @@ pub fn leaf_chain(
                 }),
                 _ => None,
             };
-            let issuer_dn = crate::dn::format_gnutls(c.cert.issuer());
+            let issuer_dn = crate::x509::dn::format_gnutls(c.cert.issuer());
             if via_extra == Some(true) {
                 out.push(
                     c.f(
@@ -196,7 +196,7 @@ pub fn bundle(path: &std::path::Path, ders: &[&[u8]], out: &mut Vec<Finding>) {
                 format!("{} certificates in the CA file; only the first 16 are sanity-checked", ders.len()),
             )
             .path(path)
-            .role(crate::finding::FRole::Ca)
+            .role(crate::check::finding::FRole::Ca)
             .why("libvirt and QEMU up to 10.1 import at most 16 CA certificates for their checks: problems in the rest go unnoticed until a handshake fails")
             .fix(format!("keep only the CAs this PKI uses in {p}")),
         );
@@ -210,7 +210,7 @@ pub fn bundle(path: &std::path::Path, ders: &[&[u8]], out: &mut Vec<Finding>) {
                     format!("certificate #{} is a duplicate of #{}", i + 1, j + 1),
                 )
                 .path(path)
-                .role(crate::finding::FRole::Ca)
+                .role(crate::check::finding::FRole::Ca)
                 .why("harmless, but it counts towards the 16 certificates libvirt and QEMU check")
                 .fix(format!("remove the duplicate from {p}")),
             );

@@ -2,7 +2,7 @@
 //! (`virNetTLSCertCheck*`) and QEMU (`qcrypto_tls_creds_check_cert_*`) judge them.
 
 use super::{CertRef, KeyAlg};
-use crate::finding::{FRole, Finding, Severity};
+use crate::check::finding::{FRole, Finding, Severity};
 
 /// A leaf must not be a CA (a leaf without the extension is fine).
 pub fn leaf_basic_constraints(c: &CertRef<'_, '_>, out: &mut Vec<Finding>) {

@@ -10,8 +10,8 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::Options;
-use crate::finding::{FRole, Finding, Severity};
-use crate::load::Contents;
+use crate::check::finding::{FRole, Finding, Severity};
+use crate::x509::load::Contents;
 
 /// A certificate of the layout the CRL may revoke.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub fn check(
     let Some(obj) = contents
         .objects
         .iter()
-        .find(|o| o.kind == crate::load::ObjectKind::Crl)
+        .find(|o| o.kind == crate::x509::load::ObjectKind::Crl)
     else {
         return;
     };
@@ -64,7 +64,7 @@ pub fn check(
         }
     };
     let issuer_raw = crl.issuer().as_raw();
-    let issuer_dn = crate::dn::format_gnutls(crl.issuer());
+    let issuer_dn = crate::x509::dn::format_gnutls(crl.issuer());
     let signer = cas.iter().find(|ca| {
         ca.subject().as_raw() == issuer_raw && crl.verify_signature(ca.public_key()).is_ok()
     });

@@ -3,19 +3,21 @@
 //! (`C=GB,ST=London,...,CN=client1`). A DN that matches no pattern is refused at handshake.
 
 use super::CertRef;
-use crate::finding::{Finding, Severity};
+use crate::check::finding::{Finding, Severity};
 
 /// Checks one client certificate against the allow-list.
 pub fn check(c: &CertRef<'_, '_>, patterns: &[String], source: &str, out: &mut Vec<Finding>) {
     if patterns
         .iter()
-        .any(|p| crate::dn::pattern_matches(p, &c.subject))
+        .any(|p| crate::x509::dn::pattern_matches(p, &c.subject))
     {
         return;
     }
     let explained: Vec<String> = patterns
         .iter()
-        .filter_map(|p| crate::dnmatch::explain(p, &c.subject).map(|why| format!("\"{p}\": {why}")))
+        .filter_map(|p| {
+            crate::consumer::allowlist::explain(p, &c.subject).map(|why| format!("\"{p}\": {why}"))
+        })
         .collect();
     let dn = &c.subject;
     out.push(

@@ -4,9 +4,9 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::finding::{FRole, Finding, Severity};
+use crate::check::finding::{FRole, Finding, Severity};
 use crate::fsio::{self, ReadError};
-use crate::load::{self, Contents, Encoding, ObjectKind};
+use crate::x509::load::{self, Contents, Encoding, ObjectKind};
 
 /// libvirt reads credential files with `virFileReadAll(..., 1 << 16)`.
 pub const LIBVIRT_MAX: usize = 1 << 16;
@@ -128,7 +128,7 @@ pub fn load_read(
             _ => format!("rewrite {} with only the objects it needs", path.display()),
         });
         if role == FRole::Ca && expect == Expect::Certificate {
-            f.class = crate::finding::Class::CaBundle;
+            f.class = crate::check::finding::Class::CaBundle;
         }
         out.push(f);
     }

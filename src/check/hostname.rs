@@ -16,7 +16,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
 use super::CertRef;
-use crate::finding::{Finding, Severity};
+use crate::check::finding::{Finding, Severity};
 
 /// The names a certificate presents.
 #[derive(Debug, Default)]

@@ -7,8 +7,8 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::public_key::PublicKey;
 
 use super::{CertRef, KeyAlg, key_alg, rsa_bits};
-use crate::finding::{FRole, Finding, Severity};
-use crate::load::{Contents, ObjectKind};
+use crate::check::finding::{FRole, Finding, Severity};
+use crate::x509::load::{Contents, ObjectKind};
 
 /// What a private key's public half is, as far as it can be derived.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,17 +86,17 @@ fn pkcs8_inner(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
-fn public_half(obj: &crate::load::Object) -> PublicHalf {
-    if let Ok(kp) = crate::keys::load_private_key(obj, None) {
-        return PublicHalf::Raw(crate::keys::public_key_bits(&kp).to_vec());
+fn public_half(obj: &crate::x509::load::Object) -> PublicHalf {
+    if let Ok(kp) = crate::x509::keys::load_private_key(obj, None) {
+        return PublicHalf::Raw(crate::x509::keys::public_key_bits(&kp).to_vec());
     }
     // aws-lc refuses RSA keys under 2048 bits; GnuTLS loads them, so compare the modulus.
     let der = obj.der.as_slice();
     let fallback = match &obj.kind {
-        ObjectKind::PrivateKey(crate::load::KeyFormat::Pkcs1) => {
+        ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Pkcs1) => {
             pkcs1_modulus(der).map(PublicHalf::RsaModulus)
         }
-        ObjectKind::PrivateKey(crate::load::KeyFormat::Sec1) => {
+        ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Sec1) => {
             sec1_point(der).map(PublicHalf::Raw)
         }
         _ => pkcs8_inner(der).and_then(|(oid, inner)| {
@@ -139,7 +139,7 @@ pub fn dh_prime_bits(der: &[u8]) -> Option<usize> {
 }
 
 /// Is `obj` the private key of `cert`? None when that cannot be told (encrypted, unparsable).
-pub fn is_key_of(obj: &crate::load::Object, cert: &X509Certificate<'_>) -> Option<bool> {
+pub fn is_key_of(obj: &crate::x509::load::Object, cert: &X509Certificate<'_>) -> Option<bool> {
     if !matches!(obj.kind, ObjectKind::PrivateKey(_)) {
         return None;
     }

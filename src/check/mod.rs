@@ -1,6 +1,8 @@
 //! The checks: every check runs on every file every time; a problem with one file is a finding,
 //! never an abort. One module per domain; this module runs them over a [`Layout`].
 
+pub mod finding;
+
 pub mod chain;
 pub mod constraints;
 pub mod crl;
@@ -18,8 +20,8 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 
-use crate::discover::{Layout, LayoutKind};
-use crate::finding::{FRole, Finding, Severity};
+use crate::check::finding::{FRole, Finding, Severity};
+use crate::layout::discover::{Layout, LayoutKind};
 use files::{Expect, Policy};
 
 /// What the checks are judged against.
@@ -112,7 +114,7 @@ impl<'c, 'a> CertRef<'c, 'a> {
             cert,
             path,
             role,
-            subject: crate::dn::format_gnutls(cert.subject()),
+            subject: crate::x509::dn::format_gnutls(cert.subject()),
             index,
         }
     }
@@ -600,7 +602,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         targets.extend(target);
         if let Some(kc) = &key_contents {
             let leaf = certs.first();
-            let subject = leaf.map(|c| crate::dn::format_gnutls(c.subject()));
+            let subject = leaf.map(|c| crate::x509::dn::format_gnutls(c.subject()));
             keypair::check_key(
                 &id.key,
                 kc,
@@ -638,7 +640,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
             if let Some(bits) = c
                 .objects
                 .iter()
-                .find(|o| o.kind == crate::load::ObjectKind::DhParams)
+                .find(|o| o.kind == crate::x509::load::ObjectKind::DhParams)
                 .and_then(|o| keypair::dh_prime_bits(&o.der))
                 .filter(|b| *b < 2048)
             {
@@ -700,7 +702,7 @@ fn stray_ca_keys(dir: &Path, cas: &[X509Certificate<'_>], layout: &Layout, out: 
         let by_key = std::fs::metadata(&p).is_ok_and(|m| m.len() <= files::LIBVIRT_MAX as u64)
             && crate::fsio::read_input(&p)
                 .ok()
-                .and_then(|b| crate::load::parse(&b).ok())
+                .and_then(|b| crate::x509::load::parse(&b).ok())
                 .and_then(|c| c.private_key().cloned())
                 .is_some_and(|k| {
                     cas.iter()
@@ -770,11 +772,11 @@ fn fleet_one(
     let mut out = Vec::new();
     let read = crate::fsio::read_input(path);
     // A key or a CRL among the scanned files is not "the wrong object": check the key's mode.
-    if let Ok(Ok(c)) = read.as_ref().map(|b| crate::load::parse(b))
+    if let Ok(Ok(c)) = read.as_ref().map(|b| crate::x509::load::parse(b))
         && c.certificates().next().is_none()
         && c.objects
             .iter()
-            .any(|o| o.kind == crate::load::ObjectKind::Crl || o.kind.is_private_key())
+            .any(|o| o.kind == crate::x509::load::ObjectKind::Crl || o.kind.is_private_key())
     {
         if c.private_key().is_some() {
             files::load_read(

@@ -3,7 +3,7 @@
 //! `--warn-within` days is a warning, for CAs too.
 
 use super::{CertRef, Options, fmt_ts};
-use crate::finding::{Finding, Severity};
+use crate::check::finding::{Finding, Severity};
 
 /// Checks one certificate's dates.
 pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Finding>) {

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use super::show_path;
-use crate::finding::{Class, Counts, FRole, Finding, Severity};
+use crate::check::finding::{Class, Counts, FRole, Finding, Severity};
 use crate::validate::Outcome;
 
 #[derive(Serialize)]
@@ -35,7 +35,7 @@ struct JIdentity {
 #[derive(Serialize)]
 struct JLayout {
     name: String,
-    kind: crate::discover::LayoutKind,
+    kind: crate::layout::discover::LayoutKind,
     dir: String,
     ca: Option<String>,
     crl: Option<String>,

@@ -6,7 +6,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::show_path;
-use crate::finding::{Counts, FRole, Finding, Severity};
+use crate::check::finding::{Counts, FRole, Finding, Severity};
 use crate::validate::Outcome;
 
 fn sev_style(s: Severity) -> Style {

@@ -1236,7 +1236,7 @@ fn check_after_kill(
         if old.get(*name) == Some(&bytes) {
             continue; // the old file, intact
         }
-        let parsed = pkitool::load::parse(&bytes)
+        let parsed = pkitool::x509::load::parse(&bytes)
             .unwrap_or_else(|e| panic!("{case}: {name} is partial or corrupt: {e}"));
         if name.contains("key") {
             assert!(
@@ -1582,14 +1582,14 @@ fn regression_inputs() -> Vec<PathBuf> {
 
 /// The `load_parse` fuzz target's body: parse, then every certificate through x509-parser and
 /// the GnuTLS DN formatter.
-fn load_and_format(bytes: &[u8]) -> Result<Vec<String>, pkitool::load::ParseError> {
+fn load_and_format(bytes: &[u8]) -> Result<Vec<String>, pkitool::x509::load::ParseError> {
     use x509_parser::prelude::FromDer;
-    let contents = pkitool::load::parse(bytes)?;
+    let contents = pkitool::x509::load::parse(bytes)?;
     let mut dns = Vec::new();
     for cert in contents.certificates() {
         if let Ok((_, c)) = x509_parser::certificate::X509Certificate::from_der(&cert.der) {
-            dns.push(pkitool::dn::format_gnutls(c.subject()));
-            dns.push(pkitool::dn::format_gnutls(c.issuer()));
+            dns.push(pkitool::x509::dn::format_gnutls(c.subject()));
+            dns.push(pkitool::x509::dn::format_gnutls(c.issuer()));
         }
     }
     Ok(dns)
@@ -1708,22 +1708,22 @@ fn replay_fuzz_target(target: &str, data: &[u8]) {
                 None => (data, &[][..]),
             };
             let dn = String::from_utf8_lossy(dn);
-            let _ = pkitool::dn::pattern_matches(&String::from_utf8_lossy(pattern), &dn);
-            if let Ok(d) = pkitool::dn::parse(&dn) {
+            let _ = pkitool::x509::dn::pattern_matches(&String::from_utf8_lossy(pattern), &dn);
+            if let Ok(d) = pkitool::x509::dn::parse(&dn) {
                 let _ = d.to_gnutls_string();
             }
         }
         "template" => {
-            let _ = pkitool::template::parse(Path::new("fuzz.info"), &text);
+            let _ = pkitool::ca::template::parse(Path::new("fuzz.info"), &text);
             for line in text.lines().take(64) {
                 let value = line.split_once('=').map_or(line, |(_, v)| v).trim();
-                let _ = pkitool::template::parse_date(value);
-                let _ = pkitool::template::parse_serial(value);
+                let _ = pkitool::ca::template::parse_date(value);
+                let _ = pkitool::ca::template::parse_serial(value);
             }
         }
         "libvirtd_conf" => {
-            let _ = pkitool::libvirtd_conf::parse(&text);
-            let _ = pkitool::libvirtd_conf::tls_conf(&text);
+            let _ = pkitool::layout::libvirtd_conf::parse(&text);
+            let _ = pkitool::layout::libvirtd_conf::tls_conf(&text);
         }
         other => panic!("no replay for fuzz target {other}"),
     }

@@ -6,7 +6,7 @@
 //!   QMP command for it.
 //! - `show` describes every object of every file (certificates, keys without any secret, CRLs),
 //!   including the roles a certificate can serve under libvirt's and QEMU's sanity checks.
-//! - `match-dn` applies libvirt's `tls_allowed_dn_list` glob and explains a miss ([`crate::dnmatch`]).
+//! - `match-dn` applies libvirt's `tls_allowed_dn_list` glob and explains a miss ([`crate::consumer::allowlist`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,8 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
 use crate::cli::{DnArgs, Format, MatchDnArgs, ShowArgs};
-use crate::load::{Contents, Encoding, KeyFormat, Object, ObjectKind};
-use crate::{Error, Result, dn, dnmatch, fsio, load};
+use crate::x509::load::{Contents, Encoding, KeyFormat, Object, ObjectKind};
+use crate::{Error, Result, consumer::allowlist, fsio, x509::dn, x509::load};
 
 /// Why `dn` / `match-dn` could not get a DN from a file.
 #[derive(Debug, thiserror::Error)]
@@ -218,7 +218,7 @@ pub fn shell_quote(s: &str) -> String {
 /// `pkitool match-dn`: 0 when the pattern matches, 1 with the nearest reason when not.
 pub fn run_match_dn(args: &MatchDnArgs) -> Result<u8> {
     let dn = subject_dn(&args.file)?;
-    let text = match dnmatch::diagnose(&args.pattern, &dn) {
+    let text = match allowlist::diagnose(&args.pattern, &dn) {
         None => format!("matches\ncertificate DN: {dn}\n"),
         Some(m) => {
             let mut s = String::new();
@@ -1536,7 +1536,7 @@ mod tests {
         let (q, note) = libvirt_conf_string("CN=it's \\\"x\\\"");
         assert_eq!(q, "\"CN=it's \\?x\\?\"");
         assert!(note.is_some());
-        assert!(dnmatch::matches("CN=it's \\?x\\?", "CN=it's \\\"x\\\""));
+        assert!(allowlist::matches("CN=it's \\?x\\?", "CN=it's \\\"x\\\""));
     }
 
     #[test]

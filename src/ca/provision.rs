@@ -15,13 +15,13 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
+use crate::ca::template::{self, Template};
 use crate::cli::{InitCaArgs, IssueArgs, LayoutArg, LeafKind, TemplateCommand, TemplateName};
 use crate::fsio::{self, CERT_MODE, KEY_MODE, PlannedFile};
-use crate::issue::{self, CertSpec, Profile, San, Signer, SubjectFields};
-use crate::keys::{self, KeyType};
 use crate::layout::{self, libvirt, qemu};
-use crate::template::{self, Template};
-use crate::{Error, load, prompt};
+use crate::x509::build::{self, CertSpec, Profile, San, Signer, SubjectFields};
+use crate::x509::keys::{self, KeyType};
+use crate::{Error, prompt, x509::load};
 
 /// Default CA validity (days).
 pub const CA_DAYS: i64 = 3650;
@@ -150,7 +150,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         context: "new CA key".into(),
         source: e,
     })?;
-    let cert = issue::self_signed_ca(&req.spec, &key)?;
+    let cert = build::self_signed_ca(&req.spec, &key)?;
     let cert_path = req.dir.join(libvirt::CA_CERT);
     let key_path = req.dir.join("cakey.pem");
     let files = vec![
@@ -375,7 +375,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         cert_der: &ca.cert_der,
         key: &ca.key,
     };
-    let cert = issue::issue_leaf(&req.spec, &key, &signer)?;
+    let cert = build::issue_leaf(&req.spec, &key, &signer)?;
     let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
 
     let mut planned = Vec::new();
@@ -459,14 +459,14 @@ fn validity(
             if d <= 0 {
                 return Err(Error::Usage(format!("--days must be positive, got {d}")));
             }
-            spec.not_after = issue::checked_days(d)
+            spec.not_after = build::checked_days(d)
                 .and_then(|dur| spec.not_before.checked_add(dur))
                 .filter(|t| t.year() <= 9999)
                 .ok_or_else(|| Error::Usage(format!("--days {d} is too far in the future")))?;
         }
         (_, Some(end)) => spec.not_after = end,
         _ => {
-            let span = spec.not_after - issue::now();
+            let span = spec.not_after - build::now();
             spec.not_after = spec.not_before + span;
         }
     }
@@ -538,7 +538,7 @@ pub fn leaf_spec(args: &IssueArgs, t: Option<&Template>) -> Result<CertSpec, Err
     }
     let mut subject = match &args.dn {
         Some(dn) => SubjectFields {
-            dn: issue::parse_dn(dn).map_err(|e| Error::Usage(format!("--dn: {e}")))?,
+            dn: build::parse_dn(dn).map_err(|e| Error::Usage(format!("--dn: {e}")))?,
             ..Default::default()
         },
         None => t.map(|t| t.subject.clone()).unwrap_or_default(),
@@ -583,7 +583,7 @@ pub fn leaf_spec(args: &IssueArgs, t: Option<&Template>) -> Result<CertSpec, Err
         }
         // The libvirt guide: "the hostname listed in the CN must also be duplicated as a
         // DNSname entry".
-        if issue::check_dns_name(&cn).is_ok() && !sans.contains(&San::Dns(cn.clone())) {
+        if build::check_dns_name(&cn).is_ok() && !sans.contains(&San::Dns(cn.clone())) {
             sans.insert(0, San::Dns(cn));
         }
     }
@@ -601,10 +601,10 @@ pub fn leaf_spec(args: &IssueArgs, t: Option<&Template>) -> Result<CertSpec, Err
         t.map_or((false, false), |t| (t.tls_www_server, t.tls_www_client));
     let mut ekus = Vec::new();
     if server || tls_server {
-        ekus.push(issue::eku::SERVER_AUTH.to_vec());
+        ekus.push(build::eku::SERVER_AUTH.to_vec());
     }
     if !server || tls_client {
-        ekus.push(issue::eku::CLIENT_AUTH.to_vec());
+        ekus.push(build::eku::CLIENT_AUTH.to_vec());
     }
     spec.eku = Some(ekus);
     Ok(spec)
@@ -728,11 +728,11 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
     }
     let v = c.validity();
     Some(CertFacts {
-        subject: crate::dn::format_gnutls(c.subject()),
-        issuer: crate::dn::format_gnutls(c.issuer()),
+        subject: crate::x509::dn::format_gnutls(c.subject()),
+        issuer: crate::x509::dn::format_gnutls(c.issuer()),
         sans,
-        not_before: issue::fmt_time(v.not_before.to_datetime()),
-        not_after: issue::fmt_time(v.not_after.to_datetime()),
+        not_before: build::fmt_time(v.not_before.to_datetime()),
+        not_after: build::fmt_time(v.not_after.to_datetime()),
         sha256: fingerprint(der),
     })
 }

@@ -21,7 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::issue::{self, San, SubjectFields};
+use crate::x509::build::{self, San, SubjectFields};
 
 /// A template error: file, line, what, and how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -536,7 +536,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             "dn" => {
                 need_value("a DN")?;
                 // certtool's `dn` is an RFC 4514 string: last RDN first.
-                let mut attrs = issue::parse_dn(&v).map_err(|e| {
+                let mut attrs = build::parse_dn(&v).map_err(|e| {
                     err(
                         path,
                         r.line,
@@ -553,7 +553,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "dns_name" => {
                 need_value("a host name")?;
-                issue::check_dns_name(&v).map_err(|e| err(path, r.line, e.to_string(), None))?;
+                build::check_dns_name(&v).map_err(|e| err(path, r.line, e.to_string(), None))?;
                 dns.push(San::Dns(v));
             }
             "ip_address" => {
@@ -597,8 +597,8 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
                         Some("certtool would silently use 365 days"),
                     ));
                 }
-                if issue::checked_days(days)
-                    .and_then(|d| issue::now().checked_add(d))
+                if build::checked_days(days)
+                    .and_then(|d| build::now().checked_add(d))
                     .is_none_or(|end| end.year() > 9999)
                 {
                     return Err(err(
@@ -701,7 +701,7 @@ pub fn parse_date(s: &str) -> Option<time::OffsetDateTime> {
         };
         // Checked: a huge count must be an error, not an overflow panic.
         let d = time::Duration::seconds(n.checked_mul(seconds_per_unit)?);
-        return issue::now().checked_add(d);
+        return build::now().checked_add(d);
     }
     let s = s.strip_suffix("UTC").unwrap_or(s).trim();
     let (date, time_part) = match s.split_once(' ') {
@@ -756,11 +756,11 @@ pub fn parse_serial(s: &str) -> Option<Vec<u8>> {
 /// The templates pkitool ships (`pkitool template show`), matching the libvirt docs' examples.
 pub mod shipped {
     /// templates/ca.info
-    pub const CA: &str = include_str!("../templates/ca.info");
+    pub const CA: &str = include_str!("../../templates/ca.info");
     /// templates/server.info
-    pub const SERVER: &str = include_str!("../templates/server.info");
+    pub const SERVER: &str = include_str!("../../templates/server.info");
     /// templates/client.info
-    pub const CLIENT: &str = include_str!("../templates/client.info");
+    pub const CLIENT: &str = include_str!("../../templates/client.info");
 }
 
 #[cfg(test)]
@@ -777,7 +777,7 @@ mod tests {
         assert!(parse_date("now +399999999997300").is_none());
         assert!(parse_date("+9223372036854775807 years").is_none());
         assert!(parse_date("+-9223372036854775808 weeks").is_none());
-        assert!(crate::issue::checked_days(i64::MAX).is_none());
+        assert!(crate::x509::build::checked_days(i64::MAX).is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Building and signing certificates: CA (self-signed) and server/client leaves.
 //!
-//! The TBSCertificate is written by hand (see [`crate::der`]) so that:
+//! The TBSCertificate is written by hand (see [`crate::x509::der`]) so that:
 //! - the issuer field is the CA certificate's subject copied byte for byte (a certtool CA with two
 //!   OUs or DCs, or a multi-valued RDN, still chains);
 //! - the subject is encoded in certtool's order and string types (a template gives the same
@@ -26,9 +26,9 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-use crate::der::{self, tag};
-use crate::dn;
-use crate::keys;
+use crate::x509::der::{self, tag};
+use crate::x509::dn;
+use crate::x509::keys;
 
 /// Why a certificate could not be issued.
 #[derive(Debug, thiserror::Error)]
@@ -685,7 +685,7 @@ fn self_check(der: &[u8], issuer_spki: &[u8], issuer_raw: &[u8]) -> Result<(), I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{self, KeyType};
+    use crate::x509::keys::{self, KeyType};
 
     fn subject(cn: &str) -> SubjectFields {
         SubjectFields {

@@ -11,7 +11,7 @@ use pkcs8::der::{Decode, Encode};
 use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
 
 use crate::cli::KeyTypeArg;
-use crate::load::{KeyFormat, Object, ObjectKind};
+use crate::x509::load::{KeyFormat, Object, ObjectKind};
 
 /// PBKDF2 iterations for keys pkitool encrypts (certtool 3.7 uses about 600,000 too).
 pub const PBKDF2_ITERATIONS: u32 = 600_000;
@@ -192,14 +192,17 @@ pub fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<zeroize::Zeroizing<V
 /// a loaded PKCS#1/SEC1 key is written in its own format.
 pub fn to_pem(key: &KeyPair) -> zeroize::Zeroizing<String> {
     if let Ok(der) = pkcs8_der(key) {
-        return zeroize::Zeroizing::new(crate::der::pem_lf("PRIVATE KEY", der.to_vec()));
+        return zeroize::Zeroizing::new(crate::x509::der::pem_lf("PRIVATE KEY", der.to_vec()));
     }
     let label = if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
         "RSA PRIVATE KEY"
     } else {
         "EC PRIVATE KEY"
     };
-    zeroize::Zeroizing::new(crate::der::pem_lf(label, key.serialized_der().to_vec()))
+    zeroize::Zeroizing::new(crate::x509::der::pem_lf(
+        label,
+        key.serialized_der().to_vec(),
+    ))
 }
 
 /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with PBKDF2-HMAC-SHA256
@@ -229,7 +232,7 @@ pub fn to_encrypted_pem(key: &KeyPair, password: &[u8]) -> Result<String, KeyErr
     let der = info
         .to_der()
         .map_err(|e| KeyError::Encrypt(e.to_string()))?;
-    Ok(crate::der::pem_lf("ENCRYPTED PRIVATE KEY", der))
+    Ok(crate::x509::der::pem_lf("ENCRYPTED PRIVATE KEY", der))
 }
 
 /// The key as plain PKCS#8 v1 DER.
@@ -293,8 +296,8 @@ pub fn is_rsa(alg: &SignatureAlgorithm) -> bool {
 /// RSA modulus size in bits, from the PKCS#1 RSAPublicKey in the public key bits.
 pub fn rsa_bits(key: &KeyPair) -> Option<usize> {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
-    let (_, body) = crate::der::read_tlv(key.der_bytes(), 0x30)?;
-    let (_, modulus) = crate::der::read_tlv(body, 0x02)?;
+    let (_, body) = crate::x509::der::read_tlv(key.der_bytes(), 0x30)?;
+    let (_, modulus) = crate::x509::der::read_tlv(body, 0x02)?;
     let significant = modulus.iter().skip_while(|b| **b == 0).count();
     Some(significant * 8)
 }
@@ -317,7 +320,7 @@ mod tests {
         for kind in [KeyType::Ed25519, KeyType::EcdsaP256] {
             let key = generate(kind).unwrap();
             let pem = to_pem(&key);
-            let contents = crate::load::parse(pem.as_bytes()).unwrap();
+            let contents = crate::x509::load::parse(pem.as_bytes()).unwrap();
             let der = &contents.objects[0].der;
             let info = pkcs8::PrivateKeyInfoRef::from_der(der).unwrap();
             assert!(info.public_key.is_none(), "{kind:?}");

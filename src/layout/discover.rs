@@ -368,7 +368,7 @@ pub fn fleet(name: String, dir: PathBuf, ca: &Path, files: Vec<PathBuf>) -> Layo
 /// The files a libvirtd.conf makes libvirtd load (defaults for what it does not set).
 pub fn from_libvirtd_conf(
     conf_path: &Path,
-    conf: &crate::libvirtd_conf::TlsConf,
+    conf: &crate::layout::libvirtd_conf::TlsConf,
     root: &Path,
 ) -> Layout {
     let sys = libvirt_system(root);

@@ -3,6 +3,9 @@
 //! Sources: libvirt `src/rpc/virnettlsconfig.c` (system, user and pkipath layouts) and QEMU
 //! `crypto/tlscredsx509.h` (the names inside a `tls-creds-x509` `dir`).
 
+pub mod discover;
+pub mod libvirtd_conf;
+
 use std::path::{Path, PathBuf};
 
 /// libvirt pkipath / system names.

@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use crate::der::tlv;
+use crate::x509::der::tlv;
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
@@ -365,7 +365,7 @@ pub fn oid_for_name(name: &str) -> Option<String> {
     if let Some((_, oid)) = ALIASES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
         return Some((*oid).to_string());
     }
-    crate::der::parse_oid(name).map(|_| name.to_string())
+    crate::x509::der::parse_oid(name).map(|_| name.to_string())
 }
 
 /// Parses a DN written in libvirt/GnuTLS order: `C=GB,ST=London,O=Example Org,CN=client1`.
@@ -520,7 +520,7 @@ fn encode_value(attr: &Attribute) -> Result<Vec<u8>, DnError> {
 
 /// DER-encodes a dotted OID (the caller guarantees the syntax: see [`oid_for_name`]).
 fn encode_oid(oid: &str) -> Vec<u8> {
-    crate::der::oid(&crate::der::parse_oid(oid).unwrap_or_default())
+    crate::x509::der::oid(&crate::x509::der::parse_oid(oid).unwrap_or_default())
 }
 
 /// libvirt's `tls_allowed_dn_list` match: GLib `g_pattern_match_simple` (`*` matches any run

@@ -1,0 +1,5 @@
+//! The certificate authority's operations: create a CA, load one, issue leaves, read certtool
+//! templates.
+
+pub mod provision;
+pub mod template;

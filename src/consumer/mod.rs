@@ -1,0 +1,3 @@
+//! What libvirt and QEMU accept.
+
+pub mod allowlist;
