@@ -2,6 +2,7 @@
 //! never an abort. One module per domain; this module runs them over a [`Layout`].
 
 pub mod finding;
+pub mod guard;
 pub mod validate;
 
 pub mod chain;
