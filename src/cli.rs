@@ -253,10 +253,12 @@ pub struct ValidateArgs {
 /// `pkitool dn`.
 #[derive(Debug, Args)]
 pub struct DnArgs {
-    /// A PEM certificate file (the first certificate is used).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// Print a ready libvirtd.conf `tls_allowed_dn_list = [...]` line.
+    /// PEM certificate files (the first certificate of each is used). Several files print one
+    /// DN per line, or with --libvirtd one `tls_allowed_dn_list` line holding every DN.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print a ready libvirtd.conf `tls_allowed_dn_list = [...]` line (every FILE's DN, in
+    /// order, each once).
     #[arg(long, conflicts_with = "qemu")]
     pub libvirtd: bool,
     /// Print a ready QEMU `--object authz-simple,...` argument and its QMP object-add JSON.

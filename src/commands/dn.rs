@@ -1,28 +1,46 @@
 //! `pkitool dn`: the subject DN exactly as libvirt and QEMU compare it, or ready
-//! libvirtd.conf / QEMU lines for it.
+//! libvirtd.conf / QEMU lines for it. Several files give one DN per line, or one
+//! `tls_allowed_dn_list` line admitting all of them (a fleet's allow-list).
 
 use std::io::Write;
 
 use crate::cli::DnArgs;
 use crate::inspect::subject_dn;
-use crate::quoting::DnForms;
+use crate::quoting::{DnForms, tls_allowed_dn_list};
 use crate::{Error, Result};
 
 /// `pkitool dn`.
 pub fn run(args: &DnArgs) -> Result<u8> {
-    let dn = subject_dn(&args.file)?;
-    let forms = DnForms::of(&dn);
-    let mut out = std::io::stdout().lock();
+    if args.qemu && args.files.len() > 1 {
+        return Err(Error::Usage(format!(
+            "--qemu prints one authz-simple identity, and {} FILEs were given; run it once per \
+             certificate (or use --libvirtd for one tls_allowed_dn_list line of them all)",
+            args.files.len()
+        )));
+    }
+    // Every file is read before anything is printed: a bad file prints nothing but its error.
+    let dns = args
+        .files
+        .iter()
+        .map(|f| subject_dn(f))
+        .collect::<Result<Vec<String>>>()?;
     let text = if args.libvirtd {
-        if let Some(note) = &forms.libvirtd_note {
+        let refs: Vec<&str> = dns.iter().map(String::as_str).collect();
+        let (line, note) = tls_allowed_dn_list(&refs);
+        if let Some(note) = note {
             eprintln!("pkitool: note: {note}");
         }
-        format!("{}\n", forms.libvirtd_conf)
+        format!("{line}\n")
     } else if args.qemu {
+        let first = dns
+            .first()
+            .ok_or_else(|| Error::Usage("give a certificate FILE".into()))?;
+        let forms = DnForms::of(first);
         format!("{}\n{}\n", forms.qemu_object, forms.qmp)
     } else {
-        format!("{dn}\n")
+        dns.iter().map(|d| format!("{d}\n")).collect()
     };
+    let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::Failed(format!("cannot write to stdout: {e}")))?;

@@ -23,16 +23,40 @@ pub struct DnForms {
 impl DnForms {
     /// Every form of `dn`.
     pub fn of(dn: &str) -> DnForms {
-        let (quoted, libvirtd_note) = libvirt_conf_string(dn);
+        let (libvirtd_conf, libvirtd_note) = tls_allowed_dn_list(&[dn]);
         DnForms {
             dn: dn.to_string(),
-            libvirtd_conf: format!("tls_allowed_dn_list = [{quoted}]"),
+            libvirtd_conf,
             libvirtd_note,
             qemu_object: qemu_object_arg(dn),
             qmp: qmp_object_add(dn),
             flag: format!("--dn {}", shell_quote(dn)),
         }
     }
+}
+
+/// The libvirtd.conf line `tls_allowed_dn_list = [...]` admitting exactly `dns` (each once, in
+/// the order given), every DN quoted with [`libvirt_conf_string`]. The note is set when a DN had
+/// to write a quote as the glob `?`.
+pub fn tls_allowed_dn_list(dns: &[&str]) -> (String, Option<String>) {
+    let mut seen: Vec<&str> = Vec::with_capacity(dns.len());
+    let mut items = Vec::with_capacity(dns.len());
+    let mut note = None;
+    for dn in dns {
+        if seen.contains(dn) {
+            continue;
+        }
+        seen.push(dn);
+        let (quoted, n) = libvirt_conf_string(dn);
+        items.push(quoted);
+        if note.is_none() {
+            note = n;
+        }
+    }
+    (
+        format!("tls_allowed_dn_list = [{}]", items.join(", ")),
+        note,
+    )
 }
 
 /// Quotes a string for libvirtd.conf (`virconf.c`). That parser has **no escapes**: a `"..."`
@@ -124,6 +148,27 @@ mod tests {
         assert_eq!(q, "\"CN=it's \\?x\\?\"");
         assert!(note.is_some());
         assert!(allowlist::matches("CN=it's \\?x\\?", "CN=it's \\\"x\\\""));
+    }
+
+    #[test]
+    fn allow_list_of_several_dns_quotes_each_and_drops_repeats() {
+        let (line, note) = tls_allowed_dn_list(&[
+            "C=GB,O=Org,CN=a",
+            "C=GB,O=Example\\, Inc.,CN=b",
+            "C=GB,O=Org,CN=a",
+            "CN=say \\\"hi\\\"",
+        ]);
+        assert_eq!(
+            line,
+            "tls_allowed_dn_list = [\"C=GB,O=Org,CN=a\", \"C=GB,O=Example\\, Inc.,CN=b\", 'CN=say \\\"hi\\\"']"
+        );
+        assert!(note.is_none());
+        assert_eq!(
+            tls_allowed_dn_list(&["C=GB,CN=x"]).0,
+            DnForms::of("C=GB,CN=x").libvirtd_conf
+        );
+        let (_, note) = tls_allowed_dn_list(&["CN=a", "CN=it's \\\"x\\\""]);
+        assert!(note.is_some());
     }
 
     #[test]
