@@ -15,6 +15,7 @@
 pub mod ca;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod consumer;
 pub mod error;
 pub mod fsio;
@@ -39,5 +40,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Dn(args) => inspect::run_dn(&args),
         Command::Show(args) => inspect::run_show(&args),
         Command::MatchDn(args) => inspect::run_match_dn(&args),
+        Command::List(args) => commands::list::run(&args),
+        Command::Renew(args) => commands::renew::run(&args),
+        Command::Revoke(args) => commands::revoke::run(&args),
+        Command::Crl(args) => commands::crl::run(&args),
     }
 }

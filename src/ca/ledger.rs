@@ -772,6 +772,68 @@ impl Ledger {
     }
 }
 
+fn dir_writable(dir: &Path) -> bool {
+    nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+/// Records a certificate `issue` (or `sign`) just wrote. A CA directory that is not writable
+/// (a CA used read-only through `--ca-cert`) is not an error: the certificate is written and a
+/// warning says it is not recorded.
+pub fn record_issued(
+    ledger: &mut Ledger,
+    der: &[u8],
+    role: Role,
+    cert_path: &Path,
+    key_path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(), LedgerError> {
+    if !dir_writable(ledger.dir()) {
+        warnings.push(format!(
+            "{}: not writable, so this certificate is not recorded in its ledger ({FILE_NAME}); renew and revoke it by path",
+            ledger.dir().display()
+        ));
+        return Ok(());
+    }
+    let e = Entry::from_der(
+        der,
+        role,
+        vec![cert_path.to_path_buf()],
+        vec![key_path.to_path_buf()],
+    )?;
+    ledger.append_entry(&e)
+}
+
+/// Starts the ledger of a CA `init-ca` just created. A ledger already there belonged to the CA
+/// this one replaces (`--force`): it is kept beside as `pkitool-ledger.jsonl.replaced-TIME`.
+pub fn record_new_ca(
+    dir: &Path,
+    der: &[u8],
+    cert_path: &Path,
+    key_path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(), LedgerError> {
+    let mut ledger = Ledger::open(dir)?;
+    if ledger.path().exists() {
+        let stamp = OffsetDateTime::now_utc().unix_timestamp();
+        let aside = dir.join(format!("{FILE_NAME}.replaced-{stamp}"));
+        std::fs::rename(ledger.path(), &aside)
+            .map_err(io(ledger.path(), "cannot set the old CA's ledger aside"))?;
+        warnings.push(format!(
+            "the ledger of the CA this one replaces was kept as {}",
+            aside.display()
+        ));
+        drop(ledger);
+        ledger = Ledger::open(dir)?;
+    }
+    let e = Entry::from_der(
+        der,
+        Role::Ca,
+        vec![cert_path.to_path_buf()],
+        vec![key_path.to_path_buf()],
+    )?;
+    ledger.append_entry(&e)
+}
+
 enum LineError {
     Future(u64),
     Bad(String),

@@ -3,4 +3,6 @@
 
 pub mod ledger;
 pub mod provision;
+pub mod renew;
+pub mod revoke;
 pub mod template;
