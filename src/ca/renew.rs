@@ -416,6 +416,15 @@ fn renew_one(
     if !is_ca {
         check_issued_by(old, &ca_cert_now, &first, &req.ca_cert)?;
     }
+    let old_serial = ledger::serial_hex(old.raw_serial());
+    if let Some(r) = ledger.revocation(&old_serial) {
+        return Err(format!(
+            "{}: serial {old_serial} is revoked ({}, {}); renewing it would trust it again. Issue a new certificate if this identity is trusted again",
+            first.display(),
+            r.reason.as_str(),
+            r.revoked_at
+        ));
+    }
     let role = role_of(old, is_ca, &first);
     if is_ca && req.rekey {
         return Err(format!(
@@ -435,7 +444,6 @@ fn renew_one(
         X509Certificate::from_der(&loaded.cert_der).map_err(|e| format!("CA certificate: {e}"))?;
 
     // Key: the old public key, or a new key of the same type.
-    let old_serial = ledger::serial_hex(old.raw_serial());
     let mut key_files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let new_key = if req.rekey {
         let kt_name = ledger::key_type_of(old);

@@ -3,6 +3,7 @@
 mod differential;
 mod inspect;
 mod interop;
+mod lifecycle;
 mod man;
 mod peers;
 mod provision;
