@@ -369,7 +369,7 @@ impl Entry {
         use base64::Engine;
         let (_, c) = X509Certificate::from_der(der)
             .map_err(|e| LedgerError::BadCertificate(e.to_string()))?;
-        let facts = crate::ca::provision::cert_facts(der)
+        let facts = crate::report::provision::cert_facts(der)
             .ok_or_else(|| LedgerError::BadCertificate("cannot read its fields".into()))?;
         let v = c.validity();
         Ok(Entry {
@@ -385,7 +385,7 @@ impl Entry {
             key_paths: key_paths.into_iter().map(absolute).collect(),
             status: Status::Valid,
             supersedes: None,
-            sha256: crate::ca::provision::fingerprint(der).replace(':', ""),
+            sha256: crate::report::provision::fingerprint(der).replace(':', ""),
             recorded_at: rfc3339(OffsetDateTime::now_utc()),
         })
     }

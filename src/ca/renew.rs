@@ -38,8 +38,6 @@ use x509_parser::prelude::FromDer;
 use crate::ca::ledger::{self, Entry, Ledger};
 use crate::ca::provision::LoadedCa;
 use crate::ca::revoke::{check_issued_by, keep_owner_and_mode, read_certificate};
-use crate::check::finding::{FRole, Severity};
-use crate::check::{self, CertRef};
 use crate::fsio::{self, CERT_MODE, KEY_MODE};
 use crate::layout::{self, Role};
 use crate::x509::build::{self, San};
@@ -622,32 +620,24 @@ fn renew_one(
     {
         return Err("internal check failed: subject or key changed".into());
     }
-    let frole = FRole::from(role);
-    let cref = CertRef::new(&new, &first, frole, 0);
-    let mut findings = Vec::new();
-    if is_ca {
-        check::constraints::ca_basic_constraints(&cref, &mut findings);
-        check::constraints::ca_key_usage(&cref, true, &mut findings);
-    } else {
-        check::constraints::leaf_basic_constraints(&cref, &mut findings);
-        check::constraints::leaf_key_usage(&cref, check::key_alg(&new), &mut findings);
-        check::constraints::eku(&cref, &mut findings);
-    }
-    let errors: Vec<String> = findings
+    // validate's guard: never write what libvirt or QEMU refuse.
+    let new_pem = der::pem_lf("CERTIFICATE", new_der.clone());
+    let file_len = g
+        .paths
         .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| format!("{} {}", f.code, f.message))
-        .collect();
+        .map(|(_, b)| replace_first_cert(b, &new_pem, &new_der).len())
+        .max()
+        .unwrap_or(new_pem.len());
+    let errors = crate::check::guard::refusals(&new_der, file_len, role, &first);
     if !errors.is_empty() {
         return Err(format!(
-            "{}: not renewed, because libvirt or QEMU would refuse the result as they refuse the current one ({}); issue a new certificate instead",
+            "{}: not renewed, because pkitool validate would call the result an error, as it calls the current certificate ({}); issue a new certificate instead",
             first.display(),
             errors.join("; ")
         ));
     }
 
     // Files: every certificate path (rest of the file kept), every key path, all or nothing.
-    let new_pem = der::pem_lf("CERTIFICATE", new_der.clone());
     let mut planned = Vec::new();
     for (p, old_bytes) in &g.paths {
         planned.push(keep_owner_and_mode(
@@ -759,7 +749,7 @@ pub fn reload_steps(renewed: &[Renewed]) -> Vec<Reload> {
                 push(Reload {
                     consumer: "libvirtd",
                     command: Some("virt-admin server-update-tls libvirtd".into()),
-                    action: "libvirtd (libvirt 6.2+) re-reads its CA, CRL, certificate and key; for virtproxyd use: virt-admin -c virtproxyd:///system server-update-tls virtproxyd".into(),
+                    action: "libvirtd 6.2+ re-reads /etc/pki/CA/cacert.pem, /etc/pki/CA/cacrl.pem, /etc/pki/libvirt/servercert.pem and /etc/pki/libvirt/private/serverkey.pem; it reads only these system paths (libvirt 9.0), so a libvirtd whose libvirtd.conf names other key_file/cert_file/ca_file/crl_file paths must be restarted instead".into(),
                 });
             }
             if name == layout::libvirt::CLIENT_CERT

@@ -74,7 +74,7 @@ pub fn run(args: &CrlArgs) -> Result<u8> {
     writeln!(o, "Deploy it and reload the consumers:").map_err(out_err)?;
     writeln!(
         o,
-        "  libvirtd: as /etc/pki/CA/cacrl.pem (crl_file), then: virt-admin server-update-tls libvirtd"
+        "  libvirtd: as /etc/pki/CA/cacrl.pem (crl_file), then: virt-admin server-update-tls libvirtd\n            (it re-reads only the /etc/pki system paths; a libvirtd.conf naming other files needs a restart)"
     )
     .map_err(out_err)?;
     writeln!(

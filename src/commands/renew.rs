@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::ca::provision::load_ca;
 use crate::ca::renew::{RenewReport, RenewRequest, renew};
 use crate::cli::{Format, RenewArgs};
-use crate::inspect::shell_quote;
+use crate::quoting::shell_quote;
 use crate::layout::libvirt;
 use crate::x509::build::San;
 use crate::{Error, Result, prompt};

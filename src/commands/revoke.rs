@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::ca::ledger::Reason;
 use crate::ca::revoke::{RevokeRequest, revoke};
 use crate::cli::{ReasonArg, RevokeArgs};
-use crate::inspect::shell_quote;
+use crate::quoting::shell_quote;
 use crate::Result;
 
 use super::out_err;

@@ -571,6 +571,35 @@ fn renewed_libvirtd_server_certificate_is_picked_up_by_the_printed_reload_comman
     assert_eq!(presented(), new, "after `{reload}` libvirtd serves the renewed certificate");
     d.virsh_hostname("localhost", &p.join("pk")).expect("handshake after the reload");
 
+    drop(d);
+
+    // What the printed caveat says: update-tls re-reads only the system paths, so a libvirtd
+    // whose libvirtd.conf names other files (here: an empty /etc/pki) cannot reload.
+    let empty = p.join("empty");
+    fs::create_dir_all(empty.join("etc/pki")).unwrap();
+    let flat = p.join("flat");
+    deploy(
+        &flat,
+        &[
+            (&ca.join("cacert.pem"), "cacert.pem"),
+            (&cert, "servercert.pem"),
+            (&sys.join("etc/pki/libvirt/private/serverkey.pem"), "serverkey.pem"),
+        ],
+    );
+    let d = Libvirtd::start(&LibvirtdConf {
+        system_pki: Some(empty),
+        ..LibvirtdConf::pkipath(&flat)
+    })
+    .expect("libvirtd with its own paths");
+    let o = run_printed(p, &reload, &[("LIBVIRT_ADMIN_DEFAULT_URI", &d.admin_uri())]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("Cannot read CA certificate '/etc/pki/CA/cacert.pem'"),
+        "{}",
+        stderr(&o)
+    );
+    drop(d);
+
     // The printed revoke line for the superseded certificate runs verbatim.
     let line = printed_command(&out, "pkitool revoke --dir");
     assert!(line.contains(&old), "{line}");
