@@ -208,6 +208,9 @@ pub struct PlannedFile {
     pub mode: u32,
     /// Contents (zeroized on drop: may be a private key).
     pub contents: zeroize::Zeroizing<Vec<u8>>,
+    /// Owner and group to give the file before it is renamed into place (`renew` keeps those
+    /// of the file it replaces); `None` = the writing process's.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl PlannedFile {
@@ -217,7 +220,14 @@ impl PlannedFile {
             path: path.into(),
             mode,
             contents: zeroize::Zeroizing::new(contents.into()),
+            owner: None,
         }
+    }
+
+    /// The same file, owned by `uid:gid` (set on the temporary file, before the rename).
+    pub fn with_owner(mut self, uid: u32, gid: u32) -> Self {
+        self.owner = Some((uid, gid));
+        self
     }
 }
 
@@ -326,6 +336,10 @@ fn write_with_hook(
             .permissions(std::fs::Permissions::from_mode(f.mode))
             .tempfile_in(dir)
             .map_err(io_err(dir, "cannot create a temporary file"))?;
+        if let Some((uid, gid)) = f.owner {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid))
+                .map_err(io_err(&f.path, "cannot set the owner"))?;
+        }
         // The umask can only have removed bits; make the mode exact before writing anything.
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(f.mode))

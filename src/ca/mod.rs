@@ -1,5 +1,8 @@
 //! The certificate authority's operations: create a CA, load one, issue leaves, read certtool
 //! templates.
 
+pub mod ledger;
 pub mod provision;
+pub mod renew;
+pub mod revoke;
 pub mod template;

@@ -149,6 +149,8 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         fsio::remove_created_dirs(&created);
         return Err(e.into());
     }
+    let mut warnings = Vec::new();
+    crate::ca::ledger::record_new_ca(&req.dir, &cert.der, &cert_path, &key_path, &mut warnings)?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -169,7 +171,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
             },
         ],
         role: layout::Role::Ca,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -404,7 +406,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     written.push(Written {
         path: paths.cert.clone(),
         mode: CERT_MODE,
-        what: WrittenKind::Cert(cert.der),
+        what: WrittenKind::Cert(cert.der.clone()),
         unchanged: false,
     });
     written.push(Written {
@@ -414,6 +416,8 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         unchanged: false,
     });
 
+    // The ledger is locked before the files are written and recorded after.
+    let mut ledger = crate::ca::ledger::Ledger::open(&req.dir)?;
     let mut created = Vec::new();
     for (d, mode) in &paths.dirs {
         match fsio::create_dir_all_mode(d, *mode) {
@@ -428,10 +432,19 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         fsio::remove_created_dirs(&created);
         return Err(e.into());
     }
+    let mut warnings = Vec::new();
+    crate::ca::ledger::record_issued(
+        &mut ledger,
+        &cert.der,
+        role,
+        &paths.cert,
+        &paths.key,
+        &mut warnings,
+    )?;
     Ok(Outcome {
         files: written,
         role,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 

@@ -2,10 +2,14 @@
 //! ([`crate::cli`]), builds the plain request the domain takes, calls it, renders the result and
 //! returns the exit status. Nothing below this layer knows clap.
 
+pub mod crl;
 pub mod dn;
 pub mod init_ca;
 pub mod issue;
+pub mod list;
 pub mod match_dn;
+pub mod renew;
+pub mod revoke;
 pub mod show;
 pub mod template;
 pub mod validate;
@@ -26,7 +30,16 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Dn(args) => dn::run(&args),
         Command::Show(args) => show::run(&args),
         Command::MatchDn(args) => match_dn::run(&args),
+        Command::List(args) => list::run(&args),
+        Command::Renew(args) => renew::run(&args),
+        Command::Revoke(args) => revoke::run(&args),
+        Command::Crl(args) => crl::run(&args),
     }
+}
+
+/// Maps a stdout write error.
+pub(crate) fn out_err(e: std::io::Error) -> Error {
+    Error::Environment(format!("cannot write to stdout: {e}"))
 }
 
 impl From<KeyTypeArg> for KeyType {

@@ -5,6 +5,7 @@ mod differential;
 mod dn_forms;
 mod inspect;
 mod interop;
+mod lifecycle;
 mod man;
 mod peers;
 mod provision;

@@ -83,10 +83,14 @@ fn one_page_per_subcommand_naming_every_flag() {
     assert_eq!(
         names,
         [
+            "pkitool-crl.1",
             "pkitool-dn.1",
             "pkitool-init-ca.1",
             "pkitool-issue.1",
+            "pkitool-list.1",
             "pkitool-match-dn.1",
+            "pkitool-renew.1",
+            "pkitool-revoke.1",
             "pkitool-show.1",
             "pkitool-template.1",
             "pkitool-validate.1",
