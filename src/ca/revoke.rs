@@ -136,8 +136,8 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
                 Err(e) => Err(e),
                 Ok((der, _)) => match X509Certificate::from_der(&der) {
                     Err(e) => Err(format!("{}: {e}", path.display())),
-                    Ok((_, cert)) => check_issued_by(&cert, &ca, path, &ca_path).map(|()| {
-                        Revocation {
+                    Ok((_, cert)) => {
+                        check_issued_by(&cert, &ca, path, &ca_path).map(|()| Revocation {
                             serial: ledger::serial_hex(cert.raw_serial()),
                             reason: req.reason,
                             revoked_at: now.clone(),
@@ -146,8 +146,8 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
                             )),
                             subject: Some(crate::x509::dn::format_gnutls(cert.subject())),
                             path: Some(ledger::absolute(path.to_path_buf())),
-                        }
-                    }),
+                        })
+                    }
                 },
             }
         } else {

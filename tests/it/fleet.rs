@@ -599,6 +599,35 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
         msg.contains("--san 10.0.0.99"),
         "the fix names the missing address: {msg}"
     );
+    assert!(
+        msg.contains("-e libvirt_tls_reissue=true --limit badhost"),
+        "{msg}"
+    );
+
+    // what the message says: fix the inventory (the SANs default to every name and address),
+    // re-issue once; the next run changes nothing
+    let line = format!(
+        "[fleet]\nbadhost libvirt_tls_root={}/hosts/badhost libvirt_tls_addresses='[\"10.0.0.99\"]'\n",
+        t.path().display()
+    );
+    let inv = fs::read_to_string(&fleet.inventory).unwrap();
+    let rest = &inv[inv.find("[fleet:vars]").unwrap()..];
+    fs::write(&fleet.inventory, format!("{line}{rest}")).unwrap();
+    let (code, out) = fleet.play(
+        &["-e", "libvirt_tls_reissue=true", "--limit", "badhost"],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let root = fleet.root("badhost");
+    verify_openssl(
+        &root.join("etc/pki/CA/cacert.pem"),
+        &root.join("etc/pki/libvirt/servercert.pem"),
+        "sslserver",
+        &["-verify_ip", "10.0.0.99"],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(recap(&out)["badhost"]["changed"], 0, "{out}");
 }
 
 #[test]
