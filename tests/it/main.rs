@@ -11,3 +11,4 @@ mod provision;
 mod robust;
 mod util;
 mod validate;
+mod verdicts;
