@@ -13,3 +13,4 @@ mod provision;
 mod robust;
 mod util;
 mod validate;
+mod verdicts;
