@@ -707,3 +707,34 @@ fn dn_renders_several_files_into_one_allow_list_line() {
     assert!(stdout(&o).is_empty());
     assert!(stderr(&o).contains("cakey.pem"), "{}", stderr(&o));
 }
+
+/// Every variable in the role's defaults is in its README's table, with the same default.
+#[test]
+fn role_readme_documents_every_default() {
+    let role = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/ansible/roles/libvirt_tls");
+    let defaults = fs::read_to_string(role.join("defaults/main.yml")).unwrap();
+    let readme = fs::read_to_string(role.join("README.md")).unwrap();
+    let mut n = 0;
+    for line in defaults.lines() {
+        let Some((name, value)) = line.split_once(": ") else {
+            continue;
+        };
+        if !name.starts_with("libvirt_tls_") || name.contains(' ') {
+            continue;
+        }
+        n += 1;
+        let value = value.trim();
+        let row = if value == ">-" {
+            format!("| `{name}` |")
+        } else {
+            let v = if value.len() > 2 && value.starts_with('"') && value.ends_with('"') {
+                &value[1..value.len() - 1]
+            } else {
+                value
+            };
+            format!("| `{name}` | `{}` |", v.replace('|', "\\|"))
+        };
+        assert!(readme.contains(&row), "README.md lacks the row {row}");
+    }
+    assert!(n >= 40, "{n} variables");
+}
