@@ -782,3 +782,51 @@ pub fn reload_steps(renewed: &[Renewed]) -> Vec<Reload> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_the_first_certificate_block() {
+        let old = b"# comment\r\n-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+        let out = replace_first_cert(old, "NEW\n", b"der");
+        assert_eq!(
+            out,
+            b"# comment\r\nNEW\n-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
+        );
+        // A DER file stays DER.
+        assert_eq!(replace_first_cert(&[0x30, 0x03, 1, 2, 3], "NEW\n", b"der"), b"der");
+    }
+
+    #[test]
+    fn splits_general_names_and_refuses_garbage() {
+        let dns = San::parse("a.example").unwrap().encode();
+        let ip = San::parse("10.0.0.1").unwrap().encode();
+        let seq = der::tlv(tag::SEQUENCE, &[dns.clone(), ip.clone()].concat());
+        assert_eq!(general_names(&seq), Some(vec![dns, ip]));
+        assert_eq!(general_names(&[0x30, 0x05, 0x82, 0x09]), None);
+        assert_eq!(general_names(&[0x04, 0x00]), None);
+    }
+
+    #[test]
+    fn key_files_follow_libvirt_and_qemu_names() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        assert_eq!(
+            key_path_for(&p.join("server-cert.pem")),
+            Some(p.join("server-key.pem"))
+        );
+        assert_eq!(
+            key_path_for(&p.join("clientcert.pem")),
+            Some(p.join("clientkey.pem"))
+        );
+        std::fs::create_dir(p.join("private")).unwrap();
+        std::fs::write(p.join("private/serverkey.pem"), "k").unwrap();
+        assert_eq!(
+            key_path_for(&p.join("servercert.pem")),
+            Some(p.join("private/serverkey.pem"))
+        );
+        assert_eq!(key_path_for(&p.join("tls.crt")), None);
+    }
+}
