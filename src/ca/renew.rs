@@ -646,7 +646,12 @@ fn renew_one(
             replace_first_cert(old_bytes, &new_pem, &new_der),
         ));
     }
+    let mut old_keys: Vec<(PathBuf, zeroize::Zeroizing<Vec<u8>>)> = Vec::new();
     if let Some(k) = &new_key {
+        for (p, _) in &key_files {
+            let b = fsio::read_input(p).map_err(|e| format!("{e} (nothing was changed)"))?;
+            old_keys.push((p.clone(), zeroize::Zeroizing::new(b)));
+        }
         let pem = keys::to_pem(k);
         for (p, _) in &mut key_files {
             planned.push(keep_owner_and_mode(p, KEY_MODE, pem.as_bytes().to_vec()));
@@ -664,11 +669,26 @@ fn renew_one(
     {
         entry.key_paths = prev.key_paths.clone();
     }
-    ledger.append_entry(&entry).map_err(|e| {
-        format!(
-            "renewed and written, but not recorded in the ledger: {e}"
-        )
-    })?;
+    if let Err(e) = ledger.append_entry(&entry) {
+        // Put the old files back: a certificate the ledger does not know must not replace one
+        // it does.
+        let mut restore: Vec<fsio::PlannedFile> = g
+            .paths
+            .iter()
+            .map(|(p, b)| keep_owner_and_mode(p, CERT_MODE, b.clone()))
+            .collect();
+        for (p, b) in &old_keys {
+            restore.push(keep_owner_and_mode(p, KEY_MODE, b.to_vec()));
+        }
+        return Err(match fsio::write_all_or_nothing(&restore, true) {
+            Ok(()) => format!(
+                "{e}; the renewed certificate could not be recorded, so the old files were put back (nothing was changed)"
+            ),
+            Err(re) => format!(
+                "{e}; the renewed certificate is in place but not recorded in the ledger, and putting the old files back failed too: {re}"
+            ),
+        });
+    }
     if is_ca {
         ca.cert_der = new_der.clone();
         if let Some(l) = ca.loaded.as_mut() {

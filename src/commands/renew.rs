@@ -80,7 +80,7 @@ fn print_text(o: &mut impl Write, r: &RenewReport, ca_dir: &std::path::Path) -> 
     for x in &r.renewed {
         writeln!(
             o,
-            "Renewed {} {} : serial {} -> {}{}",
+            "Renewed {} certificate {}: serial {} -> {}{}",
             x.role.as_str(),
             x.subject,
             x.old_serial,
