@@ -427,7 +427,12 @@ pub struct CrlArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     /// nextUpdate = now + N days.
-    #[arg(long, default_value_t = 30, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub days: i64,
     /// Write the CRL here (repeatable). Default, without --layout: DIR/cacrl.pem.
     #[arg(long, value_name = "FILE")]

@@ -476,7 +476,12 @@ impl Ledger {
     /// [`Ledger::open`] without waiting: [`LedgerError::Busy`] at once when another pkitool
     /// writes (what `renew` uses, so a second renew never runs behind the first).
     pub fn try_open(ca_dir: &Path) -> Result<Ledger, LedgerError> {
-        Self::load(ca_dir, FlockArg::LockExclusiveNonblock, Duration::ZERO, true)
+        Self::load(
+            ca_dir,
+            FlockArg::LockExclusiveNonblock,
+            Duration::ZERO,
+            true,
+        )
     }
 
     /// Opens the ledger read-only (shared lock; waits up to [`LOCK_WAIT`]).

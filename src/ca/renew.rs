@@ -35,6 +35,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
+use crate::Error;
 use crate::ca::ledger::{self, Entry, Ledger};
 use crate::ca::provision::LoadedCa;
 use crate::ca::revoke::{check_issued_by, keep_owner_and_mode, read_certificate};
@@ -43,7 +44,6 @@ use crate::layout::{self, Role};
 use crate::x509::build::{self, San};
 use crate::x509::der::{self, tag};
 use crate::x509::keys::{self, KeyType};
-use crate::Error;
 
 const SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
 const AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
@@ -271,7 +271,8 @@ pub fn renew<'f>(
     }
     if req.certs.is_empty() && req.within_days.is_none() {
         return Err(Error::Usage(
-            "give the certificates to renew, or --within DAYS to renew every ledger entry due".into(),
+            "give the certificates to renew, or --within DAYS to renew every ledger entry due"
+                .into(),
         ));
     }
     let mut ledger = Ledger::try_open(&req.ca_dir)?;
@@ -401,11 +402,7 @@ fn renew_one(
     old: &X509Certificate<'_>,
     now: OffsetDateTime,
 ) -> Result<Renewed, String> {
-    let first = g
-        .paths
-        .first()
-        .map(|(p, _)| p.clone())
-        .unwrap_or_default();
+    let first = g.paths.first().map(|(p, _)| p.clone()).unwrap_or_default();
     let (_, ca_cert_now) =
         X509Certificate::from_der(&ca.cert_der).map_err(|e| format!("CA certificate: {e}"))?;
     let is_ca = old.subject().as_raw() == ca_cert_now.subject().as_raw()
@@ -544,9 +541,8 @@ fn renew_one(
             ))));
         } else if oid == SUBJECT_ALT_NAME && edit_sans {
             saw_san = true;
-            let mut names = general_names(e.value).ok_or_else(|| {
-                format!("{}: its SAN extension cannot be read", first.display())
-            })?;
+            let mut names = general_names(e.value)
+                .ok_or_else(|| format!("{}: its SAN extension cannot be read", first.display()))?;
             let removed: Vec<Vec<u8>> = req.remove_sans.iter().map(San::encode).collect();
             for (r, s) in removed.iter().zip(&req.remove_sans) {
                 if !names.contains(r) {
@@ -605,7 +601,11 @@ fn renew_one(
         spki.clone(),
     ];
     if !exts.is_empty() {
-        tbs_parts.push(der::context(3, true, &der::tlv(tag::SEQUENCE, &exts.concat())));
+        tbs_parts.push(der::context(
+            3,
+            true,
+            &der::tlv(tag::SEQUENCE, &exts.concat()),
+        ));
     }
     let refs: Vec<&[u8]> = tbs_parts.iter().map(Vec::as_slice).collect();
     let tbs = der::sequence(&refs);
@@ -613,11 +613,9 @@ fn renew_one(
     let new_der = der::sequence(&[&tbs, &alg, &der::bit_string(&sig)]);
 
     // Self-check: signature, issuer, subject, key; then validate's constraint checks.
-    build::self_check(&new_der, ca_cert.public_key().raw, issuer_raw)
-        .map_err(|e| e.to_string())?;
+    build::self_check(&new_der, ca_cert.public_key().raw, issuer_raw).map_err(|e| e.to_string())?;
     let (_, new) = X509Certificate::from_der(&new_der).map_err(|e| e.to_string())?;
-    if new.subject().as_raw() != old.subject().as_raw() || new.public_key().raw != spki.as_slice()
-    {
+    if new.subject().as_raw() != old.subject().as_raw() || new.public_key().raw != spki.as_slice() {
         return Err("internal check failed: subject or key changed".into());
     }
     // validate's guard: never write what libvirt or QEMU refuse.
@@ -816,7 +814,10 @@ mod tests {
             b"# comment\r\nNEW\n-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
         );
         // A DER file stays DER.
-        assert_eq!(replace_first_cert(&[0x30, 0x03, 1, 2, 3], "NEW\n", b"der"), b"der");
+        assert_eq!(
+            replace_first_cert(&[0x30, 0x03, 1, 2, 3], "NEW\n", b"der"),
+            b"der"
+        );
     }
 
     #[test]

@@ -136,8 +136,8 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
                 Err(e) => Err(e),
                 Ok((der, _)) => match X509Certificate::from_der(&der) {
                     Err(e) => Err(format!("{}: {e}", path.display())),
-                    Ok((_, cert)) => check_issued_by(&cert, &ca, path, &ca_path).map(|()| {
-                        Revocation {
+                    Ok((_, cert)) => {
+                        check_issued_by(&cert, &ca, path, &ca_path).map(|()| Revocation {
                             serial: ledger::serial_hex(cert.raw_serial()),
                             reason: req.reason,
                             revoked_at: now.clone(),
@@ -146,15 +146,13 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
                             )),
                             subject: Some(crate::x509::dn::format_gnutls(cert.subject())),
                             path: Some(ledger::absolute(path.to_path_buf())),
-                        }
-                    }),
+                        })
+                    }
                 },
             }
         } else {
             match ledger::normalize_serial(t) {
-                None => Err(format!(
-                    "{t}: neither a certificate file nor a hex serial number"
-                )),
+                None => Err(format!("{t}: no such file, and not a hex serial number")),
                 Some(serial) => match ledger.entry(&serial) {
                     Some(e) => Ok(Revocation {
                         serial,

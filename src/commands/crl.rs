@@ -17,11 +17,12 @@ pub fn run(args: &CrlArgs) -> Result<u8> {
     let mut outputs: Vec<PathBuf> = args.out.clone();
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     match args.layout {
-        Some(CrlLayoutArg::Libvirt) => outputs.push(
-            layout::under_root(&root, libvirt::SYSTEM_CA_DIR).join(libvirt::CA_CRL),
-        ),
-        Some(CrlLayoutArg::Qemu) => outputs
-            .push(layout::under_root(&root, qemu::SYSTEM_DIR).join(qemu::CA_CRL)),
+        Some(CrlLayoutArg::Libvirt) => {
+            outputs.push(layout::under_root(&root, libvirt::SYSTEM_CA_DIR).join(libvirt::CA_CRL))
+        }
+        Some(CrlLayoutArg::Qemu) => {
+            outputs.push(layout::under_root(&root, qemu::SYSTEM_DIR).join(qemu::CA_CRL))
+        }
         None => {}
     }
     if outputs.is_empty() {
@@ -66,7 +67,11 @@ pub fn run(args: &CrlArgs) -> Result<u8> {
             o,
             "({} revoked certificate{} already expired and left out)",
             outcome.expired_dropped,
-            if outcome.expired_dropped == 1 { " has" } else { "s have" }
+            if outcome.expired_dropped == 1 {
+                " has"
+            } else {
+                "s have"
+            }
         )
         .map_err(out_err)?;
     }

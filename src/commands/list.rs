@@ -109,11 +109,7 @@ pub fn run(args: &ListArgs) -> Result<u8> {
             for (e, st) in &rows {
                 let na = e
                     .not_after_time()
-                    .map(|t| {
-                        build::fmt_time(t)
-                            .trim_end_matches(" UTC")
-                            .to_string()
-                    })
+                    .map(|t| build::fmt_time(t).trim_end_matches(" UTC").to_string())
                     .unwrap_or_else(|| e.not_after.clone());
                 let sans = if e.sans.is_empty() {
                     String::new()

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use crate::ca::provision::load_ca;
 use crate::ca::renew::{RenewReport, RenewRequest, renew};
 use crate::cli::{Format, RenewArgs};
-use crate::quoting::shell_quote;
 use crate::layout::libvirt;
+use crate::quoting::shell_quote;
 use crate::x509::build::San;
 use crate::{Error, Result, prompt};
 
@@ -73,7 +73,11 @@ pub fn run(args: &RenewArgs) -> Result<u8> {
     Ok(report.exit_code())
 }
 
-fn print_text(o: &mut impl Write, r: &RenewReport, ca_dir: &std::path::Path) -> std::io::Result<()> {
+fn print_text(
+    o: &mut impl Write,
+    r: &RenewReport,
+    ca_dir: &std::path::Path,
+) -> std::io::Result<()> {
     for n in &r.notes {
         writeln!(o, "note: {n}")?;
     }
@@ -85,7 +89,11 @@ fn print_text(o: &mut impl Write, r: &RenewReport, ca_dir: &std::path::Path) -> 
             x.subject,
             x.old_serial,
             x.new_serial,
-            if x.rekeyed { " (new key)" } else { " (same key)" }
+            if x.rekeyed {
+                " (new key)"
+            } else {
+                " (same key)"
+            }
         )?;
         writeln!(o, "  valid {} to {}", x.not_before, x.not_after)?;
         for p in x.paths.iter().chain(&x.key_paths) {

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
+use crate::Result;
 use crate::ca::ledger::Reason;
 use crate::ca::revoke::{RevokeRequest, revoke};
 use crate::cli::{ReasonArg, RevokeArgs};
 use crate::quoting::shell_quote;
-use crate::Result;
 
 use super::out_err;
 
@@ -61,6 +61,11 @@ pub fn run(args: &RevokeArgs) -> Result<u8> {
         "Revocation takes effect when the peers load a new CRL. Write it:"
     )
     .map_err(out_err)?;
-    writeln!(o, "  pkitool crl --dir {}", shell_quote(&args.dir.to_string_lossy())).map_err(out_err)?;
+    writeln!(
+        o,
+        "  pkitool crl --dir {}",
+        shell_quote(&args.dir.to_string_lossy())
+    )
+    .map_err(out_err)?;
     Ok(0)
 }

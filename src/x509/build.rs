@@ -666,7 +666,11 @@ fn build_and_sign(
 
 /// Parses what was just signed, verifies its signature with the issuer's SPKI and compares its
 /// issuer with the expected bytes.
-pub(crate) fn self_check(der: &[u8], issuer_spki: &[u8], issuer_raw: &[u8]) -> Result<(), IssueError> {
+pub(crate) fn self_check(
+    der: &[u8],
+    issuer_spki: &[u8],
+    issuer_raw: &[u8],
+) -> Result<(), IssueError> {
     let (rest, cert) =
         X509Certificate::from_der(der).map_err(|e| IssueError::SelfCheck(e.to_string()))?;
     if !rest.is_empty() {

@@ -136,8 +136,8 @@ pub fn build_crl(spec: &CrlSpec, signer: &Signer<'_>) -> Result<BuiltCrl, IssueE
     parts.push(der::context(0, true, &der::tlv(tag::SEQUENCE, &exts)));
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     let tbs = der::sequence(&refs);
-    let sig = rcgen::SigningKey::sign(signer.key, &tbs)
-        .map_err(|e| IssueError::Sign(e.to_string()))?;
+    let sig =
+        rcgen::SigningKey::sign(signer.key, &tbs).map_err(|e| IssueError::Sign(e.to_string()))?;
     let crl = der::sequence(&[&tbs, &alg, &der::bit_string(&sig)]);
 
     // Parse back and verify before anyone sees it.
@@ -154,10 +154,7 @@ pub fn build_crl(spec: &CrlSpec, signer: &Signer<'_>) -> Result<BuiltCrl, IssueE
     if parsed.iter_revoked_certificates().count() != spec.revoked.len() {
         return Err(IssueError::SelfCheck("revoked entries lost".into()));
     }
-    Ok(BuiltCrl {
-        der: crl,
-        warnings,
-    })
+    Ok(BuiltCrl { der: crl, warnings })
 }
 
 #[cfg(test)]
@@ -211,16 +208,21 @@ mod tests {
             assert!(revoked[1].reason_code().is_none());
             let (_, cac) = X509Certificate::from_der(&ca.der).unwrap();
             assert_eq!(p.issuer().as_raw(), cac.subject().as_raw());
-            let aki = p.extensions().iter().find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    a.key_identifier.as_ref().map(|k| k.0.to_vec())
-                }
-                _ => None,
-            });
-            let ski = cac.iter_extensions().find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
-                _ => None,
-            });
+            let aki = p
+                .extensions()
+                .iter()
+                .find_map(|e| match e.parsed_extension() {
+                    ParsedExtension::AuthorityKeyIdentifier(a) => {
+                        a.key_identifier.as_ref().map(|k| k.0.to_vec())
+                    }
+                    _ => None,
+                });
+            let ski = cac
+                .iter_extensions()
+                .find_map(|e| match e.parsed_extension() {
+                    ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                    _ => None,
+                });
             assert_eq!(aki, ski);
             // Empty CRL: no revokedCertificates field at all.
             let empty = build_crl(

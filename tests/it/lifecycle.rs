@@ -46,7 +46,14 @@ fn key_pubkey(key: &Path) -> String {
 fn valid_after(cert: &Path, seconds: i64) -> bool {
     run(
         "openssl",
-        ["x509", "-noout", "-in", s(cert), "-checkend", &seconds.to_string()],
+        [
+            "x509",
+            "-noout",
+            "-in",
+            s(cert),
+            "-checkend",
+            &seconds.to_string(),
+        ],
     )
     .status
     .success()
@@ -100,8 +107,13 @@ fn certtool_crl_verify(ca: &Path, crl: &Path) {
 fn crl_number(crl: &Path) -> u64 {
     let o = run("openssl", ["crl", "-noout", "-crlnumber", "-in", s(crl)]);
     let t = stdout(&o);
-    u64::from_str_radix(t.trim().trim_start_matches("crlNumber=").trim_start_matches("0x"), 16)
-        .unwrap_or_else(|_| panic!("crl number in {t:?}"))
+    u64::from_str_radix(
+        t.trim()
+            .trim_start_matches("crlNumber=")
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap_or_else(|_| panic!("crl number in {t:?}"))
 }
 
 /// A template date `secs` from now, in certtool's format (UTC).
@@ -136,7 +148,11 @@ fn deploy(dir: &Path, files: &[(&Path, &str)]) {
 /// Runs a command line pkitool printed, verbatim, through sh in `dir` (with pkitool on PATH).
 fn run_printed(dir: &Path, line: &str, env: &[(&str, &str)]) -> std::process::Output {
     let bin = Path::new(crate::util::PKITOOL).parent().unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut c = Command::new("sh");
     c.args(["-c", line]).current_dir(dir).env("PATH", path);
     for (k, v) in env {
@@ -168,13 +184,31 @@ fn revoked_client_is_refused_by_qemu_nbd_and_libvirtd_and_the_crl_verifies() {
     init_ca(&ca);
     // QEMU server dir, two QEMU client dirs, a libvirt system tree.
     ok(&pkitool([
-        "issue", "server", "--dir", s(&ca), "--cn", "localhost", "--san", "127.0.0.1", "--out",
-        s(&p.join("qs")), "--layout", "qemu",
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--san",
+        "127.0.0.1",
+        "--out",
+        s(&p.join("qs")),
+        "--layout",
+        "qemu",
     ]));
     for c in ["client1", "client2"] {
         ok(&pkitool([
-            "issue", "client", "--dir", s(&ca), "--dn", &format!("O=Test,CN={c}"), "--out",
-            s(&p.join(c)), "--layout", "qemu",
+            "issue",
+            "client",
+            "--dir",
+            s(&ca),
+            "--dn",
+            &format!("O=Test,CN={c}"),
+            "--out",
+            s(&p.join(c)),
+            "--layout",
+            "qemu",
         ]));
         let pk = p.join(format!("pk-{c}"));
         let q = p.join(c);
@@ -189,11 +223,29 @@ fn revoked_client_is_refused_by_qemu_nbd_and_libvirtd_and_the_crl_verifies() {
     }
     let sys = p.join("sys");
     ok(&pkitool([
-        "issue", "server", "--dir", s(&ca), "--cn", "localhost", "--san", "127.0.0.1",
-        "--layout", "libvirt", "--root", s(&sys),
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--san",
+        "127.0.0.1",
+        "--layout",
+        "libvirt",
+        "--root",
+        s(&sys),
     ]));
     // An empty CRL first: both clients get in, through libvirtd's crl_file.
-    let o = ok(&pkitool(["crl", "--dir", s(&ca), "--layout", "libvirt", "--root", s(&sys)]));
+    let o = ok(&pkitool([
+        "crl",
+        "--dir",
+        s(&ca),
+        "--layout",
+        "libvirt",
+        "--root",
+        s(&sys),
+    ]));
     assert!(o.contains("CRL number 1 (0 revoked serials"), "{o}");
     let sys_crl = sys.join("etc/pki/CA/cacrl.pem");
     assert_eq!(crl_number(&sys_crl), 1);
@@ -205,7 +257,11 @@ fn revoked_client_is_refused_by_qemu_nbd_and_libvirtd_and_the_crl_verifies() {
 
     // Revoke client1 by path; the printed `pkitool crl` line runs verbatim.
     let out = ok(&pkitool([
-        "revoke", "--dir", s(&ca), "--reason", "keyCompromise",
+        "revoke",
+        "--dir",
+        s(&ca),
+        "--reason",
+        "keyCompromise",
         s(&p.join("client1/client-cert.pem")),
     ]));
     let c1 = serial(&p.join("client1/client-cert.pem"));
@@ -215,7 +271,14 @@ fn revoked_client_is_refused_by_qemu_nbd_and_libvirtd_and_the_crl_verifies() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert_eq!(crl_number(&ca.join("cacrl.pem")), 2, "the CRL number grows");
     ok(&pkitool([
-        "crl", "--dir", s(&ca), "--layout", "libvirt", "--root", s(&sys), "--out",
+        "crl",
+        "--dir",
+        s(&ca),
+        "--layout",
+        "libvirt",
+        "--root",
+        s(&sys),
+        "--out",
         s(&p.join("qs/ca-crl.pem")),
     ]));
     let qemu_crl = p.join("qs/ca-crl.pem");
@@ -223,8 +286,14 @@ fn revoked_client_is_refused_by_qemu_nbd_and_libvirtd_and_the_crl_verifies() {
     assert_eq!(fs::read(&qemu_crl).unwrap(), fs::read(&sys_crl).unwrap());
     openssl_crl_verify(&ca.join("cacert.pem"), &qemu_crl);
     certtool_crl_verify(&ca.join("cacert.pem"), &qemu_crl);
-    let text = stdout(&run("openssl", ["crl", "-noout", "-text", "-in", s(&qemu_crl)]));
-    assert!(text.contains(&c1) && text.contains("Key Compromise"), "{text}");
+    let text = stdout(&run(
+        "openssl",
+        ["crl", "-noout", "-text", "-in", s(&qemu_crl)],
+    ));
+    assert!(
+        text.contains(&c1) && text.contains("Key Compromise"),
+        "{text}"
+    );
 
     // libvirtd re-reads the CRL on the reload command renew/crl print, run verbatim.
     let reload = "virt-admin server-update-tls libvirtd";
@@ -260,7 +329,15 @@ fn revoked_client_is_refused_by_qemu_nbd_and_libvirtd_and_the_crl_verifies() {
     );
 
     // The ledger says so; revoking again records nothing.
-    let o = ok(&pkitool(["list", "--dir", s(&ca), "--status", "revoked", "--format", "json"]));
+    let o = ok(&pkitool([
+        "list",
+        "--dir",
+        s(&ca),
+        "--status",
+        "revoked",
+        "--format",
+        "json",
+    ]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let certs = v["certificates"].as_array().unwrap();
     assert_eq!(certs.len(), 1, "{o}");
@@ -284,7 +361,15 @@ fn pre_ledger_certtool_pki_without_crlsign_revokes_by_path_and_serial() {
     // A second client, by certtool too.
     certtool(
         &flat,
-        &["--generate-privkey", "--key-type", "rsa", "--bits", "2048", "--outfile", "c2key.pem"],
+        &[
+            "--generate-privkey",
+            "--key-type",
+            "rsa",
+            "--bits",
+            "2048",
+            "--outfile",
+            "c2key.pem",
+        ],
     );
     fs::write(
         flat.join("c2.info"),
@@ -294,8 +379,16 @@ fn pre_ledger_certtool_pki_without_crlsign_revokes_by_path_and_serial() {
     certtool(
         &flat,
         &[
-            "--generate-certificate", "--load-privkey", "c2key.pem", "--load-ca-certificate",
-            "cacert.pem", "--load-ca-privkey", "cakey.pem", "--template", "c2.info", "--outfile",
+            "--generate-certificate",
+            "--load-privkey",
+            "c2key.pem",
+            "--load-ca-certificate",
+            "cacert.pem",
+            "--load-ca-privkey",
+            "cakey.pem",
+            "--template",
+            "c2.info",
+            "--outfile",
             "c2cert.pem",
         ],
     );
@@ -304,17 +397,35 @@ fn pre_ledger_certtool_pki_without_crlsign_revokes_by_path_and_serial() {
     let c2 = serial(&flat.join("c2cert.pem"));
     let o = pkitool(["revoke", "--dir", s(&flat), &c2]);
     status(&o, 1);
-    assert!(stderr(&o).contains("is not in the ledger"), "{}", stderr(&o));
-    assert!(!flat.join("pkitool-ledger.jsonl").exists(), "nothing recorded");
+    assert!(
+        stderr(&o).contains("is not in the ledger"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !flat.join("pkitool-ledger.jsonl").exists(),
+        "nothing recorded"
+    );
     // By path (no ledger entry: certtool made it) and the other by serial with --unlisted.
-    ok(&pkitool(["revoke", "--dir", s(&flat), s(&flat.join("clientcert.pem"))]));
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&flat),
+        s(&flat.join("clientcert.pem")),
+    ]));
     let colon_serial: String = c2
         .as_bytes()
         .chunks(2)
         .map(|c| String::from_utf8_lossy(c).to_lowercase())
         .collect::<Vec<_>>()
         .join(":");
-    ok(&pkitool(["revoke", "--dir", s(&flat), "--unlisted", &colon_serial]));
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&flat),
+        "--unlisted",
+        &colon_serial,
+    ]));
     let o = pkitool(["crl", "--dir", s(&flat)]);
     ok(&o);
     assert!(stderr(&o).contains("lacks cRLSign"), "{}", stderr(&o));
@@ -324,16 +435,29 @@ fn pre_ledger_certtool_pki_without_crlsign_revokes_by_path_and_serial() {
     // certtool itself rejects the signer (no cRLSign), as pkitool warned.
     let o = run(
         "certtool",
-        ["--verify-crl", "--load-ca-certificate", s(&flat.join("cacert.pem")), "--infile", s(&crl)],
+        [
+            "--verify-crl",
+            "--load-ca-certificate",
+            s(&flat.join("cacert.pem")),
+            "--infile",
+            s(&crl),
+        ],
     );
-    assert!(!o.status.success(), "certtool should reject a CRL from a CA without cRLSign");
+    assert!(
+        !o.status.success(),
+        "certtool should reject a CRL from a CA without cRLSign"
+    );
     // QEMU enforces it anyway (GnuTLS matches issuer name and serial only).
     let (sdir, cdir) = (t.path().join("qs"), t.path().join("qc"));
     crate::peers::qemu_dirs_from_flat(&flat, &sdir, &cdir);
     fs::copy(&crl, sdir.join("ca-crl.pem")).unwrap();
     let srv = QemuNbdServer::start_logged(&sdir).expect("qemu-nbd");
     assert!(qemu_img_info_tls(&cdir, "localhost", srv.port).is_err());
-    assert!(srv.log().contains("The certificate has been revoked"), "{}", srv.log());
+    assert!(
+        srv.log().contains("The certificate has been revoked"),
+        "{}",
+        srv.log()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,15 +497,27 @@ fn five_days_left(p: &Path) -> PathBuf {
         certtool(
             &flat,
             &[
-                "--generate-privkey", "--key-type", "rsa", "--bits", "2048", "--outfile",
+                "--generate-privkey",
+                "--key-type",
+                "rsa",
+                "--bits",
+                "2048",
+                "--outfile",
                 &format!("{role}key.pem"),
             ],
         );
         let o = Command::new("certtool")
             .args([
-                "--generate-certificate", "--load-privkey", &format!("{role}key.pem"),
-                "--load-ca-certificate", s(&ca.join("cacert.pem")), "--load-ca-privkey",
-                s(&ca.join("cakey.pem")), "--template", &format!("{role}.info"), "--outfile",
+                "--generate-certificate",
+                "--load-privkey",
+                &format!("{role}key.pem"),
+                "--load-ca-certificate",
+                s(&ca.join("cacert.pem")),
+                "--load-ca-privkey",
+                s(&ca.join("cakey.pem")),
+                "--template",
+                &format!("{role}.info"),
+                "--outfile",
                 &format!("{role}cert.pem"),
             ])
             .current_dir(&flat)
@@ -392,7 +528,13 @@ fn five_days_left(p: &Path) -> PathBuf {
     }
     fs::write(p.join("c2.info"), format!("cn = client2\n{dates}")).unwrap();
     ok(&pkitool([
-        "issue", "client", "--dir", s(&ca), "--template", s(&p.join("c2.info")), "--out",
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--template",
+        s(&p.join("c2.info")),
+        "--out",
         s(&p.join("c2")),
     ]));
     ca
@@ -413,14 +555,19 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
     // Deployed ownership and modes are kept: the QEMU key root:nogroup-ish 0640, a cert 0604.
     let gid = 65534u32;
     std::os::unix::fs::chown(qs.join("server-cert.pem"), Some(0), Some(gid)).unwrap();
-    fs::set_permissions(qs.join("server-cert.pem"), fs::Permissions::from_mode(0o604)).unwrap();
+    fs::set_permissions(
+        qs.join("server-cert.pem"),
+        fs::Permissions::from_mode(0o604),
+    )
+    .unwrap();
     let certs = [
         flat.join("servercert.pem"),
         flat.join("clientcert.pem"),
         qs.join("server-cert.pem"),
         qc.join("client-cert.pem"),
     ];
-    let before: Vec<(String, String, (Vec<u8>, Vec<u8>))> = certs
+    type Facts = (String, String, (Vec<u8>, Vec<u8>));
+    let before: Vec<Facts> = certs
         .iter()
         .map(|c| (serial(c), cert_pubkey(c), subject_and_san_der(c)))
         .collect();
@@ -430,7 +577,13 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
         .map(|k| fs::read(k).unwrap())
         .collect();
 
-    let mut args = vec!["renew".to_string(), "--dir".into(), s(&ca).into(), "--within".into(), "30".into()];
+    let mut args = vec![
+        "renew".to_string(),
+        "--dir".into(),
+        s(&ca).into(),
+        "--within".into(),
+        "30".into(),
+    ];
     args.extend(certs.iter().map(|c| s(c).to_string()));
     let out = ok(&pkitool(&args));
     assert_eq!(out.matches("Renewed ").count(), 2, "{out}");
@@ -438,20 +591,54 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
         let new_serial = serial(c);
         assert_ne!(&new_serial, old_serial, "{}: a new serial", c.display());
         assert_eq!(&cert_pubkey(c), old_pub, "{}: same key", c.display());
-        assert_eq!(&subject_and_san_der(c), old_der, "{}: subject and SAN DER", c.display());
+        assert_eq!(
+            &subject_and_san_der(c),
+            old_der,
+            "{}: subject and SAN DER",
+            c.display()
+        );
         // A year of validity, from now (openssl -checkend).
-        assert!(valid_after(c, 364 * DAY) && !valid_after(c, 366 * DAY), "{}", c.display());
-        crate::util::verify_openssl(&ca.join("cacert.pem"), c, if c.to_string_lossy().contains("server") { "sslserver" } else { "sslclient" }, &[]);
+        assert!(
+            valid_after(c, 364 * DAY) && !valid_after(c, 366 * DAY),
+            "{}",
+            c.display()
+        );
+        crate::util::verify_openssl(
+            &ca.join("cacert.pem"),
+            c,
+            if c.to_string_lossy().contains("server") {
+                "sslserver"
+            } else {
+                "sslclient"
+            },
+            &[],
+        );
     }
-    assert_eq!(serial(&certs[0]), serial(&certs[2]), "one renewal per certificate, every path");
+    assert_eq!(
+        serial(&certs[0]),
+        serial(&certs[2]),
+        "one renewal per certificate, every path"
+    );
     assert_eq!(serial(&certs[1]), serial(&certs[3]));
     let m = fs::metadata(qs.join("server-cert.pem")).unwrap();
-    assert_eq!((m.mode() & 0o7777, m.gid()), (0o604, gid), "owner and mode kept");
-    for (k, b) in [flat.join("serverkey.pem"), qs.join("server-key.pem")].iter().zip(&keys_before) {
+    assert_eq!(
+        (m.mode() & 0o7777, m.gid()),
+        (0o604, gid),
+        "owner and mode kept"
+    );
+    for (k, b) in [flat.join("serverkey.pem"), qs.join("server-key.pem")]
+        .iter()
+        .zip(&keys_before)
+    {
         assert_eq!(&fs::read(k).unwrap(), b, "the key file is untouched");
     }
     // certtool reads the renewed server certificate as a TLS server certificate for localhost.
-    crate::util::verify_certtool(&ca.join("cacert.pem"), &certs[0], "1.3.6.1.5.5.7.3.1", Some("localhost"));
+    crate::util::verify_certtool(
+        &ca.join("cacert.pem"),
+        &certs[0],
+        "1.3.6.1.5.5.7.3.1",
+        Some("localhost"),
+    );
 
     // Real handshakes with the renewed PKI.
     let srv = QemuNbdServer::start(&qs, Some("C=GB,ST=London,L=London,O=Test,CN=client1"))
@@ -478,19 +665,33 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
     }
 
     // A second run changes no byte (cron safe), the ledger included.
-    let snapshot = |paths: &[PathBuf]| -> Vec<Vec<u8>> { paths.iter().map(|c| fs::read(c).unwrap()).collect() };
+    let snapshot = |paths: &[PathBuf]| -> Vec<Vec<u8>> {
+        paths.iter().map(|c| fs::read(c).unwrap()).collect()
+    };
     let mut all: Vec<PathBuf> = certs.to_vec();
     all.push(ca.join("pkitool-ledger.jsonl"));
     let before = snapshot(&all);
     let out = ok(&pkitool(&args));
     assert!(!out.contains("Renewed "), "{out}");
     assert!(out.contains("Not due"), "{out}");
-    assert_eq!(snapshot(&all), before, "a second --within 30 run changes no byte");
+    assert_eq!(
+        snapshot(&all),
+        before,
+        "a second --within 30 run changes no byte"
+    );
 
     // The ledger-driven run (no files) renews the pkitool-issued client with 5 days left.
     let c2 = p.join("c2/clientcert.pem");
     let c2_old = serial(&c2);
-    let o = ok(&pkitool(["renew", "--dir", s(&ca), "--within", "30", "--format", "json"]));
+    let o = ok(&pkitool([
+        "renew",
+        "--dir",
+        s(&ca),
+        "--within",
+        "30",
+        "--format",
+        "json",
+    ]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let renewed = v["renewed"].as_array().unwrap();
     assert_eq!(renewed.len(), 1, "{o}");
@@ -517,7 +718,8 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
 
 #[test]
 fn renewed_libvirtd_server_certificate_is_picked_up_by_the_printed_reload_command() {
-    if !(have_peer("openssl") && have_libvirt() && have_peer("virt-admin") && have_peer("unshare")) {
+    if !(have_peer("openssl") && have_libvirt() && have_peer("virt-admin") && have_peer("unshare"))
+    {
         return;
     }
     let t = tmpdir();
@@ -535,11 +737,36 @@ fn renewed_libvirtd_server_certificate_is_picked_up_by_the_printed_reload_comman
     )
     .unwrap();
     ok(&pkitool([
-        "issue", "server", "--dir", s(&ca), "--template", s(&p.join("s.info")), "--layout",
-        "libvirt", "--root", s(&sys),
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--template",
+        s(&p.join("s.info")),
+        "--layout",
+        "libvirt",
+        "--root",
+        s(&sys),
     ]));
-    ok(&pkitool(["crl", "--dir", s(&ca), "--layout", "libvirt", "--root", s(&sys)]));
-    ok(&pkitool(["issue", "client", "--dir", s(&ca), "--cn", "client1", "--out", s(&p.join("pk"))]));
+    ok(&pkitool([
+        "crl",
+        "--dir",
+        s(&ca),
+        "--layout",
+        "libvirt",
+        "--root",
+        s(&sys),
+    ]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "client1",
+        "--out",
+        s(&p.join("pk")),
+    ]));
     fs::copy(ca.join("cacert.pem"), p.join("pk/cacert.pem")).unwrap();
     let cert = sys.join("etc/pki/libvirt/servercert.pem");
     let old = serial(&cert);
@@ -560,16 +787,34 @@ fn renewed_libvirtd_server_certificate_is_picked_up_by_the_printed_reload_comman
         stdout(&o).trim().trim_start_matches("serial=").to_string()
     };
     assert_eq!(presented(), old);
-    let out = ok(&pkitool(["renew", "--dir", s(&ca), "--within", "30", s(&cert)]));
+    let out = ok(&pkitool([
+        "renew",
+        "--dir",
+        s(&ca),
+        "--within",
+        "30",
+        s(&cert),
+    ]));
     let new = serial(&cert);
     assert_ne!(new, old);
-    let reload = printed_command(&out, "libvirtd: virt-admin").trim_start_matches("libvirtd: ").to_string();
+    let reload = printed_command(&out, "libvirtd: virt-admin")
+        .trim_start_matches("libvirtd: ")
+        .to_string();
     assert_eq!(reload, "virt-admin server-update-tls libvirtd");
-    assert_eq!(presented(), old, "libvirtd still serves the old certificate before the reload");
+    assert_eq!(
+        presented(),
+        old,
+        "libvirtd still serves the old certificate before the reload"
+    );
     let o = run_printed(p, &reload, &[("LIBVIRT_ADMIN_DEFAULT_URI", &d.admin_uri())]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert_eq!(presented(), new, "after `{reload}` libvirtd serves the renewed certificate");
-    d.virsh_hostname("localhost", &p.join("pk")).expect("handshake after the reload");
+    assert_eq!(
+        presented(),
+        new,
+        "after `{reload}` libvirtd serves the renewed certificate"
+    );
+    d.virsh_hostname("localhost", &p.join("pk"))
+        .expect("handshake after the reload");
 
     drop(d);
 
@@ -583,7 +828,10 @@ fn renewed_libvirtd_server_certificate_is_picked_up_by_the_printed_reload_comman
         &[
             (&ca.join("cacert.pem"), "cacert.pem"),
             (&cert, "servercert.pem"),
-            (&sys.join("etc/pki/libvirt/private/serverkey.pem"), "serverkey.pem"),
+            (
+                &sys.join("etc/pki/libvirt/private/serverkey.pem"),
+                "serverkey.pem",
+            ),
         ],
     );
     let d = Libvirtd::start(&LibvirtdConf {
@@ -605,7 +853,11 @@ fn renewed_libvirtd_server_certificate_is_picked_up_by_the_printed_reload_comman
     assert!(line.contains(&old), "{line}");
     let o = run_printed(p, &line, &[]);
     assert!(o.status.success(), "{line}: {}", stderr(&o));
-    assert!(stdout(&o).contains(&format!("Revoked serial {old}")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("Revoked serial {old}")),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -620,24 +872,71 @@ fn rekey_gives_a_new_matching_key_and_a_renewed_ca_still_verifies_old_leaves() {
     let qs = p.join("qs");
     let qc = p.join("qc");
     ok(&pkitool([
-        "issue", "server", "--dir", s(&ca), "--cn", "localhost", "--out", s(&qs), "--layout", "qemu",
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&qs),
+        "--layout",
+        "qemu",
     ]));
-    ok(&pkitool(["issue", "client", "--dir", s(&ca), "--cn", "c1", "--out", s(&qc), "--layout", "qemu"]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "c1",
+        "--out",
+        s(&qc),
+        "--layout",
+        "qemu",
+    ]));
     let key = qs.join("server-key.pem");
     std::os::unix::fs::chown(&key, Some(0), Some(65534)).unwrap();
     fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
     let old_pub = key_pubkey(&key);
     let out = ok(&pkitool([
-        "renew", "--dir", s(&ca), "--rekey", "--add-san", "127.0.0.1", s(&qs.join("server-cert.pem")),
+        "renew",
+        "--dir",
+        s(&ca),
+        "--rekey",
+        "--add-san",
+        "127.0.0.1",
+        s(&qs.join("server-cert.pem")),
     ]));
     assert!(out.contains("(new key)"), "{out}");
     let new_pub = key_pubkey(&key);
     assert_ne!(new_pub, old_pub, "a new key");
-    assert_eq!(cert_pubkey(&qs.join("server-cert.pem")), new_pub, "certificate and key match");
+    assert_eq!(
+        cert_pubkey(&qs.join("server-cert.pem")),
+        new_pub,
+        "certificate and key match"
+    );
     let m = fs::metadata(&key).unwrap();
-    assert_eq!((m.mode() & 0o7777, m.gid()), (0o640, 65534), "key owner and mode kept");
-    let san = stdout(&run("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", s(&qs.join("server-cert.pem"))]));
-    assert!(san.contains("DNS:localhost") && san.contains("IP Address:127.0.0.1"), "{san}");
+    assert_eq!(
+        (m.mode() & 0o7777, m.gid()),
+        (0o640, 65534),
+        "key owner and mode kept"
+    );
+    let san = stdout(&run(
+        "openssl",
+        [
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+            s(&qs.join("server-cert.pem")),
+        ],
+    ));
+    assert!(
+        san.contains("DNS:localhost") && san.contains("IP Address:127.0.0.1"),
+        "{san}"
+    );
     let srv = QemuNbdServer::start(&qs, None).expect("qemu-nbd with the rekeyed server");
     qemu_img_info_tls(&qc, "127.0.0.1", srv.port).expect("handshake by the added SAN");
     drop(srv);
@@ -646,7 +945,14 @@ fn rekey_gives_a_new_matching_key_and_a_renewed_ca_still_verifies_old_leaves() {
     let ca_cert = ca.join("cacert.pem");
     let (old_serial, old_ca_pub) = (serial(&ca_cert), cert_pubkey(&ca_cert));
     let old_subject = subject_and_san_der(&ca_cert).0;
-    ok(&pkitool(["renew", "--dir", s(&ca), s(&ca_cert), "--days", "7300"]));
+    ok(&pkitool([
+        "renew",
+        "--dir",
+        s(&ca),
+        s(&ca_cert),
+        "--days",
+        "7300",
+    ]));
     assert_ne!(serial(&ca_cert), old_serial);
     assert_eq!(cert_pubkey(&ca_cert), old_ca_pub);
     assert_eq!(subject_and_san_der(&ca_cert).0, old_subject);
@@ -656,7 +962,11 @@ fn rekey_gives_a_new_matching_key_and_a_renewed_ca_still_verifies_old_leaves() {
     // A leaf issued afterwards chains to the renewed CA as well; the CA cannot be rekeyed.
     let o = pkitool(["renew", "--dir", s(&ca), "--rekey", s(&ca_cert)]);
     status(&o, 1);
-    assert!(stdout(&o).contains("--rekey does not apply to the CA"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("--rekey does not apply to the CA"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,7 +978,16 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
     let p = t.path();
     let ca = p.join("ca");
     init_ca(&ca);
-    ok(&pkitool(["issue", "server", "--dir", s(&ca), "--cn", "localhost", "--out", s(&p.join("s"))]));
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
     let cert = p.join("s/servercert.pem");
     let ledger = ca.join("pkitool-ledger.jsonl");
     let cert_bytes = fs::read(&cert).unwrap();
@@ -691,28 +1010,64 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
     // Unknown serial; not hex.
     let o = pkitool(["revoke", "--dir", s(&ca), "0x1234"]);
     status(&o, 1);
-    assert!(stderr(&o).contains("serial 1234 is not in the ledger"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("serial 1234 is not in the ledger"),
+        "{}",
+        stderr(&o)
+    );
     let o = pkitool(["revoke", "--dir", s(&ca), "zz-top"]);
     status(&o, 1);
     assert!(stderr(&o).contains("zz-top"), "{}", stderr(&o));
     // A certificate from another CA.
     let other = p.join("other");
-    ok(&pkitool(["init-ca", "--dir", s(&other), "--cn", "Other CA"]));
-    ok(&pkitool(["issue", "client", "--dir", s(&other), "--cn", "x", "--out", s(&p.join("x"))]));
+    ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&other),
+        "--cn",
+        "Other CA",
+    ]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&other),
+        "--cn",
+        "x",
+        "--out",
+        s(&p.join("x")),
+    ]));
     let foreign = p.join("x/clientcert.pem");
     let o = pkitool(["renew", "--dir", s(&ca), s(&foreign)]);
     status(&o, 1);
-    assert!(stdout(&o).contains("issued by \"CN=Other CA\", not by this CA"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("issued by \"CN=Other CA\", not by this CA"),
+        "{}",
+        stdout(&o)
+    );
     let o = pkitool(["revoke", "--dir", s(&ca), s(&foreign)]);
     status(&o, 1);
     assert!(stderr(&o).contains("not by this CA"), "{}", stderr(&o));
     // Same name, other key.
     let twin = p.join("twin");
     ok(&pkitool(["init-ca", "--dir", s(&twin), "--cn", "Test CA"]));
-    ok(&pkitool(["issue", "client", "--dir", s(&twin), "--cn", "y", "--out", s(&p.join("y"))]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&twin),
+        "--cn",
+        "y",
+        "--out",
+        s(&p.join("y")),
+    ]));
     let o = pkitool(["renew", "--dir", s(&ca), s(&p.join("y/clientcert.pem"))]);
     status(&o, 1);
-    assert!(stdout(&o).contains("signature does not verify"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("signature does not verify"),
+        "{}",
+        stdout(&o)
+    );
     // Flags.
     let o = pkitool(["renew", "--dir", s(&ca)]);
     status(&o, 2);
@@ -722,13 +1077,28 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
     let o = pkitool(["renew", "--dir", s(&ca), "--add-san", "bad name!", s(&cert)]);
     status(&o, 2);
     assert!(stderr(&o).contains("--add-san"), "{}", stderr(&o));
-    let o = pkitool(["renew", "--dir", s(&ca), "--remove-san", "nothere.example", s(&cert)]);
+    let o = pkitool([
+        "renew",
+        "--dir",
+        s(&ca),
+        "--remove-san",
+        "nothere.example",
+        s(&cert),
+    ]);
     status(&o, 1);
-    assert!(stdout(&o).contains("--remove-san DNS:nothere.example"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("--remove-san DNS:nothere.example"),
+        "{}",
+        stdout(&o)
+    );
     let o = pkitool(["crl", "--dir", s(&ca), "--days", "0"]);
     status(&o, 2);
     assert_eq!(fs::read(&cert).unwrap(), cert_bytes, "nothing was renewed");
-    assert_eq!(fs::read(&ledger).unwrap(), ledger_bytes, "nothing was recorded");
+    assert_eq!(
+        fs::read(&ledger).unwrap(),
+        ledger_bytes,
+        "nothing was recorded"
+    );
 
     // A revoked certificate is not renewed.
     ok(&pkitool(["revoke", "--dir", s(&ca), s(&cert)]));
@@ -744,7 +1114,16 @@ fn ledger_torn_corrupt_future_and_concurrent_writers() {
     let p = t.path();
     let ca = p.join("ca");
     init_ca(&ca);
-    ok(&pkitool(["issue", "server", "--dir", s(&ca), "--cn", "localhost", "--out", s(&p.join("s"))]));
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
     let cert = p.join("s/servercert.pem");
     let ledger = ca.join("pkitool-ledger.jsonl");
     let good = fs::read(&ledger).unwrap();
@@ -757,11 +1136,21 @@ fn ledger_torn_corrupt_future_and_concurrent_writers() {
     ok(&o);
     assert!(stderr(&o).contains("line 3 is torn"), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
-    ok(&pkitool(["issue", "client", "--dir", s(&ca), "--cn", "c", "--out", s(&p.join("c"))]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "c",
+        "--out",
+        s(&p.join("c")),
+    ]));
     let text = fs::read_to_string(&ledger).unwrap();
     assert!(text.starts_with(std::str::from_utf8(&good).unwrap()));
     for line in text.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(v["v"], 1);
     }
     assert_eq!(text.lines().count(), 3);
@@ -778,15 +1167,27 @@ fn ledger_torn_corrupt_future_and_concurrent_writers() {
     ] {
         let o = pkitool(&args);
         status(&o, 1);
-        assert!(stderr(&o).contains("pkitool-ledger.jsonl: line 2 is corrupt"), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("pkitool-ledger.jsonl: line 2 is corrupt"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
     }
     let o = pkitool(["renew", "--dir", s(&ca), s(&cert)]);
     status(&o, 1);
     assert!(stderr(&o).contains("line 2 is corrupt"), "{}", stderr(&o));
-    fs::write(&ledger, [&saved[..], b"{\"v\":2,\"type\":\"cert\"}\n"].concat()).unwrap();
+    fs::write(
+        &ledger,
+        [&saved[..], b"{\"v\":2,\"type\":\"cert\"}\n"].concat(),
+    )
+    .unwrap();
     let o = pkitool(["list", "--dir", s(&ca)]);
     status(&o, 1);
-    assert!(stderr(&o).contains("line 4 has format version 2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("line 4 has format version 2"),
+        "{}",
+        stderr(&o)
+    );
     fs::write(&ledger, &saved).unwrap();
 
     // Another writer holds the lock: renew fails at once, naming the directory; nothing changes.
@@ -832,7 +1233,15 @@ fn ledger_torn_corrupt_future_and_concurrent_writers() {
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["serial"], serial(&cert).as_str());
     assert_eq!(text.lines().count(), 3 + renewed);
-    let o = ok(&pkitool(["list", "--dir", s(&ca), "--status", "superseded", "--format", "json"]));
+    let o = ok(&pkitool([
+        "list",
+        "--dir",
+        s(&ca),
+        "--status",
+        "superseded",
+        "--format",
+        "json",
+    ]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     assert_eq!(v["certificates"].as_array().unwrap().len(), renewed);
 }
@@ -855,7 +1264,16 @@ fn full_disk_mid_renew_leaves_the_old_certificate_in_place() {
     let p = t.path();
     let ca = p.join("ca");
     init_ca(&ca);
-    ok(&pkitool(["issue", "server", "--dir", s(&ca), "--cn", "localhost", "--out", s(&p.join("s"))]));
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
     let full = p.join("full");
     fs::create_dir(&full).unwrap();
     let ledger_before = fs::read(ca.join("pkitool-ledger.jsonl")).unwrap();
@@ -878,13 +1296,30 @@ fn full_disk_mid_renew_leaves_the_old_certificate_in_place() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let out = fs::read_to_string(p.join("out.txt")).unwrap();
-    assert_eq!(fs::read_to_string(p.join("rc")).unwrap().trim(), "1", "{out}");
-    assert!(out.contains("servercert.pem") && out.contains("No space left on device"), "{out}");
+    assert_eq!(
+        fs::read_to_string(p.join("rc")).unwrap().trim(),
+        "1",
+        "{out}"
+    );
+    assert!(
+        out.contains("servercert.pem") && out.contains("No space left on device"),
+        "{out}"
+    );
     assert!(out.contains("nothing was changed"), "{out}");
-    assert!(fs::read_to_string(p.join("cmp")).unwrap().trim().ends_with('0'), "old certificate in place");
+    assert!(
+        fs::read_to_string(p.join("cmp"))
+            .unwrap()
+            .trim()
+            .ends_with('0'),
+        "old certificate in place"
+    );
     let ls = fs::read_to_string(p.join("ls")).unwrap();
     assert!(!ls.contains(".pkitool"), "no temporary file left: {ls}");
-    assert_eq!(fs::read(ca.join("pkitool-ledger.jsonl")).unwrap(), ledger_before, "nothing recorded");
+    assert_eq!(
+        fs::read(ca.join("pkitool-ledger.jsonl")).unwrap(),
+        ledger_before,
+        "nothing recorded"
+    );
 }
 
 #[test]
@@ -902,41 +1337,99 @@ fn encrypted_ca_key_is_read_only_when_needed_and_ca_flags_take_effect() {
     let o = run(
         "openssl",
         [
-            "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-iter", "2048", "-in", s(&ca.join("cakey.pem")),
-            "-out", s(&p.join("enc.pem")), "-passout", &format!("file:{}", s(&p.join("pw"))),
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-iter",
+            "2048",
+            "-in",
+            s(&ca.join("cakey.pem")),
+            "-out",
+            s(&p.join("enc.pem")),
+            "-passout",
+            &format!("file:{}", s(&p.join("pw"))),
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     fs::copy(p.join("enc.pem"), ca.join("cakey.pem")).unwrap();
-    assert!(fs::read_to_string(ca.join("cakey.pem")).unwrap().contains("ENCRYPTED PRIVATE KEY"));
+    assert!(
+        fs::read_to_string(ca.join("cakey.pem"))
+            .unwrap()
+            .contains("ENCRYPTED PRIVATE KEY")
+    );
     ok(&pkitool([
-        "issue", "client", "--dir", s(&ca), "--cn", "c", "--out", s(&p.join("c")), "--password-file",
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "c",
+        "--out",
+        s(&p.join("c")),
+        "--password-file",
         s(&p.join("pw")),
     ]));
     let cert = p.join("c/clientcert.pem");
     // Nothing due: the key (and its password) are not needed; a cron job without it succeeds.
-    let o = ok(&pkitool(["renew", "--dir", s(&ca), "--within", "30", s(&cert)]));
+    let o = ok(&pkitool([
+        "renew",
+        "--dir",
+        s(&ca),
+        "--within",
+        "30",
+        s(&cert),
+    ]));
     assert!(o.contains("Not due"), "{o}");
     // Something to sign: the password is required (no terminal here), then used.
     let o = pkitool(["renew", "--dir", s(&ca), s(&cert)]);
     status(&o, 1);
-    assert!(stdout(&o).contains("--password-file is required"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("--password-file is required"),
+        "{}",
+        stdout(&o)
+    );
     let o = pkitool(["crl", "--dir", s(&ca)]);
     status(&o, 2);
     assert!(stderr(&o).contains("--password-file"), "{}", stderr(&o));
-    ok(&pkitool(["crl", "--dir", s(&ca), "--password-file", s(&p.join("pw"))]));
+    ok(&pkitool([
+        "crl",
+        "--dir",
+        s(&ca),
+        "--password-file",
+        s(&p.join("pw")),
+    ]));
     openssl_crl_verify(&ca.join("cacert.pem"), &ca.join("cacrl.pem"));
     // --ca-cert/--ca-key instead of --dir; the ledger is the one beside --ca-cert.
     let old = serial(&cert);
     ok(&pkitool([
-        "renew", "--ca-cert", s(&ca.join("cacert.pem")), "--ca-key", s(&ca.join("cakey.pem")),
-        "--password-file", s(&p.join("pw")), "--days", "10", s(&cert),
+        "renew",
+        "--ca-cert",
+        s(&ca.join("cacert.pem")),
+        "--ca-key",
+        s(&ca.join("cakey.pem")),
+        "--password-file",
+        s(&p.join("pw")),
+        "--days",
+        "10",
+        s(&cert),
     ]));
     assert_ne!(serial(&cert), old);
-    assert!(valid_after(&cert, 9 * DAY) && !valid_after(&cert, 11 * DAY), "--days 10");
+    assert!(
+        valid_after(&cert, 9 * DAY) && !valid_after(&cert, 11 * DAY),
+        "--days 10"
+    );
     crate::util::verify_openssl(&ca.join("cacert.pem"), &cert, "sslclient", &[]);
     // list --expiring-within 30 shows it (10 days left), --expiring-within 5 does not.
-    let o = ok(&pkitool(["list", "--dir", s(&ca), "--expiring-within", "30", "--format", "json"]));
+    let o = ok(&pkitool([
+        "list",
+        "--dir",
+        s(&ca),
+        "--expiring-within",
+        "30",
+        "--format",
+        "json",
+    ]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     let serials: Vec<&str> = v["certificates"]
         .as_array()
@@ -946,7 +1439,13 @@ fn encrypted_ca_key_is_read_only_when_needed_and_ca_flags_take_effect() {
         .collect();
     assert_eq!(serials, [serial(&cert).as_str()], "{o}");
     assert_eq!(v["certificates"][0]["status"], "expiring");
-    let o = ok(&pkitool(["list", "--dir", s(&ca), "--expiring-within", "5"]));
+    let o = ok(&pkitool([
+        "list",
+        "--dir",
+        s(&ca),
+        "--expiring-within",
+        "5",
+    ]));
     assert!(o.starts_with("no certificates match"), "{o}");
 }
 
@@ -960,55 +1459,131 @@ fn ledger_edges_symlinks_moved_files_replaced_ca_and_expired_revocations() {
     let ca = p.join("ca");
     init_ca(&ca);
     // Renewing through a symlink replaces the target and keeps the link.
-    ok(&pkitool(["issue", "server", "--dir", s(&ca), "--cn", "localhost", "--out", s(&p.join("s"))]));
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
     std::os::unix::fs::symlink(p.join("s/servercert.pem"), p.join("link.pem")).unwrap();
     let old = serial(&p.join("s/servercert.pem"));
     ok(&pkitool(["renew", "--dir", s(&ca), s(&p.join("link.pem"))]));
-    assert!(fs::symlink_metadata(p.join("link.pem")).unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(p.join("link.pem"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_ne!(serial(&p.join("s/servercert.pem")), old);
 
     // Ledger-driven: a recorded path that now holds another certificate is left alone.
     fs::write(
         p.join("due.info"),
-        format!("cn = due\nactivation_date = \"{}\"\nexpiration_date = \"{}\"\n", date(-360 * DAY), date(5 * DAY)),
+        format!(
+            "cn = due\nactivation_date = \"{}\"\nexpiration_date = \"{}\"\n",
+            date(-360 * DAY),
+            date(5 * DAY)
+        ),
     )
     .unwrap();
-    ok(&pkitool(["issue", "client", "--dir", s(&ca), "--template", s(&p.join("due.info")), "--out", s(&p.join("c"))]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--template",
+        s(&p.join("due.info")),
+        "--out",
+        s(&p.join("c")),
+    ]));
     let due = serial(&p.join("c/clientcert.pem"));
-    ok(&pkitool(["issue", "client", "--dir", s(&ca), "--cn", "other", "--out", s(&p.join("c")), "--force"]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "other",
+        "--out",
+        s(&p.join("c")),
+        "--force",
+    ]));
     let bytes = fs::read(p.join("c/clientcert.pem")).unwrap();
     let o = ok(&pkitool(["renew", "--dir", s(&ca), "--within", "30"]));
-    assert!(o.contains(&format!("not the ledger's {due}; left alone")), "{o}");
+    assert!(
+        o.contains(&format!("not the ledger's {due}; left alone")),
+        "{o}"
+    );
     assert!(!o.contains("Renewed"), "{o}");
     assert_eq!(fs::read(p.join("c/clientcert.pem")).unwrap(), bytes);
 
     // An expired revoked certificate is left out of the CRL; the CRL keeps owner and mode.
     fs::write(
         p.join("old.info"),
-        format!("cn = old\nactivation_date = \"{}\"\nexpiration_date = \"{}\"\n", date(-30 * DAY), date(-DAY)),
+        format!(
+            "cn = old\nactivation_date = \"{}\"\nexpiration_date = \"{}\"\n",
+            date(-30 * DAY),
+            date(-DAY)
+        ),
     )
     .unwrap();
-    ok(&pkitool(["issue", "client", "--dir", s(&ca), "--template", s(&p.join("old.info")), "--out", s(&p.join("old"))]));
-    ok(&pkitool(["revoke", "--dir", s(&ca), s(&p.join("old/clientcert.pem")), s(&p.join("c/clientcert.pem"))]));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--template",
+        s(&p.join("old.info")),
+        "--out",
+        s(&p.join("old")),
+    ]));
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&ca),
+        s(&p.join("old/clientcert.pem")),
+        s(&p.join("c/clientcert.pem")),
+    ]));
     let crl = p.join("crl.pem");
     ok(&pkitool(["crl", "--dir", s(&ca), "--out", s(&crl)]));
     std::os::unix::fs::chown(&crl, Some(0), Some(65534)).unwrap();
     fs::set_permissions(&crl, fs::Permissions::from_mode(0o640)).unwrap();
     let o = ok(&pkitool(["crl", "--dir", s(&ca), "--out", s(&crl)]));
-    assert!(o.contains("(1 revoked serial;") && o.contains("1 revoked certificate has already expired"), "{o}");
+    assert!(
+        o.contains("(1 revoked serial;") && o.contains("1 revoked certificate has already expired"),
+        "{o}"
+    );
     let text = stdout(&run("openssl", ["crl", "-noout", "-text", "-in", s(&crl)]));
     assert!(text.contains(&serial(&p.join("c/clientcert.pem"))));
-    assert!(!text.contains(&serial(&p.join("old/clientcert.pem"))), "{text}");
+    assert!(
+        !text.contains(&serial(&p.join("old/clientcert.pem"))),
+        "{text}"
+    );
     let m = fs::metadata(&crl).unwrap();
     assert_eq!((m.mode() & 0o7777, m.gid()), (0o640, 65534));
 
     // init-ca --force: the old CA's ledger is kept beside, the new CA starts its own.
-    let o = ok(&pkitool(["init-ca", "--dir", s(&ca), "--cn", "New CA", "--force"]));
+    let o = ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "New CA",
+        "--force",
+    ]));
     assert!(o.contains("pkitool-ledger.jsonl.replaced-"), "{o}");
     let aside: Vec<_> = fs::read_dir(&ca)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("pkitool-ledger.jsonl.replaced-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("pkitool-ledger.jsonl.replaced-")
+        })
         .collect();
     assert_eq!(aside.len(), 1);
     let o = ok(&pkitool(["list", "--dir", s(&ca), "--format", "json"]));
@@ -1031,7 +1606,16 @@ fn read_only_ca_dir_and_a_ledger_that_cannot_be_written() {
     let p = t.path();
     let ca = p.join("ca");
     init_ca(&ca);
-    ok(&pkitool(["issue", "server", "--dir", s(&ca), "--cn", "localhost", "--out", s(&p.join("s"))]));
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
     let cert = p.join("s/servercert.pem");
     let before = fs::read(&cert).unwrap();
     let ledger_before = fs::read(ca.join("pkitool-ledger.jsonl")).unwrap();
@@ -1051,12 +1635,33 @@ fn read_only_ca_dir_and_a_ledger_that_cannot_be_written() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let issue = fs::read_to_string(p.join("issue.txt")).unwrap();
-    assert_eq!(fs::read_to_string(p.join("issue.rc")).unwrap().trim(), "0", "{issue}");
-    assert!(issue.contains("not writable, so this certificate is not recorded"), "{issue}");
+    assert_eq!(
+        fs::read_to_string(p.join("issue.rc")).unwrap().trim(),
+        "0",
+        "{issue}"
+    );
+    assert!(
+        issue.contains("not writable, so this certificate is not recorded"),
+        "{issue}"
+    );
     assert!(p.join("ro/clientcert.pem").exists());
     let renew = fs::read_to_string(p.join("renew.txt")).unwrap();
-    assert_eq!(fs::read_to_string(p.join("renew.rc")).unwrap().trim(), "1", "{renew}");
-    assert!(renew.contains("pkitool-ledger.jsonl") && renew.contains("the old files were put back"), "{renew}");
-    assert_eq!(fs::read(&cert).unwrap(), before, "the old certificate is back");
-    assert_eq!(fs::read(ca.join("pkitool-ledger.jsonl")).unwrap(), ledger_before);
+    assert_eq!(
+        fs::read_to_string(p.join("renew.rc")).unwrap().trim(),
+        "1",
+        "{renew}"
+    );
+    assert!(
+        renew.contains("pkitool-ledger.jsonl") && renew.contains("the old files were put back"),
+        "{renew}"
+    );
+    assert_eq!(
+        fs::read(&cert).unwrap(),
+        before,
+        "the old certificate is back"
+    );
+    assert_eq!(
+        fs::read(ca.join("pkitool-ledger.jsonl")).unwrap(),
+        ledger_before
+    );
 }
