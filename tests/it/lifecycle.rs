@@ -639,6 +639,7 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
         "1.3.6.1.5.5.7.3.1",
         Some("localhost"),
     );
+    crate::util::verify_certtool(&ca.join("cacert.pem"), &certs[1], "1.3.6.1.5.5.7.3.2", None);
 
     // Real handshakes with the renewed PKI.
     let srv = QemuNbdServer::start(&qs, Some("C=GB,ST=London,L=London,O=Test,CN=client1"))
