@@ -484,6 +484,72 @@ impl Ledger {
         )
     }
 
+    /// Opens the ledger only to append (what `issue` and `sign` use): the exclusive lock, and
+    /// the end of the file checked for a torn last line, without reading the rest, so that an
+    /// append costs the same with a million entries as with one. [`Ledger::records`] and
+    /// [`Ledger::entries`] are empty on such a handle.
+    pub fn open_append(ca_dir: &Path) -> Result<Ledger, LedgerError> {
+        const TAIL: u64 = 64 * 1024;
+        let mut ledger = Self::load_nothing(ca_dir)?;
+        let path = ledger.path.clone();
+        let mut f = match File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ledger),
+            Err(e) => return Err(io(&path, "cannot read the ledger")(e)),
+            Ok(f) => f,
+        };
+        let len = f
+            .metadata()
+            .map_err(io(&path, "cannot read the ledger"))?
+            .len();
+        let start = len.saturating_sub(TAIL);
+        let mut chunk = Vec::with_capacity(usize::try_from(len - start).unwrap_or(0));
+        f.seek(SeekFrom::Start(start))
+            .and_then(|_| f.take(TAIL).read_to_end(&mut chunk))
+            .map_err(io(&path, "cannot read the ledger"))?;
+        let (good, tail) = match chunk.iter().rposition(|b| *b == b'\n') {
+            Some(i) => (start + i as u64 + 1, chunk.get(i + 1..).unwrap_or_default()),
+            None if start == 0 => (0, chunk.as_slice()),
+            None => {
+                // A last line longer than the window: read everything.
+                drop(ledger);
+                return Self::open(ca_dir);
+            }
+        };
+        ledger.good_len = good;
+        if tail.iter().all(|b| b.is_ascii_whitespace()) {
+            ledger.good_len = len;
+        } else if !tail.iter().all(|b| *b == 0) && parse_line(tail).is_ok() {
+            // A complete record without its newline: the append adds it.
+            ledger.good_len = len;
+        } else {
+            ledger.torn = tail.len() as u64;
+            ledger.notes.push(format!(
+                "{}: the last line is torn ({} bytes, an interrupted write); it is removed before this write",
+                path.display(),
+                ledger.torn
+            ));
+        }
+        Ok(ledger)
+    }
+
+    fn load_nothing(ca_dir: &Path) -> Result<Ledger, LedgerError> {
+        let lock = lock_dir(ca_dir, FlockArg::LockExclusiveNonblock, LOCK_WAIT)?;
+        Ok(Ledger {
+            dir: ca_dir.to_path_buf(),
+            path: ca_dir.join(FILE_NAME),
+            _lock: lock,
+            exclusive: true,
+            records: Vec::new(),
+            good_len: 0,
+            torn: 0,
+            notes: Vec::new(),
+            by_serial: HashMap::new(),
+            revoked: HashMap::new(),
+            superseded_by: HashMap::new(),
+            max_crl: 0,
+        })
+    }
+
     /// Opens the ledger read-only (shared lock; waits up to [`LOCK_WAIT`]).
     pub fn read(ca_dir: &Path) -> Result<Ledger, LedgerError> {
         Self::load(ca_dir, FlockArg::LockSharedNonblock, LOCK_WAIT, false)
@@ -967,6 +1033,38 @@ mod tests {
         let l = Ledger::read(d.path()).unwrap();
         assert_eq!(l.entries().count(), 2);
         assert_eq!(l.notes().len(), 1);
+    }
+
+    #[test]
+    fn append_only_handle_cuts_a_torn_tail_without_reading_everything() {
+        let d = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::now_utc();
+        let mut l = Ledger::open(d.path()).unwrap();
+        for i in 0..3 {
+            l.append_entry(&entry(&format!("0{i}"), None, now)).unwrap();
+        }
+        drop(l);
+        let p = d.path().join(FILE_NAME);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"v\":1,\"ty").unwrap();
+        drop(f);
+        let mut a = Ledger::open_append(d.path()).unwrap();
+        assert_eq!(a.entries().count(), 0);
+        assert!(a.notes()[0].contains("torn"), "{:?}", a.notes());
+        a.append_entry(&entry("09", None, now)).unwrap();
+        drop(a);
+        let l = Ledger::read(d.path()).unwrap();
+        assert_eq!(l.entries().count(), 4);
+        assert!(l.notes().is_empty());
+        drop(l);
+        // A last record without its newline is kept, and the newline added.
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, text.trim_end()).unwrap();
+        let mut a = Ledger::open_append(d.path()).unwrap();
+        assert!(a.notes().is_empty());
+        a.append_entry(&entry("0A", None, now)).unwrap();
+        drop(a);
+        assert_eq!(Ledger::read(d.path()).unwrap().entries().count(), 5);
     }
 
     #[test]

@@ -417,7 +417,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     });
 
     // The ledger is locked before the files are written and recorded after.
-    let mut ledger = crate::ca::ledger::Ledger::open(&req.dir)?;
+    let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
     let mut created = Vec::new();
     for (d, mode) in &paths.dirs {
         match fsio::create_dir_all_mode(d, *mode) {

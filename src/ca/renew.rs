@@ -644,7 +644,12 @@ fn renew_one(
             replace_first_cert(old_bytes, &new_pem, &new_der),
         ));
     }
+    let mut old_keys: Vec<(PathBuf, zeroize::Zeroizing<Vec<u8>>)> = Vec::new();
     if let Some(k) = &new_key {
+        for (p, _) in &key_files {
+            let b = fsio::read_input(p).map_err(|e| format!("{e} (nothing was changed)"))?;
+            old_keys.push((p.clone(), zeroize::Zeroizing::new(b)));
+        }
         let pem = keys::to_pem(k);
         for (p, _) in &mut key_files {
             planned.push(keep_owner_and_mode(p, KEY_MODE, pem.as_bytes().to_vec()));
@@ -662,9 +667,26 @@ fn renew_one(
     {
         entry.key_paths = prev.key_paths.clone();
     }
-    ledger
-        .append_entry(&entry)
-        .map_err(|e| format!("renewed and written, but not recorded in the ledger: {e}"))?;
+    if let Err(e) = ledger.append_entry(&entry) {
+        // Put the old files back: a certificate the ledger does not know must not replace one
+        // it does.
+        let mut restore: Vec<fsio::PlannedFile> = g
+            .paths
+            .iter()
+            .map(|(p, b)| keep_owner_and_mode(p, CERT_MODE, b.clone()))
+            .collect();
+        for (p, b) in &old_keys {
+            restore.push(keep_owner_and_mode(p, KEY_MODE, b.to_vec()));
+        }
+        return Err(match fsio::write_all_or_nothing(&restore, true) {
+            Ok(()) => format!(
+                "{e}; the renewed certificate could not be recorded, so the old files were put back (nothing was changed)"
+            ),
+            Err(re) => format!(
+                "{e}; the renewed certificate is in place but not recorded in the ledger, and putting the old files back failed too: {re}"
+            ),
+        });
+    }
     if is_ca {
         ca.cert_der = new_der.clone();
         if let Some(l) = ca.loaded.as_mut() {
@@ -777,4 +799,55 @@ pub fn reload_steps(renewed: &[Renewed]) -> Vec<Reload> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_the_first_certificate_block() {
+        let old = b"# comment\r\n-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+        let out = replace_first_cert(old, "NEW\n", b"der");
+        assert_eq!(
+            out,
+            b"# comment\r\nNEW\n-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
+        );
+        // A DER file stays DER.
+        assert_eq!(
+            replace_first_cert(&[0x30, 0x03, 1, 2, 3], "NEW\n", b"der"),
+            b"der"
+        );
+    }
+
+    #[test]
+    fn splits_general_names_and_refuses_garbage() {
+        let dns = San::parse("a.example").unwrap().encode();
+        let ip = San::parse("10.0.0.1").unwrap().encode();
+        let seq = der::tlv(tag::SEQUENCE, &[dns.clone(), ip.clone()].concat());
+        assert_eq!(general_names(&seq), Some(vec![dns, ip]));
+        assert_eq!(general_names(&[0x30, 0x05, 0x82, 0x09]), None);
+        assert_eq!(general_names(&[0x04, 0x00]), None);
+    }
+
+    #[test]
+    fn key_files_follow_libvirt_and_qemu_names() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        assert_eq!(
+            key_path_for(&p.join("server-cert.pem")),
+            Some(p.join("server-key.pem"))
+        );
+        assert_eq!(
+            key_path_for(&p.join("clientcert.pem")),
+            Some(p.join("clientkey.pem"))
+        );
+        std::fs::create_dir(p.join("private")).unwrap();
+        std::fs::write(p.join("private/serverkey.pem"), "k").unwrap();
+        assert_eq!(
+            key_path_for(&p.join("servercert.pem")),
+            Some(p.join("private/serverkey.pem"))
+        );
+        assert_eq!(key_path_for(&p.join("tls.crt")), None);
+    }
 }

@@ -152,9 +152,7 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
             }
         } else {
             match ledger::normalize_serial(t) {
-                None => Err(format!(
-                    "{t}: neither a certificate file nor a hex serial number"
-                )),
+                None => Err(format!("{t}: no such file, and not a hex serial number")),
                 Some(serial) => match ledger.entry(&serial) {
                     Some(e) => Ok(Revocation {
                         serial,

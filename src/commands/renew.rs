@@ -84,7 +84,7 @@ fn print_text(
     for x in &r.renewed {
         writeln!(
             o,
-            "Renewed {} {} : serial {} -> {}{}",
+            "Renewed {} certificate {}: serial {} -> {}{}",
             x.role.as_str(),
             x.subject,
             x.old_serial,

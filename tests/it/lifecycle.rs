@@ -566,7 +566,8 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
         qs.join("server-cert.pem"),
         qc.join("client-cert.pem"),
     ];
-    let before: Vec<(String, String, (Vec<u8>, Vec<u8>))> = certs
+    type Facts = (String, String, (Vec<u8>, Vec<u8>));
+    let before: Vec<Facts> = certs
         .iter()
         .map(|c| (serial(c), cert_pubkey(c), subject_and_san_der(c)))
         .collect();
@@ -638,6 +639,7 @@ fn renew_within_30_keeps_identity_and_key_and_peers_accept_it() {
         "1.3.6.1.5.5.7.3.1",
         Some("localhost"),
     );
+    crate::util::verify_certtool(&ca.join("cacert.pem"), &certs[1], "1.3.6.1.5.5.7.3.2", None);
 
     // Real handshakes with the renewed PKI.
     let srv = QemuNbdServer::start(&qs, Some("C=GB,ST=London,L=London,O=Test,CN=client1"))
@@ -1243,4 +1245,424 @@ fn ledger_torn_corrupt_future_and_concurrent_writers() {
     ]));
     let v: serde_json::Value = serde_json::from_str(&o).unwrap();
     assert_eq!(v["certificates"].as_array().unwrap().len(), renewed);
+}
+
+#[test]
+fn full_disk_mid_renew_leaves_the_old_certificate_in_place() {
+    // A 64 KiB tmpfs in a private mount namespace (root; CI runs as root), filled up.
+    if !(have_peer("unshare") && have_peer("mount")) {
+        return;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run as root: the full-disk test mounts a tmpfs"
+        );
+        eprintln!("SKIP: not root (the full-disk test mounts a tmpfs)");
+        return;
+    }
+    let t = tmpdir();
+    let p = t.path();
+    let ca = p.join("ca");
+    init_ca(&ca);
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
+    let full = p.join("full");
+    fs::create_dir(&full).unwrap();
+    let ledger_before = fs::read(ca.join("pkitool-ledger.jsonl")).unwrap();
+    let script = format!(
+        "set -e; mount -t tmpfs -o size=64k none {full}; cp {src} {full}/servercert.pem; \
+         cp {full}/servercert.pem {p}/before.pem; \
+         dd if=/dev/zero of={full}/fill bs=1k count=1024 2>/dev/null || true; \
+         set +e; {pk} renew --dir {ca} {full}/servercert.pem > {p}/out.txt 2>&1; echo $? > {p}/rc; \
+         cmp {full}/servercert.pem {p}/before.pem > {p}/cmp 2>&1; echo $? >> {p}/cmp; \
+         ls -a {full} > {p}/ls",
+        full = s(&full),
+        src = s(&p.join("s/servercert.pem")),
+        p = s(p),
+        pk = crate::util::PKITOOL,
+        ca = s(&ca),
+    );
+    let o = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = fs::read_to_string(p.join("out.txt")).unwrap();
+    assert_eq!(
+        fs::read_to_string(p.join("rc")).unwrap().trim(),
+        "1",
+        "{out}"
+    );
+    assert!(
+        out.contains("servercert.pem") && out.contains("No space left on device"),
+        "{out}"
+    );
+    assert!(out.contains("nothing was changed"), "{out}");
+    assert!(
+        fs::read_to_string(p.join("cmp"))
+            .unwrap()
+            .trim()
+            .ends_with('0'),
+        "old certificate in place"
+    );
+    let ls = fs::read_to_string(p.join("ls")).unwrap();
+    assert!(!ls.contains(".pkitool"), "no temporary file left: {ls}");
+    assert_eq!(
+        fs::read(ca.join("pkitool-ledger.jsonl")).unwrap(),
+        ledger_before,
+        "nothing recorded"
+    );
+}
+
+#[test]
+fn encrypted_ca_key_is_read_only_when_needed_and_ca_flags_take_effect() {
+    if !have_peer("openssl") {
+        return;
+    }
+    let t = tmpdir();
+    let p = t.path();
+    let ca = p.join("ca");
+    fs::write(p.join("pw"), "secret\n").unwrap();
+    // The CA key encrypted by openssl with few PBKDF2 rounds (pkitool's own 600,000 make a debug
+    // build slow; reading another tool's encrypted key is the point here anyway).
+    init_ca(&ca);
+    let o = run(
+        "openssl",
+        [
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-iter",
+            "2048",
+            "-in",
+            s(&ca.join("cakey.pem")),
+            "-out",
+            s(&p.join("enc.pem")),
+            "-passout",
+            &format!("file:{}", s(&p.join("pw"))),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::copy(p.join("enc.pem"), ca.join("cakey.pem")).unwrap();
+    assert!(
+        fs::read_to_string(ca.join("cakey.pem"))
+            .unwrap()
+            .contains("ENCRYPTED PRIVATE KEY")
+    );
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "c",
+        "--out",
+        s(&p.join("c")),
+        "--password-file",
+        s(&p.join("pw")),
+    ]));
+    let cert = p.join("c/clientcert.pem");
+    // Nothing due: the key (and its password) are not needed; a cron job without it succeeds.
+    let o = ok(&pkitool([
+        "renew",
+        "--dir",
+        s(&ca),
+        "--within",
+        "30",
+        s(&cert),
+    ]));
+    assert!(o.contains("Not due"), "{o}");
+    // Something to sign: the password is required (no terminal here), then used.
+    let o = pkitool(["renew", "--dir", s(&ca), s(&cert)]);
+    status(&o, 1);
+    assert!(
+        stdout(&o).contains("--password-file is required"),
+        "{}",
+        stdout(&o)
+    );
+    let o = pkitool(["crl", "--dir", s(&ca)]);
+    status(&o, 2);
+    assert!(stderr(&o).contains("--password-file"), "{}", stderr(&o));
+    ok(&pkitool([
+        "crl",
+        "--dir",
+        s(&ca),
+        "--password-file",
+        s(&p.join("pw")),
+    ]));
+    openssl_crl_verify(&ca.join("cacert.pem"), &ca.join("cacrl.pem"));
+    // --ca-cert/--ca-key instead of --dir; the ledger is the one beside --ca-cert.
+    let old = serial(&cert);
+    ok(&pkitool([
+        "renew",
+        "--ca-cert",
+        s(&ca.join("cacert.pem")),
+        "--ca-key",
+        s(&ca.join("cakey.pem")),
+        "--password-file",
+        s(&p.join("pw")),
+        "--days",
+        "10",
+        s(&cert),
+    ]));
+    assert_ne!(serial(&cert), old);
+    assert!(
+        valid_after(&cert, 9 * DAY) && !valid_after(&cert, 11 * DAY),
+        "--days 10"
+    );
+    crate::util::verify_openssl(&ca.join("cacert.pem"), &cert, "sslclient", &[]);
+    // list --expiring-within 30 shows it (10 days left), --expiring-within 5 does not.
+    let o = ok(&pkitool([
+        "list",
+        "--dir",
+        s(&ca),
+        "--expiring-within",
+        "30",
+        "--format",
+        "json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let serials: Vec<&str> = v["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["serial"].as_str().unwrap())
+        .collect();
+    assert_eq!(serials, [serial(&cert).as_str()], "{o}");
+    assert_eq!(v["certificates"][0]["status"], "expiring");
+    let o = ok(&pkitool([
+        "list",
+        "--dir",
+        s(&ca),
+        "--expiring-within",
+        "5",
+    ]));
+    assert!(o.starts_with("no certificates match"), "{o}");
+}
+
+#[test]
+fn ledger_edges_symlinks_moved_files_replaced_ca_and_expired_revocations() {
+    if !have_peer("openssl") {
+        return;
+    }
+    let t = tmpdir();
+    let p = t.path();
+    let ca = p.join("ca");
+    init_ca(&ca);
+    // Renewing through a symlink replaces the target and keeps the link.
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
+    std::os::unix::fs::symlink(p.join("s/servercert.pem"), p.join("link.pem")).unwrap();
+    let old = serial(&p.join("s/servercert.pem"));
+    ok(&pkitool(["renew", "--dir", s(&ca), s(&p.join("link.pem"))]));
+    assert!(
+        fs::symlink_metadata(p.join("link.pem"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_ne!(serial(&p.join("s/servercert.pem")), old);
+
+    // Ledger-driven: a recorded path that now holds another certificate is left alone.
+    fs::write(
+        p.join("due.info"),
+        format!(
+            "cn = due\nactivation_date = \"{}\"\nexpiration_date = \"{}\"\n",
+            date(-360 * DAY),
+            date(5 * DAY)
+        ),
+    )
+    .unwrap();
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--template",
+        s(&p.join("due.info")),
+        "--out",
+        s(&p.join("c")),
+    ]));
+    let due = serial(&p.join("c/clientcert.pem"));
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "other",
+        "--out",
+        s(&p.join("c")),
+        "--force",
+    ]));
+    let bytes = fs::read(p.join("c/clientcert.pem")).unwrap();
+    let o = ok(&pkitool(["renew", "--dir", s(&ca), "--within", "30"]));
+    assert!(
+        o.contains(&format!("not the ledger's {due}; left alone")),
+        "{o}"
+    );
+    assert!(!o.contains("Renewed"), "{o}");
+    assert_eq!(fs::read(p.join("c/clientcert.pem")).unwrap(), bytes);
+
+    // An expired revoked certificate is left out of the CRL; the CRL keeps owner and mode.
+    fs::write(
+        p.join("old.info"),
+        format!(
+            "cn = old\nactivation_date = \"{}\"\nexpiration_date = \"{}\"\n",
+            date(-30 * DAY),
+            date(-DAY)
+        ),
+    )
+    .unwrap();
+    ok(&pkitool([
+        "issue",
+        "client",
+        "--dir",
+        s(&ca),
+        "--template",
+        s(&p.join("old.info")),
+        "--out",
+        s(&p.join("old")),
+    ]));
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&ca),
+        s(&p.join("old/clientcert.pem")),
+        s(&p.join("c/clientcert.pem")),
+    ]));
+    let crl = p.join("crl.pem");
+    ok(&pkitool(["crl", "--dir", s(&ca), "--out", s(&crl)]));
+    std::os::unix::fs::chown(&crl, Some(0), Some(65534)).unwrap();
+    fs::set_permissions(&crl, fs::Permissions::from_mode(0o640)).unwrap();
+    let o = ok(&pkitool(["crl", "--dir", s(&ca), "--out", s(&crl)]));
+    assert!(
+        o.contains("(1 revoked serial;") && o.contains("1 revoked certificate has already expired"),
+        "{o}"
+    );
+    let text = stdout(&run("openssl", ["crl", "-noout", "-text", "-in", s(&crl)]));
+    assert!(text.contains(&serial(&p.join("c/clientcert.pem"))));
+    assert!(
+        !text.contains(&serial(&p.join("old/clientcert.pem"))),
+        "{text}"
+    );
+    let m = fs::metadata(&crl).unwrap();
+    assert_eq!((m.mode() & 0o7777, m.gid()), (0o640, 65534));
+
+    // init-ca --force: the old CA's ledger is kept beside, the new CA starts its own.
+    let o = ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "New CA",
+        "--force",
+    ]));
+    assert!(o.contains("pkitool-ledger.jsonl.replaced-"), "{o}");
+    let aside: Vec<_> = fs::read_dir(&ca)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("pkitool-ledger.jsonl.replaced-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1);
+    let o = ok(&pkitool(["list", "--dir", s(&ca), "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(v["certificates"].as_array().unwrap().len(), 1);
+    assert_eq!(v["certificates"][0]["subject"], "CN=New CA");
+}
+
+#[test]
+fn read_only_ca_dir_and_a_ledger_that_cannot_be_written() {
+    if !(have_peer("unshare") && have_peer("mount")) {
+        return;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI must run as root");
+        eprintln!("SKIP: not root");
+        return;
+    }
+    let t = tmpdir();
+    let p = t.path();
+    let ca = p.join("ca");
+    init_ca(&ca);
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&ca),
+        "--cn",
+        "localhost",
+        "--out",
+        s(&p.join("s")),
+    ]));
+    let cert = p.join("s/servercert.pem");
+    let before = fs::read(&cert).unwrap();
+    let ledger_before = fs::read(ca.join("pkitool-ledger.jsonl")).unwrap();
+    // The CA directory read-only (a bind mount): issue warns, renew puts the old file back.
+    let script = format!(
+        "set -e; mount --bind {ca} {ca}; mount -o remount,ro,bind {ca}; set +e; \
+         {pk} issue client --ca-cert {ca}/cacert.pem --ca-key {ca}/cakey.pem --cn ro --out {p}/ro > {p}/issue.txt 2>&1; echo $? > {p}/issue.rc; \
+         {pk} renew --dir {ca} {cert} > {p}/renew.txt 2>&1; echo $? > {p}/renew.rc",
+        ca = s(&ca),
+        p = s(p),
+        pk = crate::util::PKITOOL,
+        cert = s(&cert),
+    );
+    let o = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let issue = fs::read_to_string(p.join("issue.txt")).unwrap();
+    assert_eq!(
+        fs::read_to_string(p.join("issue.rc")).unwrap().trim(),
+        "0",
+        "{issue}"
+    );
+    assert!(
+        issue.contains("not writable, so this certificate is not recorded"),
+        "{issue}"
+    );
+    assert!(p.join("ro/clientcert.pem").exists());
+    let renew = fs::read_to_string(p.join("renew.txt")).unwrap();
+    assert_eq!(
+        fs::read_to_string(p.join("renew.rc")).unwrap().trim(),
+        "1",
+        "{renew}"
+    );
+    assert!(
+        renew.contains("pkitool-ledger.jsonl") && renew.contains("the old files were put back"),
+        "{renew}"
+    );
+    assert_eq!(
+        fs::read(&cert).unwrap(),
+        before,
+        "the old certificate is back"
+    );
+    assert_eq!(
+        fs::read(ca.join("pkitool-ledger.jsonl")).unwrap(),
+        ledger_before
+    );
 }
