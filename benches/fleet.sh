@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get install hyperfine)" >&2; exit 2; }
 command -v ansible-playbook >/dev/null || { echo "ansible-playbook is required (apt-get install ansible)" >&2; exit 2; }
 if [ -n "${PKITOOL:-}" ]; then
-  PK=$PKITOOL
+  PK=$(cd "$(dirname "$PKITOOL")" && pwd)/$(basename "$PKITOOL")
 else
   (cd "$here" && cargo build --release --quiet)
   PK="$here/target/release/pkitool"
