@@ -188,6 +188,20 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, FileState> {
     out
 }
 
+/// Standard base64 (as Ansible's b64encode and the role's module write it), by `base64`.
+fn base64_of(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut c = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(bytes).unwrap();
+    let o = c.wait_with_output().unwrap();
+    stdout(&o)
+}
+
 /// The serial as openssl prints it.
 fn serial(cert: &Path) -> String {
     let o = Command::new("openssl")
@@ -292,8 +306,21 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
 
     // --- first run: everything is created --------------------------------------------------
     let window = ["-e", "libvirt_tls_renew_within=10"];
-    let (code, out) = fleet.play(&window, &[]);
+    let (code, out) = fleet.play(&["-v", window[0], window[1]], &[]);
     assert_eq!(code, Some(0), "{out}");
+    // no key material in the (verbose) output: neither PEM nor the base64 the files travel in
+    assert!(!out.contains("PRIVATE KEY"), "{out}");
+    for h in COMPUTES {
+        let key = fs::read_to_string(fleet.root(h).join("etc/pki/libvirt/private/serverkey.pem"))
+            .unwrap();
+        let body = key.lines().nth(1).unwrap();
+        assert!(!out.contains(body), "{h}'s key is in the output");
+        let b64 = base64_of(key.as_bytes());
+        assert!(
+            !out.contains(&b64[..40]),
+            "{h}'s key (base64) is in the output"
+        );
+    }
     let r = recap(&out);
     for h in &all {
         assert_eq!(r[*h]["failed"], 0, "{h}\n{out}");

@@ -23,9 +23,13 @@ options:
     type: list
     elements: path
   files:
-    description: Files to install; each has dest, content (base64), mode, owner, group.
+    description: Files to install; each has dest, mode, and optionally owner and group (other keys are ignored).
     type: list
     elements: dict
+  contents:
+    description: The base64 bytes of each entry of files, in the same order (never logged).
+    type: list
+    elements: str
   dirs:
     description: Directories to create first (mode dir_mode, owner, group).
     type: list
@@ -47,6 +51,8 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
+MAX_READ = 1 << 20
 
 
 def uid_of(name):
@@ -106,7 +112,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             read=dict(type="list", elements="path"),
-            files=dict(type="list", elements="dict", no_log=True),
+            files=dict(type="list", elements="dict"),
+            contents=dict(type="list", elements="str", no_log=True),
             dirs=dict(type="list", elements="path", default=[]),
             dir_mode=dict(type="str", default="0755"),
             owner=dict(type="str"),
@@ -114,6 +121,7 @@ def main():
         ),
         mutually_exclusive=[["read", "files"]],
         required_one_of=[["read", "files"]],
+        required_together=[["files", "contents"]],
         supports_check_mode=True,
     )
     p = module.params
@@ -122,9 +130,13 @@ def main():
         for path in p["read"]:
             try:
                 with open(path, "rb") as f:
-                    contents[path] = base64.b64encode(f.read(1 << 20)).decode("ascii")
+                    data = f.read(MAX_READ + 1)
             except OSError as e:
                 module.fail_json(msg="cannot read %s: %s" % (path, e.strerror))
+            if len(data) > MAX_READ:
+                # libvirt reads at most 64 KiB of a certificate file; this is not one
+                module.fail_json(msg="%s: larger than %d bytes, not a certificate or key file" % (path, MAX_READ))
+            contents[path] = base64.b64encode(data).decode("ascii")
         module.exit_json(changed=False, contents=contents)
 
     changed = []
@@ -145,9 +157,11 @@ def main():
                     changed.append(d)
                 os.chown(d, duid, dgid)
                 os.chmod(d, dmode)
-        for f in p["files"]:
+        if len(p["contents"]) != len(p["files"]):
+            module.fail_json(msg="files and contents differ in length")
+        for f, content in zip(p["files"], p["contents"]):
             dest = f["dest"]
-            data = base64.b64decode(f["content"])
+            data = base64.b64decode(content)
             mode = int(str(f["mode"]), 8)
             uid = uid_of(f.get("owner") or p["owner"]) if (f.get("owner") or p["owner"]) else os.getuid()
             gid = gid_of(f.get("group") or p["group"]) if (f.get("group") or p["group"]) else os.getgid()
