@@ -560,7 +560,7 @@ mod tests {
             include_str!("hostname.rs"),
             include_str!("dn_acl.rs"),
             include_str!("crl.rs"),
-            include_str!("../validate.rs"),
+            include_str!("validate.rs"),
             include_str!("../probe/mod.rs"),
             include_str!("../probe/judge.rs"),
         ];
