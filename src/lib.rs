@@ -30,6 +30,7 @@ pub mod error;
 pub mod fsio;
 pub mod inspect;
 pub mod layout;
+pub mod probe;
 pub mod prompt;
 pub mod quoting;
 pub mod report;

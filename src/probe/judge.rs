@@ -70,6 +70,8 @@ pub struct Judging<'a> {
     pub hostname: Option<&'a str>,
     /// The client certificate, when one was given.
     pub client: Option<&'a ClientInfo>,
+    /// The libvirt and QEMU versions judged.
+    pub consumers: crate::consumer::Consumers,
 }
 
 fn reload_hint(service: Service) -> &'static str {
@@ -146,7 +148,7 @@ fn client_findings(s: &Session, j: &Judging<'_>, out: &mut Vec<Finding>) {
     let subject = j.client.map(|c| c.subject.as_str()).unwrap_or("-");
     let cert = j
         .client
-        .map(|c| crate::inspect::shell_quote(&c.cert.display().to_string()))
+        .map(|c| crate::quoting::shell_quote(&c.cert.display().to_string()))
         .unwrap_or_else(|| "CLIENTCERT".into());
     let qemu = matches!(svc, Service::Nbd | Service::Vnc);
     match &s.client {
@@ -292,13 +294,12 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
         hostnames: vec![j.hostname.unwrap_or(&s.target.host).to_string()],
         allowed_dn: Vec::new(),
         allowed_dn_source: String::new(),
+        consumers: j.consumers,
     };
     if let Some((leaf, extras)) = certs.split_first() {
         let c = CertRef::new(leaf, &at, FRole::Server, 0);
         check::time::check(&c, false, &opts, &mut local);
-        check::constraints::leaf_basic_constraints(&c, &mut local);
-        check::constraints::leaf_key_usage(&c, check::key_alg(leaf), &mut local);
-        check::constraints::eku(&c, &mut local);
+        check::constraints::check(&c, &opts.consumers, false, &mut local);
         check::chain::weak_signature(&c, false, &mut local);
         check::keypair::strength(&c, false, &mut local);
         match trust {
@@ -341,7 +342,7 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
         for (i, x) in extras.iter().enumerate() {
             let c = CertRef::new(x, &at, FRole::Ca, i + 1);
             check::time::check(&c, true, &opts, &mut local);
-            check::constraints::ca_basic_constraints(&c, &mut local);
+            check::constraints::check(&c, &opts.consumers, true, &mut local);
             check::chain::weak_signature(&c, true, &mut local);
             check::keypair::strength(&c, true, &mut local);
         }

@@ -673,7 +673,17 @@ pub fn probe_all(targets: &[Target], w: &Wiring) -> Vec<Session> {
 pub fn local_ca_candidates(service: Service, pkipath: Option<&std::path::Path>) -> Vec<PathBuf> {
     use crate::layout::{libvirt, qemu};
     if let Some(dir) = pkipath {
-        return vec![dir.join(libvirt::CA_CERT)];
+        // A pkipath directory holds cacert.pem; the system one (/etc/pki/libvirt) does not,
+        // its CA is /etc/pki/CA/cacert.pem.
+        let mut v = vec![dir.join(libvirt::CA_CERT)];
+        if let Some(root) = dir
+            .ends_with(libvirt::SYSTEM_CERT_DIR)
+            .then(|| dir.ancestors().nth(3))
+            .flatten()
+        {
+            v.push(crate::layout::under_root(root, libvirt::SYSTEM_CA_DIR).join(libvirt::CA_CERT));
+        }
+        return v;
     }
     let root = std::path::Path::new("/");
     let libvirt_ca = crate::layout::under_root(root, libvirt::SYSTEM_CA_DIR).join(libvirt::CA_CERT);
@@ -685,6 +695,220 @@ pub fn local_ca_candidates(service: Service, pkipath: Option<&std::path::Path>) 
         Service::Vnc => vec![vnc_ca, qemu_ca, libvirt_ca],
         Service::Tls => vec![qemu_ca, libvirt_ca],
     }
+}
+
+/// A client identity to offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFiles {
+    /// The certificate (PEM or DER; the leaf first, then any chain).
+    pub cert: PathBuf,
+    /// Its unencrypted private key.
+    pub key: PathBuf,
+}
+
+/// What `pkitool probe` is asked to do (no clap types).
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// The endpoints, in report order.
+    pub targets: Vec<Target>,
+    /// `--ca`: the CA to judge the chain against.
+    pub ca: Option<PathBuf>,
+    /// `--hostname`: the name clients use (default: each target's host).
+    pub hostname: Option<String>,
+    /// The client certificate to offer.
+    pub client: Option<ClientFiles>,
+    /// `--pkipath`: where the client files came from (its CA is the default trust).
+    pub pkipath: Option<PathBuf>,
+    /// The bound of each phase.
+    pub timeout: Duration,
+    /// Evaluation time (Unix seconds).
+    pub at: i64,
+    /// Warn about expiry within this many days.
+    pub warn_within_days: u32,
+    /// The libvirt and QEMU versions judged.
+    pub consumers: crate::consumer::Consumers,
+}
+
+/// One endpoint's result.
+#[derive(Debug, Clone)]
+pub struct EndpointReport {
+    /// What happened on the wire.
+    pub session: Session,
+    /// The CA the chain was judged against.
+    pub ca: Option<PathBuf>,
+    /// Its findings.
+    pub findings: Vec<crate::check::finding::Finding>,
+}
+
+/// Every endpoint's result, in the order given.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// "pkitool VERSION".
+    pub tool: String,
+    /// RFC 3339 evaluation time.
+    pub evaluated_at: String,
+    /// The client certificate offered.
+    pub client: Option<judge::ClientInfo>,
+    /// One per target.
+    pub endpoints: Vec<EndpointReport>,
+}
+
+impl Outcome {
+    /// Counts over every endpoint.
+    pub fn counts(&self) -> crate::check::finding::Counts {
+        crate::check::finding::Counts::of(self.endpoints.iter().flat_map(|e| e.findings.iter()))
+    }
+
+    /// 1 on errors (or warnings with `strict`), else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        let c = self.counts();
+        u8::from(c.errors > 0 || (strict && c.warnings > 0))
+    }
+}
+
+/// Loads the client identity; `Err(message)` names the file.
+pub fn load_client(files: &ClientFiles) -> Result<(tls::ClientKey, judge::ClientInfo), String> {
+    use x509_parser::prelude::FromDer;
+    let cert_bytes = crate::fsio::read_input(&files.cert).map_err(|e| e.to_string())?;
+    let cert = crate::x509::load::parse(&cert_bytes)
+        .map_err(|e| format!("{}: {e}", files.cert.display()))?;
+    let chain: Vec<Vec<u8>> = cert.certificates().map(|o| o.der.clone()).collect();
+    let first = chain
+        .first()
+        .ok_or_else(|| format!("{}: no certificate in it", files.cert.display()))?;
+    let (_, leaf) = x509_parser::certificate::X509Certificate::from_der(first)
+        .map_err(|e| format!("{}: the certificate cannot be parsed: {e}", files.cert.display()))?;
+    let subject = crate::x509::dn::format_gnutls(leaf.subject());
+    let key_bytes = crate::fsio::read_input(&files.key).map_err(|e| e.to_string())?;
+    let key = crate::x509::load::parse(&key_bytes)
+        .map_err(|e| format!("{}: {e}", files.key.display()))?;
+    let obj = key
+        .private_key()
+        .ok_or_else(|| format!("{}: no private key in it", files.key.display()))?;
+    if crate::x509::keys::needs_password(obj) {
+        return Err(format!(
+            "{}: the key is encrypted; probe needs the unencrypted key libvirt and QEMU load",
+            files.key.display()
+        ));
+    }
+    let pair = crate::x509::keys::load_private_key(obj, None)
+        .map_err(|e| format!("{}: {e}", files.key.display()))?;
+    let pkcs8 = zeroize::Zeroizing::new(pair.serialize_der());
+    let ck = tls::ClientKey::new(chain, pkcs8.to_vec()).map_err(|e| {
+        format!(
+            "{} and {}: {e}",
+            files.cert.display(),
+            files.key.display()
+        )
+    })?;
+    Ok((
+        ck,
+        judge::ClientInfo {
+            subject,
+            cert: files.cert.clone(),
+        },
+    ))
+}
+
+fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// Probes every target and judges what each presented. `Err` is a usage error (an unusable
+/// `--ca` or client identity), found before anything is sent.
+pub fn evaluate(opts: &ProbeOptions) -> crate::Result<Outcome> {
+    use crate::Error;
+    let given_ca = match &opts.ca {
+        Some(p) => Some(
+            judge::load_anchor(p)
+                .map_err(|e| Error::Usage(format!("--ca {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let (key, client) = match &opts.client {
+        Some(files) => {
+            let (k, info) = load_client(files).map_err(|e| {
+                Error::Usage(if opts.pkipath.is_some() {
+                    format!("--pkipath: {e}")
+                } else {
+                    format!("--client-cert/--client-key: {e}")
+                })
+            })?;
+            (Some(k), Some(info))
+        }
+        None => (None, None),
+    };
+    let wiring = Wiring {
+        client: key,
+        timeout: opts.timeout,
+    };
+    let sessions = probe_all(&opts.targets, &wiring);
+    // The local CA per service, loaded once.
+    let mut local: Vec<(Service, Result<Anchor, String>)> = Vec::new();
+    let mut endpoints = Vec::new();
+    for s in sessions {
+        let svc = s.target.service;
+        let trust_owned;
+        let trust = match &given_ca {
+            Some(a) => judge::Trust::Anchor(a),
+            None => {
+                if !local.iter().any(|(k, _)| *k == svc) {
+                    local.push((svc, find_local_ca(svc, opts.pkipath.as_deref())));
+                }
+                trust_owned = local.iter().find(|(k, _)| *k == svc).map(|(_, r)| r.clone());
+                match &trust_owned {
+                    Some(Ok(a)) => judge::Trust::Anchor(a),
+                    Some(Err(why)) => judge::Trust::Missing(why.clone()),
+                    None => judge::Trust::Missing("no CA".into()),
+                }
+            }
+        };
+        let ca = match &trust {
+            judge::Trust::Anchor(a) => Some(a.path.clone()),
+            judge::Trust::Missing(_) => None,
+        };
+        let j = judge::Judging {
+            at: opts.at,
+            warn_within_days: opts.warn_within_days,
+            hostname: opts.hostname.as_deref(),
+            client: client.as_ref(),
+            consumers: opts.consumers,
+        };
+        let findings = judge::judge(&s, &trust, &j);
+        endpoints.push(EndpointReport {
+            session: s,
+            ca,
+            findings,
+        });
+    }
+    Ok(Outcome {
+        tool: format!("pkitool {}", env!("CARGO_PKG_VERSION")),
+        evaluated_at: rfc3339(opts.at),
+        client,
+        endpoints,
+    })
+}
+
+use judge::Anchor;
+
+fn find_local_ca(svc: Service, pkipath: Option<&std::path::Path>) -> Result<Anchor, String> {
+    let candidates = local_ca_candidates(svc, pkipath);
+    let mut tried = Vec::new();
+    for p in &candidates {
+        if std::fs::symlink_metadata(p).is_err() {
+            tried.push(p.display().to_string());
+            continue;
+        }
+        return judge::load_anchor(p)
+            .map_err(|e| format!("the local CA {} cannot be used: {e}", p.display()));
+    }
+    Err(format!(
+        "no --ca given and no local CA found (looked for {})",
+        tried.join(", ")
+    ))
 }
 
 #[cfg(test)]
