@@ -324,10 +324,20 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
     /// Client certificate to offer.
-    #[arg(long, value_name = "FILE", requires = "client_key", conflicts_with = "pkipath")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_key",
+        conflicts_with = "pkipath"
+    )]
     pub client_cert: Option<PathBuf>,
     /// The client certificate's private key (unencrypted, as libvirt and QEMU load it).
-    #[arg(long, value_name = "FILE", requires = "client_cert", conflicts_with = "pkipath")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_cert",
+        conflicts_with = "pkipath"
+    )]
     pub client_key: Option<PathBuf>,
     /// libvirt client directory: clientcert.pem, clientkey.pem (or private/clientkey.pem) and
     /// cacert.pem.

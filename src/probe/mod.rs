@@ -15,8 +15,8 @@ pub mod vnc;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -255,9 +255,7 @@ impl Fail {
     pub fn not_service(got: &[u8], expected: &str) -> Fail {
         let hint = if got.starts_with(b"HTTP/") {
             " (an HTTP server)".to_string()
-        } else if got.first().is_some_and(|b| (20..=23).contains(b))
-            && got.get(1) == Some(&3)
-        {
+        } else if got.first().is_some_and(|b| (20..=23).contains(b)) && got.get(1) == Some(&3) {
             " (a TLS record: this port starts TLS at once; try --service tls)".to_string()
         } else {
             String::new()
@@ -403,12 +401,7 @@ const TLS_SETTLE: Duration = Duration::from_millis(1500);
 fn connect(t: &Target, timeout: Duration) -> Result<(TcpStream, SocketAddr), Fail> {
     let addrs: Vec<SocketAddr> = (t.host.as_str(), t.port)
         .to_socket_addrs()
-        .map_err(|e| {
-            Fail::new(
-                FailKind::Connect,
-                format!("cannot resolve {}: {e}", t.host),
-            )
-        })?
+        .map_err(|e| Fail::new(FailKind::Connect, format!("cannot resolve {}: {e}", t.host)))?
         .collect();
     let mut last = Fail::new(
         FailKind::Connect,
@@ -419,10 +412,9 @@ fn connect(t: &Target, timeout: Duration) -> Result<(TcpStream, SocketAddr), Fai
             Ok(s) => return Ok((s, a)),
             Err(e) => {
                 last = match e.kind() {
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Fail::new(
-                        FailKind::Timeout,
-                        format!("timed out connecting to {a}"),
-                    ),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                        Fail::new(FailKind::Timeout, format!("timed out connecting to {a}"))
+                    }
                     io::ErrorKind::ConnectionRefused => Fail::new(
                         FailKind::Connect,
                         format!("connection refused by {a} (nothing listens on that port)"),
@@ -508,8 +500,8 @@ fn probe_inner(t: &Target, w: &Wiring, s: &mut Session) -> Result<(), Fail> {
     // The handshake.
     wire.phase(w.timeout);
     let capture = tls::Capture::default();
-    let cfg = tls::config(w.client.as_ref(), &capture)
-        .map_err(|e| Fail::new(FailKind::Handshake, e))?;
+    let cfg =
+        tls::config(w.client.as_ref(), &capture).map_err(|e| Fail::new(FailKind::Handshake, e))?;
     let mut conn = rustls::ClientConnection::new(cfg, tls::server_name(&t.host))
         .map_err(|e| Fail::new(FailKind::Handshake, format!("cannot start TLS: {e}")))?;
     let mut result = Ok(());
@@ -549,7 +541,7 @@ fn probe_inner(t: &Target, w: &Wiring, s: &mut Session) -> Result<(), Fail> {
     let answer = {
         let mut io = rustls::Stream::new(&mut conn, &mut wire);
         match t.service {
-            Service::Libvirt => libvirt::auth_list(&mut io),
+            Service::Libvirt => libvirt::confirmation(&mut io),
             Service::Nbd => nbd::abort(&mut io),
             Service::Vnc => vnc::after_tls(&mut io, subtype.unwrap_or(260)),
             Service::Tls => {
@@ -588,9 +580,8 @@ fn probe_inner(t: &Target, w: &Wiring, s: &mut Session) -> Result<(), Fail> {
 /// Why the handshake failed; `None` when that is the expected refusal of a client that gave no
 /// certificate (the chain was captured; the finding is PKI-N07, not an endpoint failure).
 fn handshake_failure(e: &io::Error, seen: &[u8], s: &mut Session) -> Option<Fail> {
-    Some(handshake_failure_inner(e, seen, s)).filter(|f| {
-        !(f.kind == FailKind::ClientRefused && !s.client_sent)
-    })
+    Some(handshake_failure_inner(e, seen, s))
+        .filter(|f| f.kind != FailKind::ClientRefused || s.client_sent)
 }
 
 fn handshake_failure_inner(e: &io::Error, seen: &[u8], s: &mut Session) -> Fail {
@@ -599,9 +590,13 @@ fn handshake_failure_inner(e: &io::Error, seen: &[u8], s: &mut Session) -> Fail 
         if let rustls::Error::AlertReceived(a) = t {
             if s.client_requested && is_client_cert_alert(*a) {
                 let reason = if s.client_sent {
-                    format!("the server refused the client certificate during the handshake (TLS alert {a:?})")
+                    format!(
+                        "the server refused the client certificate during the handshake (TLS alert {a:?})"
+                    )
                 } else {
-                    format!("the server requires a client certificate and none was given (TLS alert {a:?})")
+                    format!(
+                        "the server requires a client certificate and none was given (TLS alert {a:?})"
+                    )
                 };
                 s.client = ClientVerdict::Refused(reason.clone());
                 return Fail::client_refused(reason);
@@ -650,10 +645,7 @@ pub fn probe_all(targets: &[Target], w: &Wiring) -> Vec<Session> {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(t) = targets.get(i) else { break };
                     let r = probe(t, w);
-                    if let Some(slot) = results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get_mut(i)
+                    if let Some(slot) = results.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i)
                     {
                         *slot = Some(r);
                     }
@@ -776,8 +768,12 @@ pub fn load_client(files: &ClientFiles) -> Result<(tls::ClientKey, judge::Client
     let first = chain
         .first()
         .ok_or_else(|| format!("{}: no certificate in it", files.cert.display()))?;
-    let (_, leaf) = x509_parser::certificate::X509Certificate::from_der(first)
-        .map_err(|e| format!("{}: the certificate cannot be parsed: {e}", files.cert.display()))?;
+    let (_, leaf) = x509_parser::certificate::X509Certificate::from_der(first).map_err(|e| {
+        format!(
+            "{}: the certificate cannot be parsed: {e}",
+            files.cert.display()
+        )
+    })?;
     let subject = crate::x509::dn::format_gnutls(leaf.subject());
     let key_bytes = crate::fsio::read_input(&files.key).map_err(|e| e.to_string())?;
     let key = crate::x509::load::parse(&key_bytes)
@@ -791,16 +787,31 @@ pub fn load_client(files: &ClientFiles) -> Result<(tls::ClientKey, judge::Client
             files.key.display()
         ));
     }
+    // Parsed once by pkitool's own loader (clear errors), then handed to rustls as it is.
     let pair = crate::x509::keys::load_private_key(obj, None)
         .map_err(|e| format!("{}: {e}", files.key.display()))?;
-    let pkcs8 = zeroize::Zeroizing::new(pair.serialize_der());
-    let ck = tls::ClientKey::new(chain, pkcs8.to_vec()).map_err(|e| {
-        format!(
-            "{} and {}: {e}",
-            files.cert.display(),
-            files.key.display()
-        )
-    })?;
+    let der = obj.der.clone();
+    let key = match &obj.kind {
+        crate::x509::load::ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Pkcs1) => {
+            rustls::pki_types::PrivateKeyDer::Pkcs1(der.into())
+        }
+        crate::x509::load::ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Sec1) => {
+            rustls::pki_types::PrivateKeyDer::Sec1(der.into())
+        }
+        _ => rustls::pki_types::PrivateKeyDer::Pkcs8(der.into()),
+    };
+    // rcgen re-encodes what aws-lc's strict parser may refuse as is (certtool's padded EC
+    // scalars): try that second.
+    let ck = tls::ClientKey::new(chain.clone(), key)
+        .or_else(|first| {
+            let pkcs8 = zeroize::Zeroizing::new(pair.serialize_der());
+            tls::ClientKey::new(
+                chain,
+                rustls::pki_types::PrivateKeyDer::Pkcs8(pkcs8.to_vec().into()),
+            )
+            .map_err(|_| first)
+        })
+        .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
     Ok((
         ck,
         judge::ClientInfo {
@@ -813,7 +824,10 @@ pub fn load_client(files: &ClientFiles) -> Result<(tls::ClientKey, judge::Client
 fn rfc3339(ts: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ts.to_string())
 }
 
@@ -858,7 +872,10 @@ pub fn evaluate(opts: &ProbeOptions) -> crate::Result<Outcome> {
                 if !local.iter().any(|(k, _)| *k == svc) {
                     local.push((svc, find_local_ca(svc, opts.pkipath.as_deref())));
                 }
-                trust_owned = local.iter().find(|(k, _)| *k == svc).map(|(_, r)| r.clone());
+                trust_owned = local
+                    .iter()
+                    .find(|(k, _)| *k == svc)
+                    .map(|(_, r)| r.clone());
                 match &trust_owned {
                     Some(Ok(a)) => judge::Trust::Anchor(a),
                     Some(Err(why)) => judge::Trust::Missing(why.clone()),
@@ -937,7 +954,11 @@ mod tests {
                 .unwrap_err()
                 .contains("no default port")
         );
-        assert!(parse_target("h:0", None).unwrap_err().contains("1 to 65535"));
+        assert!(
+            parse_target("h:0", None)
+                .unwrap_err()
+                .contains("1 to 65535")
+        );
         assert!(parse_target("h:x", None).is_err());
         assert!(parse_target(":1", None).is_err());
         assert!(parse_target("h", None).unwrap_err().contains("no port"));

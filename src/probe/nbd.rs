@@ -70,7 +70,10 @@ pub fn starttls(s: &mut (impl Read + Write)) -> Result<(), Fail> {
     s.read_exact(&mut g[..8])
         .map_err(|e| Fail::io(&e, "waiting for the NBD greeting"))?;
     if &g[..8] != NBDMAGIC {
-        return Err(Fail::not_service(&g[..8], "an NBD server (no NBDMAGIC greeting)"));
+        return Err(Fail::not_service(
+            &g[..8],
+            "an NBD server (no NBDMAGIC greeting)",
+        ));
     }
     s.read_exact(&mut g[8..18])
         .map_err(|e| Fail::io(&e, "reading the NBD greeting"))?;
@@ -187,7 +190,12 @@ mod tests {
         starttls(&mut s).unwrap();
         assert_eq!(
             s.written,
-            [hex("00000001"), hex("49484156454f5054"), hex("0000000500000000")].concat()
+            [
+                hex("00000001"),
+                hex("49484156454f5054"),
+                hex("0000000500000000")
+            ]
+            .concat()
         );
     }
 

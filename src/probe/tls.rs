@@ -10,8 +10,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::ResolvesClientCert;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
@@ -127,12 +127,12 @@ impl ResolvesClientCert for Resolver {
 pub struct ClientKey(Arc<CertifiedKey>);
 
 impl ClientKey {
-    /// Builds it from the certificate chain (DER, leaf first) and a PKCS#8 private key (DER).
-    pub fn new(chain: Vec<Vec<u8>>, pkcs8: Vec<u8>) -> Result<ClientKey, String> {
+    /// Builds it from the certificate chain (DER, leaf first) and the private key.
+    pub fn new(chain: Vec<Vec<u8>>, key: PrivateKeyDer<'static>) -> Result<ClientKey, String> {
         let provider = provider();
         let key = provider
             .key_provider
-            .load_private_key(PrivateKeyDer::Pkcs8(pkcs8.into()))
+            .load_private_key(key)
             .map_err(|e| format!("the TLS library cannot use this key: {e}"))?;
         let certs = chain.into_iter().map(CertificateDer::from).collect();
         let ck = CertifiedKey::new(certs, key);

@@ -237,6 +237,10 @@ mod tests {
         let mut input = b"RFB 003.008\n".to_vec();
         input.extend_from_slice(&[1, 19, 0, 2, 0, 1, 0, 0, 1, 1]);
         let e = starttls(&mut script(&input)).unwrap_err();
-        assert!(e.reason.contains("only TLSNone (anonymous TLS"), "{}", e.reason);
+        assert!(
+            e.reason.contains("only TLSNone (anonymous TLS"),
+            "{}",
+            e.reason
+        );
     }
 }

@@ -118,7 +118,9 @@ fn client_line(e: &EndpointReport, o: &Outcome) -> String {
     };
     let given = match &o.client {
         Some(c) if s.client_sent => format!("; sent {}", c.subject),
-        Some(_) if s.client_requested => "; given but not sent (no signature scheme in common)".into(),
+        Some(_) if s.client_requested => {
+            "; given but not sent (no signature scheme in common)".into()
+        }
         Some(_) => "; given, not used".into(),
         None => "; none given".into(),
     };
@@ -166,7 +168,13 @@ pub fn text(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             writeln!(w, "  client  {}", client_line(e, o))?;
         }
         for (i, c) in summarize(&s.chain).iter().enumerate() {
-            writeln!(w, "  {}#{} {}", if i == 0 { "chain   " } else { "        " }, i + 1, c.subject)?;
+            writeln!(
+                w,
+                "  {}#{} {}",
+                if i == 0 { "chain   " } else { "        " },
+                i + 1,
+                c.subject
+            )?;
             writeln!(w, "             {dim}issuer{dim:#}  {}", c.issuer)?;
             writeln!(
                 w,

@@ -5,6 +5,7 @@ mod inspect;
 mod interop;
 mod man;
 mod peers;
+mod probe;
 mod provision;
 mod robust;
 mod util;
