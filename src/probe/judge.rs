@@ -314,6 +314,15 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
                 // A chain the server sends is what its clients verify: an intermediate that is
                 // only in the server's file is fine for them (GnuTLS uses the peer's chain).
                 for f in local.iter_mut().skip(before) {
+                    if f.code == "PKI-C03" {
+                        f.message = format!(
+                            "the server sends {} more certificate(s) after the leaf; the CA file already holds its issuer",
+                            extras.len()
+                        );
+                        f.why = "harmless: clients verify against their own CA file; the extra certificates only add bytes to each handshake".into();
+                        f.fix =
+                            "optional: keep only the leaf in the server's certificate file".into();
+                    }
                     if f.code == "PKI-C02" {
                         f.severity = Severity::Note;
                         f.message = "the issuing intermediate CA is not in the CA file; the server sends it in the handshake".into();

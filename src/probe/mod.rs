@@ -341,6 +341,9 @@ impl Write for Wire {
 pub enum ClientVerdict {
     /// The handshake did not get that far.
     NotReached,
+    /// `tls` only: the server did not ask for a client certificate, and there is no protocol
+    /// to ask it whether it admits the client, so nothing was waited for.
+    NotRequested,
     /// The server answered inside TLS.
     Accepted,
     /// The server closed the session or sent an alert: the reason.
@@ -530,6 +533,12 @@ fn probe_inner(t: &Target, w: &Wiring, s: &mut Session) -> Result<(), Fail> {
         };
     }
     s.handshake_done = true;
+    if t.service == Service::Tls && !s.client_requested {
+        s.client = ClientVerdict::NotRequested;
+        conn.send_close_notify();
+        let _ = conn.complete_io(&mut wire);
+        return Ok(());
+    }
 
     // After the handshake: does the server take this client?
     let settle = if t.service == Service::Tls {

@@ -85,6 +85,7 @@ pub fn summarize(chain: &[Vec<u8>]) -> Vec<CertSummary> {
 fn verdict(s: &Session) -> (&'static str, String) {
     match &s.client {
         ClientVerdict::NotReached => ("not_reached", String::new()),
+        ClientVerdict::NotRequested => ("not_requested", String::new()),
         ClientVerdict::Accepted => ("accepted", String::new()),
         ClientVerdict::Refused(r) => ("refused", r.clone()),
         ClientVerdict::Unknown(r) => ("unknown", r.clone()),
@@ -126,7 +127,7 @@ fn client_line(e: &EndpointReport, o: &Outcome) -> String {
     };
     let (v, detail) = verdict(s);
     let v = match v {
-        "not_reached" => String::new(),
+        "not_reached" | "not_requested" => String::new(),
         "accepted" => ": admitted".into(),
         other => format!(": {other} ({detail})"),
     };

@@ -934,3 +934,92 @@ fn many_targets_keep_their_order_and_usage_errors_exit_2() {
     let o = pkitool(["probe", "h:16514", "--client-cert", "x.pem"]);
     status(&o, 2);
 }
+
+#[test]
+fn tls12_and_tls13_client_certificate_demands() {
+    if !(have_peer("certtool") && have_peer("openssl")) {
+        return;
+    }
+    let t = tmpdir();
+    let flat = t.path();
+    certtool_pki(flat);
+    let ca = flat.join("cacert.pem");
+    // A client certificate from a CA the server does not trust (openssl, self-signed).
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=stranger",
+        ])
+        .args(["-addext", "extendedKeyUsage=clientAuth", "-keyout"])
+        .arg(flat.join("strangerkey.pem"))
+        .arg("-out")
+        .arg(flat.join("strangercert.pem"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (cert, key) = (flat.join("servercert.pem"), flat.join("serverkey.pem"));
+    for (version, flag) in [("TLS 1.2", "-tls1_2"), ("TLS 1.3", "-tls1_3")] {
+        let (_srv, port) = s_server(
+            &cert,
+            &key,
+            &[
+                flag,
+                "-Verify",
+                "1",
+                "-verify_return_error",
+                "-CAfile",
+                s(&ca),
+            ],
+        );
+        let target = format!("127.0.0.1:{port}");
+        // No client certificate: the chain is captured even though the server demands one.
+        let o = pkitool([
+            "probe",
+            "--service",
+            "tls",
+            &target,
+            "--ca",
+            s(&ca),
+            "--warn-within",
+            "7",
+            "--format",
+            "json",
+        ]);
+        let v = json(&o);
+        status(&o, 0);
+        let e = &v["endpoints"][0];
+        assert_eq!(e["tls"]["version"], version, "{v:#}");
+        assert_eq!(e["chain"][0]["sha256"], openssl_fingerprint(&cert).as_str());
+        assert_eq!(e["client_certificate"]["requested"], true);
+        // s_server also sends the CA certificate (PKI-C03, a note).
+        assert_eq!(codes(&v), ["PKI-N07", "PKI-C03"], "{version}: {v:#}");
+        // A certificate from another CA: refused, as its own finding.
+        let o = pkitool([
+            "probe",
+            "--service",
+            "tls",
+            &target,
+            "--ca",
+            s(&ca),
+            "--warn-within",
+            "7",
+            "--format",
+            "json",
+            "--client-cert",
+            s(&flat.join("strangercert.pem")),
+            "--client-key",
+            s(&flat.join("strangerkey.pem")),
+        ]);
+        let v = json(&o);
+        status(&o, 1);
+        assert_eq!(codes(&v), ["PKI-N08", "PKI-C03"], "{version}: {v:#}");
+        assert_eq!(v["endpoints"][0]["client_certificate"]["sent"], true);
+    }
+}
