@@ -87,6 +87,7 @@ fn one_page_per_subcommand_naming_every_flag() {
             "pkitool-init-ca.1",
             "pkitool-issue.1",
             "pkitool-match-dn.1",
+            "pkitool-probe.1",
             "pkitool-show.1",
             "pkitool-template.1",
             "pkitool-validate.1",
