@@ -357,9 +357,15 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
         }
     }
     let hint = reload_hint(s.target.service);
+    let qemu_names = matches!(s.target.service, Service::Nbd | Service::Vnc);
     for mut f in local {
         f.path = None;
         if f.fix.starts_with("pkitool issue ") {
+            // The checks name where the file would be; for an endpoint that is "here" (the
+            // CA's directory), with QEMU's names for QEMU services.
+            if qemu_names && !f.fix.contains("--layout") {
+                f.fix = f.fix.replacen(" --out . ", " --out . --layout qemu ", 1);
+            }
             f.fix = format!("{}   (in the CA's directory; {hint})", f.fix);
         }
         out.push(f);

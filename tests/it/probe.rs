@@ -287,7 +287,7 @@ fn nbd_chain_client_admission_and_policy_refusal() {
         fix.contains(&format!("pkitool dn {} --qemu", ocert.display())),
         "{fix}"
     );
-    let o = pkitool(["dn", s(&ocert), "--qemu"]);
+    let o = run_printed(t.path(), &dn_command(fix));
     status(&o, 0);
     assert!(stdout(&o).contains("authz-simple"), "{}", stdout(&o));
 
@@ -455,7 +455,7 @@ fn libvirtd_admission_with_and_without_allow_list() {
             fix.contains(&format!("pkitool dn {} --libvirtd", ocert.display())),
             "{fix}"
         );
-        let o = pkitool(["dn", s(&ocert), "--libvirtd"]);
+        let o = run_printed(t.path(), &dn_command(fix));
         status(&o, 0);
         assert!(
             stdout(&o).contains("tls_allowed_dn_list = [\"C=GB,O=Test,CN=intruder\"]"),
@@ -630,6 +630,25 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
     let t = tmpdir();
     let flat = t.path();
     certtool_pki(flat);
+    // The same CA (key and name) re-signed for ten years, so that a re-issued year-long server
+    // certificate fits inside it.
+    fs::write(
+        flat.join("ca.info"),
+        "cn = Test CA\nca\ncert_signing_key\nexpiration_days = 3650\n",
+    )
+    .unwrap();
+    certtool(
+        flat,
+        &[
+            "--generate-self-signed",
+            "--load-privkey",
+            "cakey.pem",
+            "--template",
+            "ca.info",
+            "--outfile",
+            "cacert.pem",
+        ],
+    );
     let ca = flat.join("cacert.pem");
     let base = "organization = Test\ntls_www_server\nencryption_key\nsigning_key\n";
     let (expired, ekey) = certtool_leaf(
@@ -700,6 +719,35 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
     status(&o, 1);
     let v = json(&o);
     assert!(codes(&v).contains(&"PKI-H01".to_string()), "{v:#}");
+    // The printed fix runs verbatim in the CA's directory, and openssl accepts its result for
+    // the address probed.
+    let fix = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PKI-H01")
+        .unwrap()["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cmd = fix.split("   (").next().unwrap();
+    assert!(cmd.starts_with("pkitool issue server "), "{fix}");
+    let o = run_printed(flat, cmd);
+    status(&o, 0);
+    let o = Command::new("openssl")
+        .args([
+            "verify",
+            "-verify_ip",
+            "127.0.0.1",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+        ])
+        .arg(&ca)
+        .arg(flat.join("servercert.pem"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     // ...and passes with the name it carries.
     let o = pkitool([
         "probe",
@@ -1022,4 +1070,31 @@ fn tls12_and_tls13_client_certificate_demands() {
         assert_eq!(codes(&v), ["PKI-N08", "PKI-C03"], "{version}: {v:#}");
         assert_eq!(v["endpoints"][0]["client_certificate"]["sent"], true);
     }
+}
+
+/// Runs a command pkitool printed, verbatim, with `sh` in `dir` (pkitool on PATH).
+fn run_printed(dir: &Path, cmd: &str) -> std::process::Output {
+    let bin = Path::new(crate::util::PKITOOL).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .args(["-c", cmd])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The `pkitool dn ...` command inside a PKI-N08 fix ("... (pkitool dn FILE --qemu prints it) ...").
+fn dn_command(fix: &str) -> String {
+    let rest = fix
+        .split("(pkitool ")
+        .nth(1)
+        .expect("a pkitool command in the fix");
+    format!("pkitool {}", rest.split(" prints").next().unwrap())
 }
