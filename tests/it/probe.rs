@@ -1098,3 +1098,47 @@ fn dn_command(fix: &str) -> String {
         .expect("a pkitool command in the fix");
     format!("pkitool {}", rest.split(" prints").next().unwrap())
 }
+
+#[test]
+fn at_most_16_targets_at_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    let open = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(AtomicUsize::new(0));
+    {
+        let (open, max, total) = (open.clone(), max.clone(), total.clone());
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                let (open, max, total) = (open.clone(), max.clone(), total.clone());
+                std::thread::spawn(move || {
+                    let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    total.fetch_add(1, Ordering::SeqCst);
+                    // silent until the prober gives up and closes
+                    let mut c = c;
+                    let mut b = [0u8; 4096];
+                    while matches!(c.read(&mut b), Ok(n) if n > 0) {}
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+    let target = format!("127.0.0.1:{port}");
+    let mut args = vec!["probe", "--service", "tls", "--timeout", "1"];
+    args.extend(std::iter::repeat_n(target.as_str(), 20));
+    let (o, took) = probe_timed(&args);
+    status(&o, 1);
+    assert_eq!(total.load(Ordering::SeqCst), 20);
+    assert_eq!(max.load(Ordering::SeqCst), 16);
+    // two waves of one timeout each
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert_eq!(
+        stdout(&o)
+            .matches("timed out during the TLS handshake")
+            .count(),
+        20
+    );
+}
