@@ -1101,27 +1101,20 @@ fn dn_command(fix: &str) -> String {
 
 #[test]
 fn at_most_16_targets_at_once() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = l.local_addr().unwrap().port();
-    let open = Arc::new(AtomicUsize::new(0));
-    let max = Arc::new(AtomicUsize::new(0));
-    let total = Arc::new(AtomicUsize::new(0));
+    let accepted: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
     {
-        let (open, max, total) = (open.clone(), max.clone(), total.clone());
+        let accepted = accepted.clone();
         std::thread::spawn(move || {
             for c in l.incoming().flatten() {
-                let (open, max, total) = (open.clone(), max.clone(), total.clone());
+                accepted.lock().unwrap().push(Instant::now());
+                // silent until the prober gives up and closes
                 std::thread::spawn(move || {
-                    let now = open.fetch_add(1, Ordering::SeqCst) + 1;
-                    max.fetch_max(now, Ordering::SeqCst);
-                    total.fetch_add(1, Ordering::SeqCst);
-                    // silent until the prober gives up and closes
                     let mut c = c;
                     let mut b = [0u8; 4096];
                     while matches!(c.read(&mut b), Ok(n) if n > 0) {}
-                    open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -1131,14 +1124,30 @@ fn at_most_16_targets_at_once() {
     args.extend(std::iter::repeat_n(target.as_str(), 20));
     let (o, took) = probe_timed(&args);
     status(&o, 1);
-    assert_eq!(total.load(Ordering::SeqCst), 20);
-    assert_eq!(max.load(Ordering::SeqCst), 16);
+    let times = accepted.lock().unwrap().clone();
+    assert_eq!(times.len(), 20);
+    // The first wave: 16 connections, the next ones only after their 1 s timeouts.
+    let first = times[0];
+    let wave = times
+        .iter()
+        .filter(|t| t.duration_since(first) < Duration::from_millis(900))
+        .count();
+    assert_eq!(
+        wave,
+        16,
+        "{:?}",
+        times
+            .iter()
+            .map(|t| t.duration_since(first))
+            .collect::<Vec<_>>()
+    );
     // two waves of one timeout each
     assert!(took < Duration::from_secs(4), "{took:?}");
+    // each endpoint: its "failed" line and its PKI-N02 finding
     assert_eq!(
         stdout(&o)
             .matches("timed out during the TLS handshake")
             .count(),
-        20
+        40
     );
 }
