@@ -554,6 +554,17 @@ fn vnc_vencrypt_chain_and_no_vencrypt_refusal() {
     assert_eq!(e["client_certificate"]["verdict"], "accepted");
     assert_eq!(v["summary"]["errors"], 0);
     status(&o, 0);
+    // QEMU asks for a client certificate even with verify-peer=no and admits a client without
+    // one: a warning, which --strict turns into exit 1.
+    assert!(codes(&v).contains(&"PKI-N10".to_string()), "{v:#}");
+    let o = pkitool([
+        "probe",
+        &format!("127.0.0.1:{port}"),
+        "--ca",
+        s(&flat.join("cacert.pem")),
+        "--strict",
+    ]);
+    status(&o, 1);
 
     let (_plain, port) = qemu_vnc(&prefix, None, &t.path().join("vnc-plain.log"));
     let o = pkitool(["probe", "--service", "vnc", &format!("127.0.0.1:{port}")]);
