@@ -474,16 +474,16 @@ fn qemu_system() -> Option<PathBuf> {
     if bin.exists() {
         return Some(prefix);
     }
-    if std::env::var_os("CI").is_some() {
+    if crate::util::in_ci() {
         panic!(
             "{} is missing and CI is set: run tests/fixtures/get-qemu-system.sh",
             bin.display()
         );
     }
-    eprintln!(
-        "SKIP: {} is missing (tests/fixtures/get-qemu-system.sh)",
+    crate::util::note_skip(&format!(
+        "{} is missing (tests/fixtures/get-qemu-system.sh)",
         bin.display()
-    );
+    ));
     None
 }
 
