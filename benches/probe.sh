@@ -1,22 +1,25 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Benchmarks for `pkitool probe` (release build, hyperfine), every server on 127.0.0.1:
 #  1. one probe of a local qemu-nbd (NBD STARTTLS, client certificate, NBD_OPT_ABORT);
 #  2. one probe of a local libvirtd (TLS, client certificate, confirmation byte) against
 #     `openssl s_client` doing the TLS part alone on the same port;
-#  3. 50 targets probed concurrently (the same libvirtd, or the same qemu-nbd, listed 50 times)
-#     against one probe (target: no more than about twice one probe).
+#  3. 50 targets probed concurrently against one probe (target: no more than about twice one
+#     probe): the same libvirtd or the same qemu-nbd listed 50 times (one server does all 50
+#     handshakes), and 50 distinct qemu-nbd servers.
 # libvirtd is started under the same machine-wide lock as the test harness (tests/it/peers.rs):
 # only one libvirtd runs at a time. Needs certtool, qemu-nbd, qemu-img, libvirtd, openssl,
 # hyperfine.
 # Usage: benches/probe.sh
-set -eu
+set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$REPO/Cargo.toml"
 P=$REPO/target/release/pkitool
 W=$(mktemp -d)
 NBD_PID=
 LV_PID=
+MORE_PIDS=
 cleanup() {
+  for p in $MORE_PIDS; do kill "$p" 2>/dev/null || true; done
   [ -n "$NBD_PID" ] && kill "$NBD_PID" 2>/dev/null || true
   [ -n "$LV_PID" ] && kill "$LV_PID" 2>/dev/null || true
   rm -rf "$W"
@@ -102,6 +105,20 @@ done
 "$P" probe --service libvirt $LV50 --pkipath client | tail -1
 "$P" probe --service nbd $NBD50 --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem | tail -1
 
+# 50 distinct qemu-nbd servers (read-only, the same image).
+DISTINCT=""
+i=0
+while [ $i -lt 50 ]; do
+  p=$(free_port)
+  qemu-nbd --object "tls-creds-x509,id=tls0,dir=$W/qs,endpoint=server,verify-peer=yes" --tls-creds tls0 \
+    -b 127.0.0.1 -p "$p" --persistent -r -f raw disk.raw 2>>"$W/nbd-more.log" &
+  MORE_PIDS="$MORE_PIDS $!"
+  DISTINCT="$DISTINCT 127.0.0.1:$p"
+  i=$((i + 1))
+done
+for t in $DISTINCT; do wait_port "${t##*:}"; done
+"$P" probe --service nbd $DISTINCT --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem | tail -1
+
 echo "== one probe vs openssl s_client (TLS only), and 50 targets at once"
 hyperfine -N -w 3 -r 30 \
   "$P probe $NBD_ARGS" \
@@ -109,4 +126,5 @@ hyperfine -N -w 3 -r 30 \
   "openssl s_client -connect 127.0.0.1:$LV -CAfile cacert.pem -cert clientcert.pem -key clientkey.pem -verify_return_error -brief" \
   "$P probe --service libvirt $LV50 --pkipath client" \
   "$P probe --service nbd $NBD50 --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem" \
+  "$P probe --service nbd $DISTINCT --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem" \
   </dev/null
