@@ -1162,3 +1162,52 @@ fn at_most_16_targets_at_once() {
         40
     );
 }
+
+#[test]
+fn unusable_client_identities_are_usage_errors() {
+    if !have_peer("openssl") {
+        return;
+    }
+    let t = tmpdir();
+    let d = t.path();
+    let sh = |script: &str| {
+        let o = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    sh(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 -subj /CN=c -keyout k.pem -out c.pem 2>/dev/null",
+    );
+    sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.pem");
+    sh("openssl pkcs8 -topk8 -in k.pem -passout pass:secret -v2 aes-256-cbc -out enc.pem");
+    for (key, msg) in [
+        ("enc.pem", "the key is encrypted"),
+        (
+            "other.pem",
+            "the private key does not match the certificate",
+        ),
+        ("c.pem", "no private key in it"),
+    ] {
+        let o = pkitool([
+            "probe",
+            "127.0.0.1:16514",
+            "--client-cert",
+            s(&d.join("c.pem")),
+            "--client-key",
+            s(&d.join(key)),
+        ]);
+        status(&o, 2);
+        let err = crate::util::stderr(&o);
+        assert!(
+            err.contains("--client-cert/--client-key") && err.contains(msg),
+            "{key}: {err}"
+        );
+    }
+}
