@@ -15,6 +15,7 @@
 pub mod ca;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod consumer;
 pub mod error;
 pub mod fsio;
@@ -39,5 +40,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Dn(args) => inspect::run_dn(&args),
         Command::Show(args) => inspect::run_show(&args),
         Command::MatchDn(args) => inspect::run_match_dn(&args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man::run(&args),
     }
 }

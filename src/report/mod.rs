@@ -11,7 +11,10 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
     writeln!(out, "pkitool: {style}error{style:#}: {err}")
 }
 
+pub mod data;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
 /// Display a path for reports (lossy for non-UTF-8 names).
