@@ -420,6 +420,38 @@ mod tests {
     }
 
     #[test]
+    fn a_finding_without_a_file_is_located_at_its_group_dir_and_unknown_codes_get_a_rule() {
+        use crate::report::data::{Group, Report};
+        let findings = vec![
+            Finding::new("PKI-D02", Severity::Error, "empty allow-list"),
+            Finding::new("PKI-Z99", Severity::Note, "a code from a newer table"),
+        ];
+        let report = Report {
+            tool: "pkitool 0.1.0".into(),
+            evaluated_at: "2027-01-01T00:00:00Z".into(),
+            groups: vec![Group {
+                name: "g".into(),
+                dir: Some(PathBuf::from("/work/repo/pki")),
+                targets: Vec::new(),
+                findings: &findings,
+            }],
+            totals: Vec::new(),
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(&render(&report, Path::new("/work/repo"))).unwrap();
+        let loc = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], "pki");
+        assert_eq!(loc["region"]["startLine"], 1);
+        let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[1]["id"], "PKI-Z99");
+        assert_eq!(rules[1]["shortDescription"]["text"], "PKI-Z99");
+        assert_eq!(doc["runs"][0]["results"][1]["ruleIndex"], 1);
+    }
+
+    #[test]
     fn uris_are_relative_inside_the_base_and_absolute_outside() {
         let base = Path::new("/work/repo");
         let a = artifact(Path::new("pki/server cert.pem"), base);
