@@ -452,12 +452,16 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__show)
-            opts="-h -V --format --help --version"
+            opts="-h -V --consumers --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --consumers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -540,7 +544,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__validate)
-            opts="-q -h -V --user --root --libvirtd-conf --ca --hostname --allowed-dn --at --warn-within --strict --format --quiet --help --version"
+            opts="-q -h -V --user --root --libvirtd-conf --ca --hostname --allowed-dn --at --warn-within --strict --consumers --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +575,10 @@ _pkitool() {
                     return 0
                     ;;
                 --warn-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

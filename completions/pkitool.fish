@@ -92,6 +92,7 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l hostname -d
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l allowed-dn -d 'A libvirt tls_allowed_dn_list pattern the client certificates must match (repeatable)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l at -d 'Evaluate at this time (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l warn-within -d 'Warn about certificates expiring within this many days' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l consumers -d 'Judge against these libvirt and QEMU versions instead of the strictest widely deployed ones (libvirt 9.0.0, QEMU 10.0.2), e.g. qemu=10.2,libvirt=11.0' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l format -d 'Output format' -r -f -a "text\t'Human-readable text (colour on a terminal)'
 json\t'Machine-readable JSON (a versioned contract, see the README)'
 sarif\t'SARIF 2.1.0, for GitHub code scanning and other SARIF consumers'
@@ -105,6 +106,7 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand dn" -l libvirtd -d 'Prin
 complete -c pkitool -n "__fish_pkitool_using_subcommand dn" -l qemu -d 'Print a ready QEMU `--object authz-simple,...` argument and its QMP object-add JSON'
 complete -c pkitool -n "__fish_pkitool_using_subcommand dn" -s h -l help -d 'Print help'
 complete -c pkitool -n "__fish_pkitool_using_subcommand dn" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand show" -l consumers -d 'Judge against these libvirt and QEMU versions instead of the strictest widely deployed ones (libvirt 9.0.0, QEMU 10.0.2), e.g. qemu=10.2,libvirt=11.0' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand show" -l format -d 'Output format' -r -f -a "text\t'Human-readable text (colour on a terminal)'
 json\t'Machine-readable JSON (a versioned contract, see the README)'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    match pkitool::run(cli) {
+    match pkitool::commands::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
             let mut stderr = anstream::stderr();

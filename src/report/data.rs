@@ -1,6 +1,6 @@
 //! The generic report data the CI renderers ([`super::sarif`], [`super::junit`]) take: groups of
 //! check targets with their findings, plus totals. `validate` builds it from its
-//! [`Outcome`](crate::validate::Outcome) with [`Report::from_outcome`]; any other command that
+//! [`Outcome`](crate::check::validate::Outcome) with [`Report::from_outcome`]; any other command that
 //! produces findings (`probe`) builds a [`Report`] directly:
 //!
 //! ```
@@ -28,7 +28,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::check::finding::{Counts, FRole, Finding};
-use crate::validate::Outcome;
+use crate::check::validate::Outcome;
 
 /// One thing that was checked: a file in a role (or, for a probe, an endpoint in a role).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,9 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
 pub mod data;
 pub mod json;
 pub mod junit;
+pub mod provision;
 pub mod sarif;
+pub mod show;
 pub mod text;
 
 /// Display a path for reports (lossy for non-UTF-8 names).

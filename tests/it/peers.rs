@@ -120,6 +120,22 @@ impl QemuNbdServer {
     /// qemu-nbd runs with `--fork`: the parent exits 0 exactly when the server loaded its
     /// credentials and listens, or non-zero with qemu's error on stderr when it refused them.
     pub fn start(dir: &Path, authz: Option<&str>) -> Result<QemuNbdServer, String> {
+        let extra: Vec<String> = match authz {
+            // QEMU option syntax: a comma inside a value is written as two commas.
+            Some(dn) => vec![
+                "--object".into(),
+                format!("authz-simple,id=auth0,identity={}", dn.replace(',', ",,")),
+                "--tls-authz".into(),
+                "auth0".into(),
+            ],
+            None => Vec::new(),
+        };
+        Self::start_args(dir, &extra)
+    }
+
+    /// Like [`QemuNbdServer::start`], with `extra` arguments given as they are (e.g. an
+    /// `--object authz-simple,...` line pkitool printed, split by a real shell).
+    pub fn start_args(dir: &Path, extra: &[String]) -> Result<QemuNbdServer, String> {
         let scratch = tempfile::Builder::new()
             .prefix("pkitool-nbd-")
             .tempdir()
@@ -145,15 +161,7 @@ impl QemuNbdServer {
                 dir.display()
             ));
             cmd.args(["--tls-creds", "tls0"]);
-            if let Some(dn) = authz {
-                // QEMU option syntax: a comma inside a value is written as two commas.
-                cmd.arg("--object")
-                    .arg(format!(
-                        "authz-simple,id=auth0,identity={}",
-                        dn.replace(',', ",,")
-                    ))
-                    .args(["--tls-authz", "auth0"]);
-            }
+            cmd.args(extra);
             cmd.args(["-b", "127.0.0.1", "-p", &port.to_string()])
                 .args(["--persistent", "--shared", "8", "--fork", "-f", "raw"])
                 .arg("--pid-file")

@@ -104,9 +104,9 @@ fn assert_no_panic(o: &Output, case: &str) {
 }
 
 /// What a directory tree holds: path → (type, mode, size, contents of small regular files).
-type Snapshot = BTreeMap<PathBuf, (String, u32, u64, Option<Vec<u8>>)>;
+pub(crate) type Snapshot = BTreeMap<PathBuf, (String, u32, u64, Option<Vec<u8>>)>;
 
-fn snapshot(root: &Path) -> Snapshot {
+pub(crate) fn snapshot(root: &Path) -> Snapshot {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -1708,7 +1708,7 @@ fn replay_fuzz_target(target: &str, data: &[u8]) {
                 None => (data, &[][..]),
             };
             let dn = String::from_utf8_lossy(dn);
-            let _ = pkitool::x509::dn::pattern_matches(&String::from_utf8_lossy(pattern), &dn);
+            let _ = pkitool::consumer::allowlist::matches(&String::from_utf8_lossy(pattern), &dn);
             if let Ok(d) = pkitool::x509::dn::parse(&dn) {
                 let _ = d.to_gnutls_string();
             }
