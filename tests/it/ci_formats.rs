@@ -287,6 +287,22 @@ fn sarif_is_valid_oasis_sarif_with_one_result_per_finding_and_a_rule_per_code() 
 }
 
 #[test]
+fn the_readme_sarif_example_is_valid_sarif() {
+    if !have_python_module("jsonschema") {
+        return;
+    }
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme
+        .find("--format sarif</summary>\n\n```json\n")
+        .expect("the README's SARIF example");
+    let body = &readme[start..];
+    let body = &body[body.find("{").unwrap()..];
+    let body = &body[..body.find("```").unwrap()];
+    let (valid, out) = schema_check(body.as_bytes());
+    assert!(valid, "{out}");
+}
+
+#[test]
 fn sarif_uris_are_absolute_for_files_outside_the_working_directory() {
     if !have_python_module("jsonschema") {
         return;
