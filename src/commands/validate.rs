@@ -43,7 +43,8 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
                         "--format sarif: cannot read the working directory: {e}"
                     ))
                 })?;
-                let report = crate::report::data::Report::from_outcome(&outcome);
+                let report =
+                    crate::report::data::Report::from_outcome(&outcome).locate_certificates();
                 stdout.write_all(crate::report::sarif::render(&report, &base).as_bytes())
             }
             ReportFormat::Junit => {

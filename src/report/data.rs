@@ -16,6 +16,7 @@
 //!         dir: None,
 //!         targets: vec![Target::new(Some(FRole::Server), None, "server 127.0.0.1:16514")],
 //!         findings: &findings,
+//!         start_lines: Vec::new(),
 //!     }],
 //!     totals: vec![("endpoints", 1)],
 //! };
@@ -73,6 +74,10 @@ pub struct Group<'a> {
     pub targets: Vec<Target>,
     /// The findings, in check order.
     pub findings: &'a [Finding],
+    /// The 1-based line where each finding's object starts in its file (the `-----BEGIN` line of
+    /// the certificate it is about), parallel to `findings`; empty or 0 means line 1 (see
+    /// [`Report::locate_certificates`]).
+    pub start_lines: Vec<usize>,
 }
 
 /// Everything the CI renderers need.
@@ -181,6 +186,7 @@ impl<'a> Report<'a> {
                     dir: Some(lay.dir.clone()),
                     targets,
                     findings: &l.findings,
+                    start_lines: Vec::new(),
                 }
             })
             .collect();
@@ -198,6 +204,57 @@ impl<'a> Report<'a> {
             ],
         }
     }
+}
+
+impl Report<'_> {
+    /// Fills every group's `start_lines`: for a finding about a certificate (it has a file and a
+    /// subject), the line of the `-----BEGIN CERTIFICATE-----` of the first certificate in that
+    /// file with that subject, so that a finding about the second certificate of a CA bundle
+    /// points at it. Files are read again (bounded, once each); anything unreadable or
+    /// unmatched stays at line 1.
+    pub fn locate_certificates(mut self) -> Self {
+        let mut cache: std::collections::HashMap<PathBuf, Vec<(String, usize)>> =
+            std::collections::HashMap::new();
+        for g in &mut self.groups {
+            g.start_lines = g
+                .findings
+                .iter()
+                .map(|f| {
+                    let (Some(path), Some(subject)) = (&f.path, &f.subject) else {
+                        return 0;
+                    };
+                    let certs = cache
+                        .entry(path.clone())
+                        .or_insert_with(|| certificate_lines(path));
+                    certs
+                        .iter()
+                        .find(|(s, _)| s == subject)
+                        .map(|(_, line)| *line)
+                        .unwrap_or(0)
+                })
+                .collect();
+        }
+        self
+    }
+}
+
+/// (subject in GnuTLS order, BEGIN line) of every certificate in a file.
+fn certificate_lines(path: &Path) -> Vec<(String, usize)> {
+    use x509_parser::prelude::FromDer;
+    let Ok(bytes) = crate::fsio::read_input(path) else {
+        return Vec::new();
+    };
+    let Ok(contents) = crate::x509::load::parse(&bytes) else {
+        return Vec::new();
+    };
+    contents
+        .certificates()
+        .filter_map(|o| {
+            x509_parser::certificate::X509Certificate::from_der(&o.der)
+                .ok()
+                .map(|(_, c)| (crate::x509::dn::format_gnutls(c.subject()), o.line))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -227,6 +284,7 @@ mod tests {
                 Target::file(Some(FRole::Server), a),
             ],
             findings: &findings,
+            start_lines: Vec::new(),
         };
         let got = g.assign();
         let names: Vec<(&str, usize)> = got

@@ -3,7 +3,8 @@
 //! One run; `tool.driver.rules` describes every code that appears (title from
 //! [`CODES`](crate::check::finding::CODES), class, help = the README's finding-code table row);
 //! one result per finding with `ruleId` = the code, `level`, `message.text` (message, why, fix)
-//! and a `physicalLocation`. A file inside `base` (the working directory) gets a relative URI
+//! and a `physicalLocation` (the `-----BEGIN` line of the certificate concerned when
+//! [`Report::locate_certificates`] found it, else line 1). A file inside `base` (the working directory) gets a relative URI
 //! with `uriBaseId` `SRCROOT`, which code scanning resolves against the repository root; a file
 //! outside it gets an absolute `file://` URI. Nothing depends on the clock or on hash order: the
 //! same findings at the same `--at` from the same directory give the same bytes.
@@ -315,8 +316,12 @@ pub fn render(report: &Report<'_>, base: &Path) -> String {
     let rules: Vec<Rule> = codes.iter().map(|c| rule_for(c, &rows)).collect();
     let mut results = Vec::new();
     for g in &report.groups {
-        for f in g.findings {
+        for (i, f) in g.findings.iter().enumerate() {
             let at = f.path.as_deref().or(g.dir.as_deref());
+            let start_line = match g.start_lines.get(i) {
+                Some(&n) if n > 0 => u32::try_from(n).unwrap_or(1),
+                _ => 1,
+            };
             results.push(SResult {
                 rule_id: f.code,
                 rule_index: codes.iter().position(|c| *c == f.code).unwrap_or(0),
@@ -326,7 +331,7 @@ pub fn render(report: &Report<'_>, base: &Path) -> String {
                     .map(|p| Location {
                         physical_location: PhysicalLocation {
                             artifact_location: artifact(p, base),
-                            region: Region { start_line: 1 },
+                            region: Region { start_line },
                         },
                     })
                     .into_iter()
@@ -434,6 +439,7 @@ mod tests {
                 dir: Some(PathBuf::from("/work/repo/pki")),
                 targets: Vec::new(),
                 findings: &findings,
+                start_lines: Vec::new(),
             }],
             totals: Vec::new(),
         };

@@ -302,6 +302,77 @@ fn the_readme_sarif_example_is_valid_sarif() {
     assert!(valid, "{out}");
 }
 
+/// 1-based lines of the `-----BEGIN CERTIFICATE-----` lines of a file.
+fn begin_lines(p: &Path) -> Vec<u64> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_end() == "-----BEGIN CERTIFICATE-----")
+        .map(|(i, _)| i as u64 + 1)
+        .collect()
+}
+
+#[test]
+fn sarif_points_at_the_begin_line_of_the_certificate_concerned() {
+    let Some(dir) = fixture(false) else { return };
+    // A second CA that has expired by --at, appended to the CA bundle; the server certificate
+    // behind certtool's text dump, so its PEM block does not start on line 1.
+    util::sh(
+        dir.path(),
+        r#"sed -e 's/Test Root CA/Other CA/' -e 's/expiration_days = 3650/expiration_days = 1/' ca.info > other.info
+(umask 077; certtool --generate-privkey --key-type rsa --bits 2048 --outfile ca/otherkey.pem 2>/dev/null)
+certtool --generate-self-signed --load-privkey ca/otherkey.pem --template other.info --outfile other.pem >/dev/null 2>&1
+cat other.pem >> pki/cacert.pem
+certtool -i --infile pki/servercert.pem > s.pem 2>/dev/null && mv s.pem pki/servercert.pem"#,
+    );
+    let ca_lines = begin_lines(&dir.path().join("pki/cacert.pem"));
+    let server_lines = begin_lines(&dir.path().join("pki/servercert.pem"));
+    assert_eq!(ca_lines.len(), 2);
+    assert_eq!(server_lines.len(), 1);
+    assert!(
+        ca_lines[1] > 1 && server_lines[0] > 1,
+        "{ca_lines:?} {server_lines:?}"
+    );
+    let o = pkitool_in(
+        dir.path(),
+        [
+            "validate",
+            "pki",
+            "--at",
+            "2027-01-15",
+            "--hostname",
+            "other.example",
+            "--format",
+            "sarif",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut seen = BTreeSet::new();
+    for r in doc["runs"][0]["results"].as_array().unwrap() {
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        let line = loc["region"]["startLine"].as_u64().unwrap();
+        match (uri, r["properties"]["subject"].as_str()) {
+            ("pki/cacert.pem", Some("O=Example Org,CN=Other CA")) => {
+                assert_eq!(line, ca_lines[1], "{r}");
+                seen.insert(r["ruleId"].as_str().unwrap().to_string());
+            }
+            ("pki/servercert.pem", Some("O=Example Org,CN=vm")) => {
+                assert_eq!(line, server_lines[0], "{r}");
+                seen.insert(r["ruleId"].as_str().unwrap().to_string());
+            }
+            _ => {}
+        }
+    }
+    // The expired CA and the host name mismatch are both located.
+    assert!(
+        seen.contains("PKI-T03") && seen.contains("PKI-H01"),
+        "{seen:?}\n{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn sarif_uris_are_absolute_for_files_outside_the_working_directory() {
     if !have_python_module("jsonschema") {
