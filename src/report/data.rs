@@ -99,27 +99,29 @@ impl<'a> Group<'a> {
     /// no target gets a target of its own (appended in order of first appearance), so nothing
     /// is lost.
     pub fn assign(&self) -> Vec<(Target, Vec<&'a Finding>)> {
+        use std::collections::HashMap;
         let mut out: Vec<(Target, Vec<&'a Finding>)> = self
             .targets
             .iter()
             .map(|t| (t.clone(), Vec::new()))
             .collect();
+        // Indexes (first target wins), so that big fleets stay linear.
+        let mut exact: HashMap<(Option<PathBuf>, Option<FRole>), usize> = HashMap::new();
+        let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
+        for (i, (t, _)) in out.iter().enumerate() {
+            exact.entry((t.path.clone(), t.role)).or_insert(i);
+            if let Some(p) = &t.path {
+                by_path.entry(p.clone()).or_insert(i);
+            }
+        }
         for f in self.findings {
-            let exact = out
-                .iter()
-                .position(|(t, _)| t.path == f.path && t.role == f.role);
-            let by_path = || {
-                f.path.as_ref().and_then(|p| {
-                    out.iter()
-                        .position(|(t, _)| t.path.as_deref() == Some(p.as_path()))
-                })
-            };
-            match exact.or_else(by_path) {
-                Some(i) => {
-                    if let Some((_, fs)) = out.get_mut(i) {
-                        fs.push(f);
-                    }
-                }
+            let key = (f.path.clone(), f.role);
+            let found = exact
+                .get(&key)
+                .or_else(|| f.path.as_ref().and_then(|p| by_path.get(p)))
+                .copied();
+            match found.and_then(|i| out.get_mut(i)) {
+                Some((_, fs)) => fs.push(f),
                 None => {
                     let t = match &f.path {
                         Some(p) => Target::file(f.role, p),
@@ -132,6 +134,11 @@ impl<'a> Group<'a> {
                             },
                         ),
                     };
+                    let i = out.len();
+                    exact.entry(key).or_insert(i);
+                    if let Some(p) = &f.path {
+                        by_path.entry(p.clone()).or_insert(i);
+                    }
                     out.push((t, vec![f]));
                 }
             }
@@ -156,11 +163,17 @@ impl<'a> Report<'a> {
             .map(|l| {
                 let lay = &l.layout;
                 let mut targets: Vec<Target> = Vec::new();
-                let mut add = |role: Option<FRole>, p: &Path, always: bool| {
-                    let wanted = always
-                        || std::fs::symlink_metadata(p).is_ok()
-                        || l.findings.iter().any(|f| f.path.as_deref() == Some(p));
-                    if wanted && !targets.iter().any(|t| t.path.as_deref() == Some(p)) {
+                let mut seen: std::collections::HashSet<&Path> = std::collections::HashSet::new();
+                let named: std::collections::HashSet<&Path> = l
+                    .findings
+                    .iter()
+                    .filter_map(|f| f.path.as_deref())
+                    .collect();
+                // `exists`: the file was found by a directory scan (fleet), no need to look.
+                let mut add = |role: Option<FRole>, p: &'a Path, exists: bool| {
+                    let wanted =
+                        exists || named.contains(p) || std::fs::symlink_metadata(p).is_ok();
+                    if wanted && seen.insert(p) {
                         targets.push(Target::file(role, p));
                     }
                 };
@@ -179,7 +192,7 @@ impl<'a> Report<'a> {
                     add(Some(FRole::Server), dh, false);
                 }
                 for p in &lay.fleet {
-                    add(None, p, false);
+                    add(None, p, true);
                 }
                 Group {
                     name: lay.name.clone(),

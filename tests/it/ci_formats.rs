@@ -870,7 +870,7 @@ fn zsh_loads_the_completion() {
     // compinit, then source the script: it registers itself with compdef.
     let o = shell(
         "zsh",
-        r#"autoload -U compinit && compinit -u -d "$(mktemp)" && source <("$PKITOOL" completions zsh) && print -r -- "$_comps[pkitool]" && whence -w _pkitool"#,
+        r#"autoload -U compinit && compinit -u -D && source <("$PKITOOL" completions zsh) && print -r -- "$_comps[pkitool]" && whence -w _pkitool"#,
     );
     let out = util::ok(&o);
     assert_eq!(out, "_pkitool\n_pkitool: function\n", "{}", stderr(&o));
