@@ -510,6 +510,16 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     assert_eq!(presented_serial(d.port, &pk2), old_server);
 
     // --- the window reaches compute1's 20-day certificates: exactly those are renewed --------
+    // and the role probes compute1's running libvirtd from the CA machine
+    fs::create_dir_all(t.path().join("host_vars")).unwrap();
+    fs::write(
+        t.path().join(format!("host_vars/{SHORT}.yml")),
+        format!(
+            "libvirt_tls_probe: true\nlibvirt_tls_probe_address: 127.0.0.1\nlibvirt_tls_probe_port: {}\n",
+            d.port
+        ),
+    )
+    .unwrap();
     let before = snapshot(&t.path().join("hosts"));
     let (code, out) = fleet.play(
         &[
@@ -532,6 +542,18 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
         } else {
             assert_eq!(r[*h]["changed"], 0, "{h}\n{out}");
         }
+    }
+    let probe = out
+        .find("TASK [libvirt_tls : probe: pkitool probe of libvirtd")
+        .map(|i| &out[i..])
+        .unwrap_or_else(|| panic!("no probe task in:\n{out}"));
+    let probe = &probe[..probe.find("\n\n").unwrap_or(probe.len())];
+    assert!(
+        probe.contains(&format!("ok: [{SHORT} -> localhost]")),
+        "pkitool probe (exit 0: no errors) of compute1's libvirtd from the CA machine\n{probe}"
+    );
+    for h in all.iter().filter(|h| **h != SHORT) {
+        assert!(probe.contains(&format!("skipping: [{h}]")), "{probe}");
     }
     assert!(
         out.contains("RUNNING HANDLER [libvirt_tls : libvirt_tls reload libvirtd TLS]"),
@@ -579,6 +601,7 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     );
     virsh_hostname("127.0.0.1", d.port, &pk2).expect("compute2 after the renewal");
     drop(d);
+    fs::remove_file(t.path().join(format!("host_vars/{SHORT}.yml"))).unwrap();
 
     // --- and the renewed fleet is stable ----------------------------------------------------
     let (code, out) = fleet.play(&["-e", "libvirt_tls_renew_within=30"], &[]);
