@@ -16,7 +16,8 @@ use std::process::Command;
 
 use crate::peers::{Libvirtd, LibvirtdConf, have_libvirt, virsh_hostname};
 use crate::util::{
-    PKITOOL, have_peer, ok, pkitool, status, stderr, stdout, tmpdir, verify_openssl,
+    PKITOOL, have_peer, in_ci, note_skip, ok, pkitool, status, stderr, stdout, tmpdir,
+    verify_openssl,
 };
 
 const COMPUTES: [&str; 5] = ["compute1", "compute2", "compute3", "compute4", "compute5"];
@@ -43,12 +44,12 @@ fn have_root_and_qemu_group() -> bool {
     if is_root() && group.is_some() {
         return true;
     }
-    if std::env::var_os("CI").is_some() {
+    if in_ci() {
         panic!(
             "the fleet tests run as root with a libvirt-qemu group (as .ci/run sets up) under CI"
         );
     }
-    eprintln!("SKIP: the fleet tests need root and a libvirt-qemu group");
+    note_skip("the fleet tests need root and a libvirt-qemu group");
     false
 }
 
