@@ -7,6 +7,8 @@ use x509_parser::error::X509Error;
 
 use super::{CertRef, rsa_bits};
 use crate::check::finding::{Finding, Severity};
+use crate::consumer::rules::ca_bundle_limit;
+use crate::consumer::{Consumer, Consumers};
 
 /// Signature algorithms GnuTLS refuses ("The certificate uses an insecure algorithm").
 const INSECURE_SIG: &[(&str, &str)] = &[
@@ -116,12 +118,15 @@ pub fn leaf_chain(
     extras: &[X509Certificate<'_>],
     cas: &[X509Certificate<'_>],
     ca_path: &std::path::Path,
+    consumers: &Consumers,
     out: &mut Vec<Finding>,
 ) -> Option<usize> {
     let p = c.path.display();
     let ca = ca_path.display();
     match find_issuer(c.cert, cas) {
         Issuer::Found(i) => {
+            beyond_import_limit(c, i, ca_path, consumers, out);
+            missing_root(c, i, cas, ca_path, out);
             if !extras.is_empty() {
                 out.push(
                     c.f(
@@ -136,6 +141,7 @@ pub fn leaf_chain(
             Some(i)
         }
         Issuer::Unchecked(i) => {
+            beyond_import_limit(c, i, ca_path, consumers, out);
             out.push(
                 c.f("PKI-C07", Severity::Note, "the issuer's signature could not be verified here (algorithm or key size unsupported by pkitool's verifier)")
                     .why("GnuTLS may still accept it; the issuer name matches a CA in the CA file")
@@ -214,6 +220,87 @@ pub fn bundle(path: &std::path::Path, ders: &[&[u8]], out: &mut Vec<Finding>) {
                 .why("harmless, but it counts towards the 16 certificates libvirt and QEMU check")
                 .fix(format!("remove the duplicate from {p}")),
             );
+        }
+    }
+}
+
+/// PKI-C08: the issuing CA sits after the certificates a consumer imports from the CA file
+/// (libvirt and QEMU up to 10.1 read at most 16): for that consumer the leaf has no issuer.
+fn beyond_import_limit(
+    c: &CertRef<'_, '_>,
+    i: usize,
+    ca_path: &std::path::Path,
+    consumers: &Consumers,
+    out: &mut Vec<Finding>,
+) {
+    let refusing: Vec<String> = Consumer::ALL
+        .iter()
+        .filter_map(|&k| {
+            let v = consumers.version(k);
+            ca_bundle_limit(k, v)
+                .filter(|limit| i >= *limit)
+                .map(|limit| format!("{} {v} (reads the first {limit})", k.name()))
+        })
+        .collect();
+    if refusing.is_empty() {
+        return;
+    }
+    let p = c.path.display();
+    let ca = ca_path.display();
+    out.push(
+        c.f(
+            "PKI-C08",
+            Severity::Error,
+            format!("the issuing CA is certificate #{} of {ca}, past the ones libvirt and QEMU import", i + 1),
+        )
+        .why(format!(
+            "{} never see(s) it and refuse(s) to start: \"Our own certificate {p} failed validation against {ca}: The certificate hasn't got a known issuer\"; QEMU 10.2+ imports the whole file",
+            refusing.join(" and ")
+        ))
+        .fix(format!(
+            "move the issuing CA to the front of {ca}, or keep only the CAs this PKI uses in it"
+        )),
+    );
+}
+
+/// PKI-C09: the CA file holds the issuing intermediate but not the root above it. GnuTLS uses
+/// any certificate of the CA file as a trust anchor, so libvirt and QEMU accept it; OpenSSL-based
+/// peers build the chain to a self-signed root and refuse it without `-partial_chain`.
+fn missing_root(
+    c: &CertRef<'_, '_>,
+    i: usize,
+    cas: &[X509Certificate<'_>],
+    ca_path: &std::path::Path,
+    out: &mut Vec<Finding>,
+) {
+    let mut at = i;
+    for _ in 0..=cas.len() {
+        let Some(cur) = cas.get(at) else { return };
+        if self_issued(cur) {
+            return;
+        }
+        match cas
+            .iter()
+            .enumerate()
+            .find(|(j, up)| *j != at && up.subject().as_raw() == cur.issuer().as_raw())
+        {
+            Some((j, _)) => at = j,
+            None => {
+                let top = crate::x509::dn::format_gnutls(cur.issuer());
+                let ca = ca_path.display();
+                out.push(
+                    c.f(
+                        "PKI-C09",
+                        Severity::Warning,
+                        format!("{ca} holds the issuing intermediate CA but not the root \"{top}\" above it"),
+                    )
+                    .why(format!(
+                        "GnuTLS trusts any certificate of the CA file as an anchor, so libvirt and QEMU accept it; OpenSSL-based peers refuse it (\"openssl verify -CAfile {ca}\": \"unable to get issuer certificate\") unless they pass -partial_chain"
+                    ))
+                    .fix(format!("append the root CA certificate \"{top}\" to {ca}")),
+                );
+                return;
+            }
         }
     }
 }
