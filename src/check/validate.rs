@@ -197,7 +197,7 @@ fn system_layouts(
             extra.push(
                 Finding::new("PKI-S04", Severity::Note, "libvirt TLS is not set up here: none of its files exist and libvirtd.conf configures no TLS")
                     .path(&under_root(root, crate::layout::libvirt::SYSTEM_CA_DIR).join(crate::layout::libvirt::CA_CERT))
-                    .why("nothing fails unless libvirtd is meant to listen for TLS or this host runs virsh over TLS; QEMU's own directories are checked below")
+                    .why("nothing fails unless libvirtd is meant to listen for TLS or this host runs virsh over TLS; QEMU's directories are checked on their own")
                     .fix(format!(
                         "if libvirt TLS is wanted: pkitool init-ca --dir DIR --cn NAME, then pkitool issue server --dir DIR --cn HOST --layout libvirt --root {}",
                         crate::quoting::shell_quote(&root.display().to_string())
@@ -392,6 +392,18 @@ pub fn evaluate(args: &ValidateOptions) -> Result<Outcome> {
             r.findings.splice(0..0, extra);
         } else if let Some(first) = reports.first_mut() {
             first.findings.splice(0..0, extra);
+        } else {
+            // Nothing to load at all: the findings still need a home.
+            reports.push(LayoutReport {
+                layout: discover::empty(
+                    LayoutKind::LibvirtSystem,
+                    format!("system tree {}", opts.root.display()),
+                    opts.root.clone(),
+                ),
+                findings: extra,
+                files: 0,
+                certificates: 0,
+            });
         }
     }
     Ok(Outcome {
@@ -416,7 +428,7 @@ fn fixes_name_the_ca(reports: &mut [LayoutReport], ca_dir: Option<&Path>) {
                     Some(d) => f.fix.insert_str(at, &format!("--dir {d} ")),
                     None => {
                         f.fix.insert_str(at, "--dir CA_DIR ");
-                        f.fix.push_str("   (CA_DIR: the directory holding the CA's cacert.pem and cakey.pem; validate --ca-dir DIR fills it in)");
+                        f.why.push_str("; in the fix, fill in CA_DIR: the directory holding the CA's cacert.pem and cakey.pem (validate --ca-dir DIR fills it in)");
                     }
                 }
             }

@@ -171,9 +171,14 @@ impl QemuConf {
     /// Every service resolved as libvirt does; `exists` answers whether a directory (a path in
     /// the target system) exists.
     pub fn resolve(&self, exists: impl Fn(&str) -> bool) -> Vec<Service> {
-        self.services
+        SERVICES
             .iter()
-            .map(|s| {
+            .map(|&name| {
+                let unset = ServiceConf {
+                    name,
+                    ..ServiceConf::default()
+                };
+                let s = self.services.iter().find(|s| s.name == name).unwrap_or(&unset);
                 let fallback = format!("/etc/pki/libvirt-{}", s.name);
                 let (dir, source, explicit) = match &s.dir {
                     Some(d) => (d.clone(), format!("{}_tls_x509_cert_dir", s.name), true),

@@ -508,6 +508,44 @@ cases! {
         peers: Peers::Refuse,
         classes: &["eku"],
     };
+    differential_issuing_ca_is_the_17th => Case {
+        side: Side::Server,
+        name: "issuing CA at position 17 of the CA file (libvirt and QEMU 10.0 import 16)",
+        script: r#"i=1; : > ca-cert.pem
+                   while [ $i -le 16 ]; do
+                     printf 'cn = Filler CA %s\nca\ncert_signing_key\nexpiration_days = 3650\n' $i > f.info
+                     certtool --generate-privkey --key-type ecdsa --outfile f.key 2>/dev/null
+                     certtool --generate-self-signed --load-privkey f.key --template f.info >> ca-cert.pem 2>/dev/null
+                     i=$((i+1))
+                   done
+                   cat $B/cacert.pem >> ca-cert.pem
+                   cp $B/rsa.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca"#,
+        peers: Peers::Refuse,
+        classes: &["chain"],
+    };
+    differential_empty_dns_san => Case {
+        side: Side::Server,
+        name: "an empty dNSName beside the real names (cfssl's \"hosts\": [\"\"])",
+        script: r#"printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DER:30:13:82:09:6c:6f:63:61:6c:68:6f:73:74:87:04:7f:00:00:01:82:00\n' > ext
+                   cp $B/rsa.pem server-key.pem; oleaf server-key.pem ext server-cert.pem
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Refuse,
+        classes: &["hostname"],
+    };
+    differential_intermediate_only_ca_file => Case {
+        side: Side::Server,
+        name: "CA file holding only the issuing intermediate (GnuTLS uses it as the anchor; the chain is sent)",
+        script: r#"printf 'cn = Intermediate CA\nca\ncert_signing_key\nexpiration_days = 365\n' > int.info
+                   certtool --generate-privkey --key-type ecdsa --outfile intkey.pem 2>/dev/null
+                   leaf intkey.pem int.info intcert.pem ca
+                   certtool --generate-certificate --load-privkey $B/rsa.pem --load-ca-certificate intcert.pem \
+                     --load-ca-privkey intkey.pem --template $B/server.info --outfile leaf.pem >/dev/null 2>&1
+                   # the chain is sent to clients, which trust only the root
+                   cat leaf.pem intcert.pem > server-cert.pem
+                   cp $B/rsa.pem server-key.pem; cp intcert.pem ca-cert.pem"#,
+        peers: Peers::Accept,
+        classes: &[],
+    };
     differential_client_wrong_ca => Case {
         side: Side::Client,
         name: "client: client certificate signed by another CA",

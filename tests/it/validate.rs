@@ -465,6 +465,18 @@ fn printed_fix_commands_repair_the_layout() {
         fix.contains("--force") && fix.contains("'deploy dir'"),
         "{fix}"
     );
+    // Without --ca-dir the fix names the argument to fill in; with it, it runs verbatim.
+    assert!(fix.contains("--dir CA_DIR "), "{fix}");
+    let report = json(&check(&["--ca-dir", "."]));
+    let fix = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PKI-H01")
+        .and_then(|f| f["fix"].as_str())
+        .expect("a hostname finding with a fix")
+        .to_string();
+    assert!(fix.contains("--dir . "), "{fix}");
     let cmd = fix.replacen("pkitool", util::PKITOOL, 1);
     util::sh(d, &cmd);
     let after = check(&[]);
