@@ -3,6 +3,7 @@
 mod consumer_model;
 mod differential;
 mod dn_forms;
+mod hosts;
 mod inspect;
 mod interop;
 mod man;
