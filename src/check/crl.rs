@@ -124,7 +124,7 @@ pub fn check(
                 Finding::new(
                     "PKI-R04",
                     Severity::Error,
-                    format!("revoked by {} (serial {}, since {})", p, r.raw_serial_as_string(), fmt_ts(r.revocation_date.timestamp())),
+                    format!("revoked by {} (serial {}, since {})", p, r.raw_serial().iter().map(|b| format!("{b:02x}")).collect::<String>(), fmt_ts(r.revocation_date.timestamp())),
                 )
                 .path(&t.path)
                 .role(t.role)

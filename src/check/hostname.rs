@@ -159,6 +159,8 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
     } else {
         cn.clone()
     };
+    // The re-issued certificate drops the wildcards GnuTLS never matches (PKI-H05).
+    sans_suggest.retain(|s| !s.contains('*') || (s.starts_with('*') && wildcard_usable(s)));
     let reissue = || c.issue_server(&fix_cn, &sans_suggest);
     if n.dns.is_empty() && n.ips.is_empty() {
         out.push(

@@ -132,9 +132,47 @@ impl<'c, 'a> CertRef<'c, 'a> {
     }
 
     /// `--out DIR [--layout qemu]` (or `--layout libvirt --root R` in a system tree) and
-    /// `--force`, for commands that re-issue this certificate in place.
+    /// `--force`, for commands that re-issue this certificate in place. A certificate under a
+    /// name of its own (fleet mode: `hosts/h1/web.pem`) is issued into a staging directory
+    /// beside it and moved into place, with its key (found as fleet mode pairs them, else
+    /// `NAME-key.pem`).
     fn out_args(&self) -> String {
-        format!("{} --force", issue_target(self.path))
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let standard = matches!(name, "servercert.pem" | "clientcert.pem")
+            || name.starts_with("server-cert")
+            || name.starts_with("client-cert");
+        if standard {
+            return format!("{} --force", issue_target(self.path));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let stage = dir.join(".pkitool-reissue");
+        let key = fleet_key_for(self.path).unwrap_or_else(|| {
+            let stem = self
+                .path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("cert");
+            dir.join(format!("{stem}-key.pem"))
+        });
+        let q = |p: &Path| shell_quote(&p.display().to_string());
+        let (c, k) = if self.role == FRole::Client {
+            ("clientcert.pem", "clientkey.pem")
+        } else {
+            ("servercert.pem", "serverkey.pem")
+        };
+        format!(
+            "--out {} --force && mv {} {} && mv {} {} && rm -r {}",
+            q(&stage),
+            q(&stage.join(c)),
+            q(self.path),
+            q(&stage.join(k)),
+            q(&key),
+            q(&stage)
+        )
     }
 
     /// The first CN.
@@ -767,9 +805,9 @@ fn check_crl(
                 Finding::new("PKI-R05", Severity::Warning, format!("a CRL named crl.pem, but libvirt loads {}", crl_path.display()))
                     .path(&doc_name)
                     .role(FRole::Ca)
-                    .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied")
+                    .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied (renaming it, or setting crl_file in libvirtd.conf, fixes it)")
                     .fix(format!(
-                        "mv {} {}   (or set crl_file in libvirtd.conf)",
+                        "mv {} {}",
                         shell_quote(&doc_name.display().to_string()),
                         shell_quote(&crl_path.display().to_string())
                     )),
@@ -800,9 +838,9 @@ fn check_dh_params(layout: &Layout, policy: Policy, tally: &mut Tally, out: &mut
                     Finding::new("PKI-P03", Severity::Warning, format!("DH parameters of {bits} bits"))
                         .path(dh)
                         .role(FRole::Server)
-                        .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam)")
+                        .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam); without the file QEMU negotiates RFC 7919 groups")
                         .fix(format!(
-                            "rm {}   (QEMU then negotiates RFC 7919 groups)",
+                            "rm {}",
                             shell_quote(&dh.display().to_string())
                         )),
                 );

@@ -178,7 +178,11 @@ impl QemuConf {
                     name,
                     ..ServiceConf::default()
                 };
-                let s = self.services.iter().find(|s| s.name == name).unwrap_or(&unset);
+                let s = self
+                    .services
+                    .iter()
+                    .find(|s| s.name == name)
+                    .unwrap_or(&unset);
                 let fallback = format!("/etc/pki/libvirt-{}", s.name);
                 let (dir, source, explicit) = match &s.dir {
                     Some(d) => (d.clone(), format!("{}_tls_x509_cert_dir", s.name), true),

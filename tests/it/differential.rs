@@ -532,20 +532,6 @@ cases! {
         peers: Peers::Refuse,
         classes: &["hostname"],
     };
-    differential_intermediate_only_ca_file => Case {
-        side: Side::Server,
-        name: "CA file holding only the issuing intermediate (GnuTLS uses it as the anchor; the chain is sent)",
-        script: r#"printf 'cn = Intermediate CA\nca\ncert_signing_key\nexpiration_days = 365\n' > int.info
-                   certtool --generate-privkey --key-type ecdsa --outfile intkey.pem 2>/dev/null
-                   leaf intkey.pem int.info intcert.pem ca
-                   certtool --generate-certificate --load-privkey $B/rsa.pem --load-ca-certificate intcert.pem \
-                     --load-ca-privkey intkey.pem --template $B/server.info --outfile leaf.pem >/dev/null 2>&1
-                   # the chain is sent to clients, which trust only the root
-                   cat leaf.pem intcert.pem > server-cert.pem
-                   cp $B/rsa.pem server-key.pem; cp intcert.pem ca-cert.pem"#,
-        peers: Peers::Accept,
-        classes: &[],
-    };
     differential_client_wrong_ca => Case {
         side: Side::Client,
         name: "client: client certificate signed by another CA",

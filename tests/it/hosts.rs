@@ -95,29 +95,47 @@ fn qemu_conf_custom_vnc_dir_expiring_tomorrow_is_found() {
     .unwrap();
     // The judge: openssl says the server certificate ends within two days.
     let cert = r.join("srv/vnc/server-cert.pem");
-    let o = util::run("openssl", ["x509", "-checkend", "172800", "-noout", "-in", s(&cert)]);
+    let o = util::run(
+        "openssl",
+        ["x509", "-checkend", "172800", "-noout", "-in", s(&cert)],
+    );
     assert_eq!(o.status.code(), Some(1), "openssl: {}", stdout(&o));
     // With --root, qemu.conf is read from the tree.
     let v = json(&pkitool(["validate", "--root", s(r), "--format", "json"]));
     let soon: Vec<_> = findings(&v, "PKI-T05")
         .into_iter()
-        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with("srv/vnc/server-cert.pem")))
+        .filter(|f| {
+            f["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("srv/vnc/server-cert.pem"))
+        })
         .collect();
     assert_eq!(soon.len(), 1, "{v:#}");
     assert!(
-        v["layouts"].as_array().unwrap().iter().any(|l| l["dir"]
-            .as_str()
-            .is_some_and(|d| d.ends_with("srv/vnc"))),
+        v["layouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["dir"].as_str().is_some_and(|d| d.ends_with("srv/vnc"))),
         "{v:#}"
     );
     // And with --qemu-conf naming the real directory.
     let conf = r.join("q.conf");
     fs::write(
         &conf,
-        format!("vnc_tls_x509_cert_dir = \"{}\"\n", r.join("srv/vnc").display()),
+        format!(
+            "vnc_tls_x509_cert_dir = \"{}\"\n",
+            r.join("srv/vnc").display()
+        ),
     )
     .unwrap();
-    let v = json(&pkitool(["validate", "--qemu-conf", s(&conf), "--format", "json"]));
+    let v = json(&pkitool([
+        "validate",
+        "--qemu-conf",
+        s(&conf),
+        "--format",
+        "json",
+    ]));
     assert!(
         findings(&v, "PKI-T05")
             .iter()
@@ -153,7 +171,9 @@ fn qemu_conf_resolution_follows_libvirt() {
         .map(|l| l["name"].as_str().unwrap())
         .collect();
     assert!(
-        names.iter().any(|n| n.ends_with("etc/pki/libvirt-spice (spice)")),
+        names
+            .iter()
+            .any(|n| n.ends_with("etc/pki/libvirt-spice (spice)")),
         "{names:?}"
     );
     assert!(
@@ -203,13 +223,18 @@ fn qemu_only_host_is_not_broken() {
     assert_eq!(findings(&v, "PKI-S04").len(), 1, "{v:#}");
     // As soon as a libvirt TLS file exists, the missing CA is an error again.
     fs::create_dir_all(r.join("etc/pki/libvirt")).unwrap();
-    fs::copy(q.join("server-cert.pem"), r.join("etc/pki/libvirt/servercert.pem")).unwrap();
+    fs::copy(
+        q.join("server-cert.pem"),
+        r.join("etc/pki/libvirt/servercert.pem"),
+    )
+    .unwrap();
     let o = pkitool(["validate", "--root", s(r), "--format", "json"]);
     status(&o, 1);
     assert!(
-        findings(&json(&o), "PKI-F01")
-            .iter()
-            .any(|f| f["path"].as_str().unwrap().ends_with("etc/pki/CA/cacert.pem")),
+        findings(&json(&o), "PKI-F01").iter().any(|f| f["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("etc/pki/CA/cacert.pem")),
         "{}",
         stdout(&o)
     );
@@ -263,7 +288,14 @@ fn tls_no_verify_certificate_admits_everyone_and_no_allow_list_error_follows() {
         .unwrap()
     };
     write(true);
-    let o = pkitool(["validate", s(d), "--libvirtd-conf", s(&lconf), "--format", "json"]);
+    let o = pkitool([
+        "validate",
+        s(d),
+        "--libvirtd-conf",
+        s(&lconf),
+        "--format",
+        "json",
+    ]);
     let v = json(&o);
     status(&o, 0);
     assert_eq!(findings(&v, "PKI-S06").len(), 1, "{v:#}");
@@ -321,7 +353,10 @@ fn qemu_img_as(user: &str, dir: &Path) -> Result<String, String> {
             "qemu-img",
             "info",
             "--object",
-            &format!("tls-creds-x509,id=tls0,dir={},endpoint=client", dir.display()),
+            &format!(
+                "tls-creds-x509,id=tls0,dir={},endpoint=client",
+                dir.display()
+            ),
             "--image-opts",
             &format!("driver=nbd,host=127.0.0.1,port={port},tls-creds=tls0"),
         ])
@@ -446,7 +481,10 @@ fn running_unprivileged_says_what_could_not_be_checked() {
         if strict {
             args.push("--strict".into());
         }
-        Command::new("setpriv").args(&args).output().expect("setpriv")
+        Command::new("setpriv")
+            .args(&args)
+            .output()
+            .expect("setpriv")
     };
     let o = run(false);
     let v = json(&o);
@@ -480,7 +518,10 @@ fn san_import_checks_agree_with_gnutls() {
     // (name, SAN extension DER)
     let cases = [
         ("empty-dns", "30:02:82:00"),
-        ("empty-dns-beside-names", "30:0d:82:09:6c:6f:63:61:6c:68:6f:73:74:82:00"),
+        (
+            "empty-dns-beside-names",
+            "30:0d:82:09:6c:6f:63:61:6c:68:6f:73:74:82:00",
+        ),
         ("empty-email", "30:02:81:00"),
         ("empty-uri", "30:02:86:00"),
         ("empty-ip", "30:02:87:00"),
@@ -571,7 +612,13 @@ fn intermediate_only_ca_file_is_a_warning_as_openssl_refuses_it() {
     // The fix: append the root; then OpenSSL verifies too and the warning is gone.
     sh(d, "cat cacert.pem >> p/cacert.pem");
     assert!(os(&[]).status.success());
-    assert!(findings(&json(&pkitool(["validate", s(&p), "--format", "json"])), "PKI-C09").is_empty());
+    assert!(
+        findings(
+            &json(&pkitool(["validate", s(&p), "--format", "json"])),
+            "PKI-C09"
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -653,9 +700,18 @@ fn cn_only_warning_names_the_stacks_that_refuse() {
     );
     assert!(o.status.success(), "{}", stdout(&o));
     let v = json(&pkitool(["validate", s(&p), "--format", "json"]));
-    let why = findings(&v, "PKI-H02")[0]["why"].as_str().unwrap().to_string();
-    assert!(why.contains("openssl verify -verify_hostname` still fall back"), "{why}");
-    assert!(why.contains("Go") && why.contains("rustls") && why.contains("browsers"), "{why}");
+    let why = findings(&v, "PKI-H02")[0]["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains("openssl verify -verify_hostname` still fall back"),
+        "{why}"
+    );
+    assert!(
+        why.contains("Go") && why.contains("rustls") && why.contains("browsers"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -687,9 +743,25 @@ fn idn_host_names_match_as_gnutls_matches_them() {
                 host,
             ],
         );
-        assert_eq!(o.status.success(), gnutls_ok, "certtool {host}: {}", stdout(&o));
-        let v = json(&pkitool(["validate", s(&p), "--hostname", host, "--format", "json"]));
-        assert_eq!(findings(&v, "PKI-H01").is_empty(), gnutls_ok, "{host}: {v:#}");
+        assert_eq!(
+            o.status.success(),
+            gnutls_ok,
+            "certtool {host}: {}",
+            stdout(&o)
+        );
+        let v = json(&pkitool([
+            "validate",
+            s(&p),
+            "--hostname",
+            host,
+            "--format",
+            "json",
+        ]));
+        assert_eq!(
+            findings(&v, "PKI-H01").is_empty(),
+            gnutls_ok,
+            "{host}: {v:#}"
+        );
     }
 }
 
@@ -809,12 +881,21 @@ fn usage_errors_exit_2_naming_the_flag() {
     fs::write(d.join("cacert.pem"), "x").unwrap();
     let ca = d.join("cacert.pem");
     let cases: &[(&[&str], &str)] = &[
-        (&["validate", "--ca", "/nonexistent/ca.pem", s(d)], "--ca /nonexistent/ca.pem"),
+        (
+            &["validate", "--ca", "/nonexistent/ca.pem", s(d)],
+            "--ca /nonexistent/ca.pem",
+        ),
         (&["validate", "--ca", s(&ca), s(d)], "--ca"),
         (&["validate", "--user", "--root", s(d)], "--user"),
         (&["validate", s(d), "--hostname", ""], "--hostname"),
-        (&["validate", s(d), "--hostname", "vm.example.com:16514"], "host:port"),
-        (&["validate", s(d), "--hostname", "qemu+tls://vm/system"], "a URL"),
+        (
+            &["validate", s(d), "--hostname", "vm.example.com:16514"],
+            "host:port",
+        ),
+        (
+            &["validate", s(d), "--hostname", "qemu+tls://vm/system"],
+            "a URL",
+        ),
         (&["validate", s(d), "--hostname", "[::1]:443"], "--hostname"),
     ];
     for (args, want) in cases {
@@ -823,7 +904,12 @@ fn usage_errors_exit_2_naming_the_flag() {
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
     // An IPv6 address is a host name, not host:port.
-    assert_ne!(pkitool(["validate", s(d), "--hostname", "::1"]).status.code(), Some(2));
+    assert_ne!(
+        pkitool(["validate", s(d), "--hostname", "::1"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,14 +941,28 @@ fn hostname_fix_keeps_subject_key_type_and_layout() {
         "--format",
         "json",
     ]));
-    let fix = findings(&v, "PKI-H01")[0]["fix"].as_str().unwrap().to_string();
+    let fix = findings(&v, "PKI-H01")[0]["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
     sh(d, &fix.replacen("pkitool", util::PKITOOL, 1));
     // The judges: openssl shows the subject and key size kept; certtool matches the new name.
     let text = stdout(&util::run(
         "openssl",
-        ["x509", "-noout", "-text", "-nameopt", "RFC2253", "-in", s(&p.join("server-cert.pem"))],
+        [
+            "x509",
+            "-noout",
+            "-text",
+            "-nameopt",
+            "RFC2253",
+            "-in",
+            s(&p.join("server-cert.pem")),
+        ],
     ));
-    assert!(text.contains("Subject: CN=vm1,O=Example Org,C=GB"), "{text}");
+    assert!(
+        text.contains("Subject: CN=vm1,O=Example Org,C=GB"),
+        "{text}"
+    );
     assert!(text.contains("Public-Key: (3072 bit)"), "{text}");
     let o = util::run(
         "certtool",
@@ -877,6 +977,13 @@ fn hostname_fix_keeps_subject_key_type_and_layout() {
         ],
     );
     assert!(o.status.success(), "{}", stdout(&o));
-    let o = pkitool(["validate", s(&p), "--hostname", "vm1.example.org", "--format", "json"]);
+    let o = pkitool([
+        "validate",
+        s(&p),
+        "--hostname",
+        "vm1.example.org",
+        "--format",
+        "json",
+    ]);
     status(&o, 0);
 }
