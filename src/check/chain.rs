@@ -72,6 +72,20 @@ pub fn weak_signature(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) 
     );
 }
 
+/// The key family a signature algorithm needs (None when unknown).
+fn signature_family(cert: &X509Certificate<'_>) -> Option<super::KeyAlg> {
+    let oid = cert.signature_algorithm.algorithm.to_id_string();
+    if oid.starts_with("1.2.840.10045.4.") {
+        Some(super::KeyAlg::Ec)
+    } else if oid.starts_with("1.2.840.113549.1.1.") {
+        Some(super::KeyAlg::Rsa)
+    } else if oid == "1.3.101.112" || oid == "1.3.101.113" {
+        Some(super::KeyAlg::Ed)
+    } else {
+        None
+    }
+}
+
 /// How a certificate relates to a candidate issuer set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Issuer {
@@ -96,6 +110,15 @@ pub fn find_issuer(cert: &X509Certificate<'_>, cas: &[X509Certificate<'_>]) -> I
         }
         match cert.verify_signature(Some(ca.public_key())) {
             Ok(()) => return Issuer::Found(i),
+            // A signature of one family (ECDSA) under a key of another (RSA) is no signature
+            // of that CA, whatever the verifier supports: a different key with the same name.
+            Err(X509Error::SignatureUnsupportedAlgorithm)
+                if signature_family(cert).is_some_and(|f| f != super::key_alg(ca)) =>
+            {
+                if result == Issuer::None {
+                    result = Issuer::WrongKey(i);
+                }
+            }
             Err(X509Error::SignatureUnsupportedAlgorithm) => result = Issuer::Unchecked(i),
             Err(_) => {
                 // x509-parser (aws-lc) refuses RSA keys under 2048 bits with a plain
