@@ -344,24 +344,46 @@ fn libvirtd_allow_list_never_applies_to_qemu_client_certificates() {
 /// refuses the credentials at load, Ok(message) when it got past them (the connection to a
 /// closed port then fails).
 fn qemu_img_as(user: &str, dir: &Path) -> Result<String, String> {
+    qemu_img_client(Some(user), dir, None)
+}
+
+/// `qemu-img info` with a client endpoint on `dir`, optionally as `user` and with the key's
+/// password as a `secret` object given as `passwordid`.
+fn qemu_img_client(
+    user: Option<&str>,
+    dir: &Path,
+    password: Option<&str>,
+) -> Result<String, String> {
     let port = peers::free_port();
-    let o = Command::new("setpriv")
-        .args([
-            &format!("--reuid={user}"),
-            &format!("--regid={user}"),
-            "--init-groups",
-            "qemu-img",
-            "info",
-            "--object",
-            &format!(
-                "tls-creds-x509,id=tls0,dir={},endpoint=client",
-                dir.display()
-            ),
-            "--image-opts",
-            &format!("driver=nbd,host=127.0.0.1,port={port},tls-creds=tls0"),
-        ])
-        .output()
-        .expect("run setpriv qemu-img");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(user) = user {
+        args.extend([
+            format!("--reuid={user}"),
+            format!("--regid={user}"),
+            "--init-groups".into(),
+        ]);
+    }
+    args.extend(["qemu-img".to_string(), "info".into()]);
+    let mut creds = format!(
+        "tls-creds-x509,id=tls0,dir={},endpoint=client",
+        dir.display()
+    );
+    if let Some(pw) = password {
+        args.extend(["--object".into(), format!("secret,id=sec0,data={pw}")]);
+        creds.push_str(",passwordid=sec0");
+    }
+    args.extend([
+        "--object".into(),
+        creds,
+        "--image-opts".into(),
+        format!("driver=nbd,host=127.0.0.1,port={port},tls-creds=tls0"),
+    ]);
+    let o = if user.is_some() {
+        Command::new("setpriv").args(&args).output()
+    } else {
+        Command::new(&args[0]).args(&args[1..]).output()
+    }
+    .expect("run qemu-img");
     let msg = format!("{}{}", stdout(&o), stderr(&o));
     if msg.contains("Connection refused") || msg.contains("Failed to connect") {
         Ok(msg)
@@ -986,4 +1008,73 @@ fn hostname_fix_keeps_subject_key_type_and_layout() {
         "json",
     ]);
     status(&o, 0);
+}
+
+#[test]
+fn encrypted_qemu_key_with_a_qemu_conf_secret_is_a_note() {
+    if !(peers_ok() && have_qemu()) {
+        return;
+    }
+    let t = util::tmpdir();
+    let r = t.path();
+    let m = r.join("srv/migrate");
+    qemu_dir(&m, 365);
+    sh(
+        &m,
+        "openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:s3cret -in client-key.pem -out k.pem
+         mv k.pem client-key.pem; chmod 600 client-key.pem",
+    );
+    // The judges: QEMU refuses the key without the secret and loads it with it.
+    let e = qemu_img_client(None, &m, None).expect_err("no passwordid");
+    assert!(e.contains("Decryption has failed"), "{e}");
+    qemu_img_client(None, &m, Some("s3cret")).expect("QEMU decrypts it with passwordid");
+    fs::create_dir_all(r.join("etc/libvirt")).unwrap();
+    let conf = |secret: bool| {
+        fs::write(
+            r.join("etc/libvirt/qemu.conf"),
+            format!(
+                "migrate_tls_x509_cert_dir = \"/srv/migrate\"\n{}",
+                if secret {
+                    "migrate_tls_x509_secret_uuid = \"6a7a3c6e-2b1c-4f0e-9d55-0c1f2e3d4b5a\"\n"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .unwrap()
+    };
+    conf(false);
+    let v = json(&pkitool(["validate", "--root", s(r), "--format", "json"]));
+    assert_eq!(findings(&v, "PKI-P02").len(), 1, "{v:#}");
+    assert_eq!(findings(&v, "PKI-P02")[0]["severity"], "error");
+    conf(true);
+    let o = pkitool(["validate", "--root", s(r), "--format", "json"]);
+    let v = json(&o);
+    assert!(findings(&v, "PKI-P02").is_empty(), "{v:#}");
+    let q02 = findings(&v, "PKI-Q02");
+    assert_eq!(q02.len(), 1, "{v:#}");
+    assert_eq!(q02[0]["severity"], "note");
+    status(&o, 0);
+}
+
+#[test]
+fn unreadable_configuration_files_are_usage_errors() {
+    let t = util::tmpdir();
+    let d = t.path();
+    for flag in ["--libvirtd-conf", "--qemu-conf"] {
+        let o = pkitool(["validate", flag, s(&d.join("missing.conf"))]);
+        status(&o, 2);
+        assert!(stderr(&o).contains(flag), "{}", stderr(&o));
+    }
+    fs::write(d.join("bad.conf"), "vnc_tls_x509_cert_dir = \n").unwrap();
+    let o = pkitool([
+        "validate",
+        "--qemu-conf",
+        s(&d.join("bad.conf")),
+        "--format",
+        "json",
+    ]);
+    status(&o, 1);
+    let v = json(&o);
+    assert_eq!(findings(&v, "PKI-S05").len(), 1, "{v:#}");
 }
