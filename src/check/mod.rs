@@ -623,7 +623,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
 
 /// PKI-Q02: an encrypted key in a directory qemu.conf gives a `*_tls_x509_secret_uuid`: libvirt
 /// passes that secret to QEMU as the `passwordid`, so the key loads.
-fn secret_keys(uuid: &str, services: &[String], out: &mut Vec<Finding>) {
+fn secret_keys(uuid: &str, services: &[String], out: &mut [Finding]) {
     for f in out.iter_mut().filter(|f| f.code == "PKI-P02") {
         f.code = "PKI-Q02";
         f.severity = Severity::Note;

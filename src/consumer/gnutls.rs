@@ -27,10 +27,10 @@ pub fn san_import_problems(cert: &X509Certificate<'_>) -> Vec<String> {
         .enumerate()
         .filter_map(|(i, g)| {
             let what = match g {
-                GeneralName::DNSName(s) if s.is_empty() => "dNSName",
-                GeneralName::RFC822Name(s) if s.is_empty() => "rfc822Name (email)",
-                GeneralName::URI(s) if s.is_empty() => "uniformResourceIdentifier",
-                GeneralName::IPAddress(b) if b.is_empty() => "iPAddress",
+                GeneralName::DNSName("") => "dNSName",
+                GeneralName::RFC822Name("") => "rfc822Name (email)",
+                GeneralName::URI("") => "uniformResourceIdentifier",
+                GeneralName::IPAddress([]) => "iPAddress",
                 _ => return None,
             };
             Some(format!("an empty {what} (name #{})", i + 1))

@@ -447,6 +447,66 @@ pub fn from_libvirtd_conf(
     l
 }
 
+/// What a qemu.conf makes QEMU load, under `root`: one QEMU layout per distinct directory that
+/// exists, and the explicitly configured directories that do not exist (libvirtd refuses to
+/// start: "vnc_tls_x509_cert_dir directory '...' does not exist"), as (setting, directory).
+pub fn from_qemu_conf(
+    root: &Path,
+    conf: &crate::layout::qemu_conf::QemuConf,
+    account: Option<crate::layout::qemu_conf::Account>,
+) -> (Vec<Layout>, Vec<(String, PathBuf)>) {
+    let in_root = |d: &str| under_root(root, d);
+    let services = conf.resolve(|d| in_root(d).is_dir());
+    let mut missing = Vec::new();
+    if conf.default_dir.is_some() && !in_root(conf.default_dir()).is_dir() {
+        missing.push((
+            "default_tls_x509_cert_dir".to_string(),
+            in_root(conf.default_dir()),
+        ));
+    }
+    let mut out: Vec<Layout> = Vec::new();
+    for s in &services {
+        let dir = in_root(&s.dir);
+        if !dir.is_dir() {
+            if s.explicit {
+                missing.push((s.source.clone(), dir));
+            }
+            continue;
+        }
+        let l = match out.iter_mut().find(|l| l.dir == dir) {
+            Some(l) => l,
+            None => {
+                let mut l = qemu_dir(&dir, true);
+                l.server_only = true;
+                l.qemu_account = account.clone();
+                out.push(l);
+                out.last_mut().expect("just pushed")
+            }
+        };
+        l.services.push(s.name.to_string());
+        l.server_only &= s.server_only();
+        if l.key_secret.is_none() {
+            l.key_secret = s.secret.clone();
+        }
+    }
+    for l in &mut out {
+        l.name = format!(
+            "QEMU directory {} ({})",
+            l.dir.display(),
+            l.services.join(", ")
+        );
+    }
+    (out, missing)
+}
+
+/// Does any file of this layout exist?
+pub fn any_file_exists(l: &Layout) -> bool {
+    l.ca.iter()
+        .chain(l.crl.iter())
+        .chain(l.identities.iter().flat_map(|i| [&i.cert, &i.key]))
+        .any(|p| std::fs::symlink_metadata(p).is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,64 +568,4 @@ mod tests {
         };
         assert_eq!(files, vec![f.path().join("a/b/h.pem")]);
     }
-}
-
-/// What a qemu.conf makes QEMU load, under `root`: one QEMU layout per distinct directory that
-/// exists, and the explicitly configured directories that do not exist (libvirtd refuses to
-/// start: "vnc_tls_x509_cert_dir directory '...' does not exist"), as (setting, directory).
-pub fn from_qemu_conf(
-    root: &Path,
-    conf: &crate::layout::qemu_conf::QemuConf,
-    account: Option<crate::layout::qemu_conf::Account>,
-) -> (Vec<Layout>, Vec<(String, PathBuf)>) {
-    let in_root = |d: &str| under_root(root, d);
-    let services = conf.resolve(|d| in_root(d).is_dir());
-    let mut missing = Vec::new();
-    if conf.default_dir.is_some() && !in_root(conf.default_dir()).is_dir() {
-        missing.push((
-            "default_tls_x509_cert_dir".to_string(),
-            in_root(conf.default_dir()),
-        ));
-    }
-    let mut out: Vec<Layout> = Vec::new();
-    for s in &services {
-        let dir = in_root(&s.dir);
-        if !dir.is_dir() {
-            if s.explicit {
-                missing.push((s.source.clone(), dir));
-            }
-            continue;
-        }
-        let l = match out.iter_mut().find(|l| l.dir == dir) {
-            Some(l) => l,
-            None => {
-                let mut l = qemu_dir(&dir, true);
-                l.server_only = true;
-                l.qemu_account = account.clone();
-                out.push(l);
-                out.last_mut().expect("just pushed")
-            }
-        };
-        l.services.push(s.name.to_string());
-        l.server_only &= s.server_only();
-        if l.key_secret.is_none() {
-            l.key_secret = s.secret.clone();
-        }
-    }
-    for l in &mut out {
-        l.name = format!(
-            "QEMU directory {} ({})",
-            l.dir.display(),
-            l.services.join(", ")
-        );
-    }
-    (out, missing)
-}
-
-/// Does any file of this layout exist?
-pub fn any_file_exists(l: &Layout) -> bool {
-    l.ca.iter()
-        .chain(l.crl.iter())
-        .chain(l.identities.iter().flat_map(|i| [&i.cert, &i.key]))
-        .any(|p| std::fs::symlink_metadata(p).is_ok())
 }
