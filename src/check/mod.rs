@@ -413,7 +413,9 @@ fn check_leaf_file<'a>(
         subject: c.subject.clone(),
         serial: crl::norm_serial(leaf.raw_serial()),
         issuer: leaf.issuer().as_raw().to_vec(),
-        reissue: c.renew_fix(),
+        // Filled in by the layout checks, which have a CRL to check against (fleet mode has
+        // none and skips the cost).
+        reissue: String::new(),
         key: None,
     };
     (issuer, Some(target))
@@ -773,6 +775,9 @@ fn check_identity(
     let mut checked = check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, out);
     if let Some(t) = checked.1.as_mut() {
         t.key = Some(id.key.clone());
+        if let Some(leaf) = certs.first() {
+            t.reissue = CertRef::new(leaf, &id.cert, role, 0).renew_fix();
+        }
     }
     if let Some(kc) = &key_contents {
         let leaf = certs.first();
