@@ -72,6 +72,80 @@ pub fn weak_signature(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) 
     );
 }
 
+/// The aws-lc algorithm for the common signature algorithms (the same mapping x509-parser's
+/// verifier uses); None for anything else, which then goes through x509-parser.
+fn fast_algorithm(
+    cert: &X509Certificate<'_>,
+    ca: &X509Certificate<'_>,
+) -> Option<&'static dyn aws_lc_rs::signature::VerificationAlgorithm> {
+    use aws_lc_rs::signature as sig;
+    let curve = || {
+        ca.public_key()
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|o| o.to_id_string())
+    };
+    Some(match cert.signature_algorithm.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.11" => &sig::RSA_PKCS1_2048_8192_SHA256,
+        "1.2.840.113549.1.1.12" => &sig::RSA_PKCS1_2048_8192_SHA384,
+        "1.2.840.113549.1.1.13" => &sig::RSA_PKCS1_2048_8192_SHA512,
+        "1.2.840.10045.4.3.2" => match curve()?.as_str() {
+            "1.2.840.10045.3.1.7" => &sig::ECDSA_P256_SHA256_ASN1,
+            "1.3.132.0.34" => &sig::ECDSA_P384_SHA256_ASN1,
+            _ => return None,
+        },
+        "1.2.840.10045.4.3.3" => match curve()?.as_str() {
+            "1.2.840.10045.3.1.7" => &sig::ECDSA_P256_SHA384_ASN1,
+            "1.3.132.0.34" => &sig::ECDSA_P384_SHA384_ASN1,
+            _ => return None,
+        },
+        "1.3.101.112" => &sig::ED25519,
+        _ => return None,
+    })
+}
+
+thread_local! {
+    /// Parsed issuer keys (by SubjectPublicKeyInfo and signature algorithm): fleet mode checks
+    /// thousands of leaves against one CA, and parsing its key once per thread instead of once
+    /// per leaf saves the point decoding and validation each time.
+    static PARSED_KEYS: std::cell::RefCell<Vec<(Vec<u8>, String, Option<aws_lc_rs::signature::ParsedPublicKey>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Verifies `cert`'s signature with `ca`'s key through a cached parsed key. `None` when this
+/// path does not apply (the caller then asks x509-parser).
+fn fast_verify(cert: &X509Certificate<'_>, ca: &X509Certificate<'_>) -> Option<bool> {
+    let alg = fast_algorithm(cert, ca)?;
+    let spki = ca.public_key().raw;
+    let oid = cert.signature_algorithm.algorithm.to_id_string();
+    PARSED_KEYS.with(|cell| {
+        let mut keys = cell.borrow_mut();
+        let i = match keys.iter().position(|(k, o, _)| k.as_slice() == spki && *o == oid) {
+            Some(i) => i,
+            None => {
+                let parsed = aws_lc_rs::signature::ParsedPublicKey::new(
+                    alg,
+                    ca.public_key().subject_public_key.data.as_ref(),
+                )
+                .ok();
+                // A handful of CAs at most; keep the cache bounded all the same.
+                if keys.len() >= 64 {
+                    keys.clear();
+                }
+                keys.push((spki.to_vec(), oid, parsed));
+                keys.len() - 1
+            }
+        };
+        // A key aws-lc will not parse for this algorithm (RSA under 2048 bits): x509-parser's
+        // path decides, as before.
+        let key = keys.get(i)?.2.as_ref()?;
+        let tbs: &[u8] = cert.tbs_certificate.as_ref();
+        Some(key.verify_sig(tbs, &cert.signature_value.data).is_ok())
+    })
+}
+
 /// The key family a signature algorithm needs (None when unknown).
 fn signature_family(cert: &X509Certificate<'_>) -> Option<super::KeyAlg> {
     let oid = cert.signature_algorithm.algorithm.to_id_string();
@@ -108,7 +182,12 @@ pub fn find_issuer(cert: &X509Certificate<'_>, cas: &[X509Certificate<'_>]) -> I
         if ca.subject().as_raw() != issuer {
             continue;
         }
-        match cert.verify_signature(Some(ca.public_key())) {
+        let verified = match fast_verify(cert, ca) {
+            Some(true) => Ok(()),
+            Some(false) => Err(X509Error::SignatureVerificationError),
+            None => cert.verify_signature(Some(ca.public_key())),
+        };
+        match verified {
             Ok(()) => return Issuer::Found(i),
             // A signature of one family (ECDSA) under a key of another (RSA) is no signature
             // of that CA, whatever the verifier supports: a different key with the same name.
