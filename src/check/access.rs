@@ -32,8 +32,9 @@ fn loaded_files(l: &Layout) -> Vec<(PathBuf, FRole, bool)> {
 
 /// PKI-Q01 for every file QEMU's account cannot open, and every directory above them (up to
 /// `root`) it cannot search.
-pub fn qemu_account(l: &Layout, root: &Path, out: &mut Vec<Finding>) {
-    let (Some(a), LayoutKind::Qemu) = (&l.qemu_account, l.kind) else {
+pub fn qemu_account(l: &Layout, out: &mut Vec<Finding>) {
+    let (Some(a), LayoutKind::Qemu, Some(root)) = (&l.qemu_account, l.kind, l.root.as_deref())
+    else {
         return;
     };
     if a.uid == 0 {

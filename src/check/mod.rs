@@ -604,7 +604,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         }
         targets.extend(target);
     }
-    access::qemu_account(layout, &opts.root, &mut out);
+    access::qemu_account(layout, &mut out);
     if let Some(uuid) = &layout.key_secret {
         secret_keys(uuid, &layout.services, &mut out);
     }

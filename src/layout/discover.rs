@@ -98,6 +98,10 @@ pub struct Layout {
     /// libvirtd.conf `tls_no_verify_certificate = 1`: clients are admitted unchecked.
     #[serde(skip)]
     pub no_verify: bool,
+    /// The root of the system tree this layout belongs to (`/`, `--root`, or a PATH that is a
+    /// system tree), when known.
+    #[serde(skip)]
+    pub root: Option<PathBuf>,
 }
 
 impl Layout {
@@ -120,6 +124,7 @@ impl Layout {
             server_only: false,
             qemu_account: None,
             no_verify: false,
+            root: None,
         }
     }
 }
@@ -479,6 +484,7 @@ pub fn from_qemu_conf(
                 let mut l = qemu_dir(&dir, true);
                 l.server_only = true;
                 l.qemu_account = account.clone();
+                l.root = Some(root.to_path_buf());
                 out.push(l);
                 out.last_mut().expect("just pushed")
             }
