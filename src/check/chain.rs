@@ -87,23 +87,25 @@ fn fast_algorithm(
             .and_then(|p| p.as_oid().ok())
             .map(|o| o.to_id_string())
     };
-    Some(match cert.signature_algorithm.algorithm.to_id_string().as_str() {
-        "1.2.840.113549.1.1.11" => &sig::RSA_PKCS1_2048_8192_SHA256,
-        "1.2.840.113549.1.1.12" => &sig::RSA_PKCS1_2048_8192_SHA384,
-        "1.2.840.113549.1.1.13" => &sig::RSA_PKCS1_2048_8192_SHA512,
-        "1.2.840.10045.4.3.2" => match curve()?.as_str() {
-            "1.2.840.10045.3.1.7" => &sig::ECDSA_P256_SHA256_ASN1,
-            "1.3.132.0.34" => &sig::ECDSA_P384_SHA256_ASN1,
+    Some(
+        match cert.signature_algorithm.algorithm.to_id_string().as_str() {
+            "1.2.840.113549.1.1.11" => &sig::RSA_PKCS1_2048_8192_SHA256,
+            "1.2.840.113549.1.1.12" => &sig::RSA_PKCS1_2048_8192_SHA384,
+            "1.2.840.113549.1.1.13" => &sig::RSA_PKCS1_2048_8192_SHA512,
+            "1.2.840.10045.4.3.2" => match curve()?.as_str() {
+                "1.2.840.10045.3.1.7" => &sig::ECDSA_P256_SHA256_ASN1,
+                "1.3.132.0.34" => &sig::ECDSA_P384_SHA256_ASN1,
+                _ => return None,
+            },
+            "1.2.840.10045.4.3.3" => match curve()?.as_str() {
+                "1.2.840.10045.3.1.7" => &sig::ECDSA_P256_SHA384_ASN1,
+                "1.3.132.0.34" => &sig::ECDSA_P384_SHA384_ASN1,
+                _ => return None,
+            },
+            "1.3.101.112" => &sig::ED25519,
             _ => return None,
         },
-        "1.2.840.10045.4.3.3" => match curve()?.as_str() {
-            "1.2.840.10045.3.1.7" => &sig::ECDSA_P256_SHA384_ASN1,
-            "1.3.132.0.34" => &sig::ECDSA_P384_SHA384_ASN1,
-            _ => return None,
-        },
-        "1.3.101.112" => &sig::ED25519,
-        _ => return None,
-    })
+    )
 }
 
 thread_local! {
@@ -122,7 +124,10 @@ fn fast_verify(cert: &X509Certificate<'_>, ca: &X509Certificate<'_>) -> Option<b
     let oid = cert.signature_algorithm.algorithm.to_id_string();
     PARSED_KEYS.with(|cell| {
         let mut keys = cell.borrow_mut();
-        let i = match keys.iter().position(|(k, o, _)| k.as_slice() == spki && *o == oid) {
+        let i = match keys
+            .iter()
+            .position(|(k, o, _)| k.as_slice() == spki && *o == oid)
+        {
             Some(i) => i,
             None => {
                 let parsed = aws_lc_rs::signature::ParsedPublicKey::new(

@@ -189,6 +189,12 @@ fn system_layouts(
             sys.allowed_dn = c.tls_allowed_dn_list.clone();
             sys.no_verify = c.tls_no_verify_certificate;
         }
+        if moved {
+            // libvirtd's own files are the libvirtd.conf layout's; the system layout keeps what
+            // clients (virsh) load.
+            sys.identities
+                .retain(|i| i.role != crate::layout::Role::Server);
+        }
         let configured = lconf.as_ref().is_some_and(TlsConf::configures_tls);
         if discover::any_file_exists(&sys) || configured || moved {
             out.push(sys);
