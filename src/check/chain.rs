@@ -108,11 +108,19 @@ fn fast_algorithm(
     )
 }
 
+/// One cached issuer key: its SubjectPublicKeyInfo, the signature algorithm OID, the parsed key
+/// (None when aws-lc refuses it for that algorithm).
+type ParsedKey = (
+    Vec<u8>,
+    String,
+    Option<aws_lc_rs::signature::ParsedPublicKey>,
+);
+
 thread_local! {
     /// Parsed issuer keys (by SubjectPublicKeyInfo and signature algorithm): fleet mode checks
     /// thousands of leaves against one CA, and parsing its key once per thread instead of once
     /// per leaf saves the point decoding and validation each time.
-    static PARSED_KEYS: std::cell::RefCell<Vec<(Vec<u8>, String, Option<aws_lc_rs::signature::ParsedPublicKey>)>> =
+    static PARSED_KEYS: std::cell::RefCell<Vec<ParsedKey>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
