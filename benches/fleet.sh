@@ -1,60 +1,40 @@
 #!/bin/sh
-# The Ansible role (contrib/ansible/roles/libvirt_tls) on N local hosts (ansible_connection=local,
-# one staging root each): the first run (CA, issue, deploy, allow-list, validate), then the no-op
-# run (everything in place: what a periodic run costs, measured with hyperfine).
-# As root with a libvirt-qemu group the files get the role's owners; otherwise the current user's,
-# with QEMU keys 0600 (validate refuses a 0640 key whose group is not a QEMU service group).
-#   benches/fleet.sh            # 20 hosts
-#   HOSTS=50 RUNS=5 benches/fleet.sh
-#   PKITOOL=target/debug/pkitool benches/fleet.sh   # an existing binary (no release build)
-set -e
-here=$(cd "$(dirname "$0")/.." && pwd)
-command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get install hyperfine)" >&2; exit 2; }
-command -v ansible-playbook >/dev/null || { echo "ansible-playbook is required (apt-get install ansible)" >&2; exit 2; }
-if [ -n "${PKITOOL:-}" ]; then
-  PK=$(cd "$(dirname "$PKITOOL")" && pwd)/$(basename "$PKITOOL")
-else
-  (cd "$here" && cargo build --release --quiet)
-  PK="$here/target/release/pkitool"
+# Fleet mode at scale (issue 10): N leaves under one CA, `pkitool validate DIR --ca CA` against
+# `openssl verify -CAfile CA DIR/*/*.pem` on the same files (target: >= 10x faster), and the
+# maximum RSS at N against N/10 (target: at most 2x).
+#
+# The corpus is COPIES copies of a BASE-leaf corpus made by ../shared/bench/mkcorpus.sh (openssl,
+# ECDSA P-256), 2000 x 10 = 20,000 leaves by default.
+# Usage: benches/fleet.sh [BASE] [COPIES]
+set -eu
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BASE=${1:-2000}
+COPIES=${2:-10}
+MKCORPUS=${MKCORPUS:-$REPO/../shared/bench/mkcorpus.sh}
+cargo build --release --quiet --manifest-path "$REPO/Cargo.toml"
+P=$REPO/target/release/pkitool
+W=${FLEET_BENCH_DIR:-$(mktemp -d)}
+[ -n "${FLEET_BENCH_DIR:-}" ] || trap 'rm -rf "$W"' EXIT
+
+if [ ! -f "$W/corpus/cacert.pem" ]; then
+  sh "$MKCORPUS" "$W/corpus" "$BASE"
 fi
-n=${HOSTS:-20}
-w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
-{
-  echo "[fleet]"
-  i=1
-  while [ "$i" -le "$n" ]; do
-    echo "host$i libvirt_tls_root=$w/hosts/host$i libvirt_tls_addresses='[\"10.0.$((i / 250)).$((i % 250 + 1))\"]'"
-    i=$((i + 1))
-  done
-  echo "[fleet:vars]"
-  echo "ansible_connection=local"
-  echo "libvirt_tls_pkitool=$PK"
-  echo "libvirt_tls_ca_dir=$w/ca"
-  if [ "$(id -u)" = 0 ] && getent group libvirt-qemu >/dev/null; then
-    echo "libvirt_tls_qemu_group=libvirt-qemu"
-  else
-    echo "libvirt_tls_qemu_group=$(id -gn)"
-    echo "libvirt_tls_qemu_key_mode=0600"
-    echo "libvirt_tls_group=$(id -gn)"
-    echo "libvirt_tls_owner=$(id -un)"
-  fi
-} > "$w/inventory.ini"
-printf -- '- hosts: fleet\n  gather_facts: false\n  roles: [libvirt_tls]\n' > "$w/site.yml"
-cat > "$w/ansible.cfg" <<CFG
-[defaults]
-roles_path = $here/contrib/ansible/roles
-nocolor = True
-retry_files_enabled = False
-localhost_warning = False
-interpreter_python = /usr/bin/python3
-forks = ${FORKS:-5}
-[connection]
-pipelining = True
-CFG
-export ANSIBLE_CONFIG="$w/ansible.cfg"
-play="ansible-playbook -i $w/inventory.ini $w/site.yml"
-echo "first run, $n hosts:"
-/usr/bin/time -f '  %e s wall, %U s user, %S s sys' $play >/dev/null
-hyperfine --runs ${RUNS:-3} --export-markdown "$w/noop.md" -n "no-op run, $n hosts" "$play"
-cat "$w/noop.md"
+rm -rf "$W/small" "$W/big"
+mkdir -p "$W/small" "$W/big"
+cp -r "$W/corpus/certs" "$W/small/c0"
+i=0
+while [ $i -lt "$COPIES" ]; do
+  cp -r "$W/corpus/certs" "$W/big/c$i"
+  i=$((i+1))
+done
+cd "$W"
+echo "== $BASE and $((BASE * COPIES)) leaves"
+"$P" validate small --ca corpus/cacert.pem | tail -1
+"$P" validate big --ca corpus/cacert.pem | tail -1
+hyperfine -w 1 -r 5 \
+  "$P validate big --ca corpus/cacert.pem" \
+  "openssl verify -CAfile corpus/cacert.pem big/*/*.pem"
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+small=$(rss "$P" validate small --ca corpus/cacert.pem)
+big=$(rss "$P" validate big --ca corpus/cacert.pem)
+echo "max RSS: $small KiB at $BASE leaves, $big KiB at $((BASE * COPIES)) leaves"

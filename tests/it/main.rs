@@ -5,6 +5,7 @@ mod consumer_model;
 mod differential;
 mod dn_forms;
 mod fleet;
+mod hosts;
 mod inspect;
 mod interop;
 mod lifecycle;
