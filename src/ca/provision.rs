@@ -161,11 +161,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         ),
         PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
     ];
-    let created = fsio::create_dir_all_mode(&req.dir, PRIVATE_DIR_MODE)?;
-    if let Err(e) = fsio::write_all_or_nothing(&files, req.force) {
-        fsio::remove_created_dirs(&created);
-        return Err(e.into());
-    }
+    fsio::write_tree(&[(req.dir.clone(), PRIVATE_DIR_MODE)], &files, req.force)?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -382,15 +378,13 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     let mut written = Vec::new();
     if let Some(ca_path) = &paths.ca {
         // An identical CA certificate already there is left alone (no --force needed).
-        let unchanged = std::fs::read(ca_path).is_ok_and(|b| b == ca.cert_file);
-        if !unchanged {
-            planned.push(PlannedFile::new(ca_path, CERT_MODE, ca.cert_file.clone()));
-        }
+        planned
+            .push(PlannedFile::new(ca_path, CERT_MODE, ca.cert_file.clone()).keep_if_identical());
         written.push(Written {
             path: ca_path.clone(),
             mode: CERT_MODE,
             what: WrittenKind::Cert(ca.cert_der.clone()),
-            unchanged,
+            unchanged: false,
         });
     }
     planned.push(PlannedFile::new(
@@ -416,19 +410,11 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         unchanged: false,
     });
 
-    let mut created = Vec::new();
-    for (d, mode) in &paths.dirs {
-        match fsio::create_dir_all_mode(d, *mode) {
-            Ok(c) => created.extend(c),
-            Err(e) => {
-                fsio::remove_created_dirs(&created);
-                return Err(e.into());
-            }
-        }
-    }
-    if let Err(e) = fsio::write_all_or_nothing(&planned, req.force) {
-        fsio::remove_created_dirs(&created);
-        return Err(e.into());
+    let unchanged = fsio::write_tree(&paths.dirs, &planned, req.force)?;
+    if paths.ca.is_some()
+        && let (Some(w), Some(&u)) = (written.first_mut(), unchanged.first())
+    {
+        w.unchanged = u;
     }
     Ok(Outcome {
         files: written,
