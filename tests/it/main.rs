@@ -7,5 +7,6 @@ mod man;
 mod peers;
 mod provision;
 mod robust;
+mod security;
 mod util;
 mod validate;

@@ -657,7 +657,7 @@ fn setup_ca_and_out(fx: &Fixtures, d: &Path) {
     fs::copy(fx.path("cakey.pem"), d.join("cakey.pem")).expect("copy");
     fs::set_permissions(d.join("cakey.pem"), fs::Permissions::from_mode(0o600)).expect("chmod");
     fs::create_dir(d.join("out")).expect("mkdir out");
-    fs::set_permissions(d.join("out"), fs::Permissions::from_mode(0o777)).expect("chmod");
+    fs::set_permissions(d.join("out"), fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 #[test]

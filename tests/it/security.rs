@@ -1,0 +1,325 @@
+//! Issue 15 (security hardening): regression tests, one or more per item, each of which fails
+//! against the code before its fix. Tests needing root (chown to `nobody`, setpriv) say so and
+//! fail under CI when they cannot run.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{PKITOOL, ok, pkitool, stderr, stdout};
+
+/// uid/gid of `nobody`/`nogroup` on Debian.
+const NOBODY: u32 = 65534;
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Root is needed (the tests run as root in CI); outside CI a non-root run skips with a note.
+fn need_root(what: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    assert!(!ci, "{what}: needs root (CI runs the tests as root)");
+    eprintln!("skipping {what}: needs root");
+    false
+}
+
+fn mode(p: &Path) -> u32 {
+    fs::symlink_metadata(p).expect("stat").mode() & 0o7777
+}
+
+fn tree(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let m = fs::symlink_metadata(&p).expect("stat");
+            if m.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(format!(
+                "{} {:o}",
+                p.strip_prefix(root).unwrap_or(&p).display(),
+                m.mode()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A CA made by pkitool in `dir` (cacert.pem, cakey.pem).
+fn make_ca(dir: &Path) {
+    ok(&pkitool([
+        "init-ca".as_ref(),
+        "--dir".as_ref(),
+        dir.as_os_str(),
+        "--cn".as_ref(),
+        "Security Test CA".as_ref(),
+    ]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items 2 and 3: symlinked components, path-based chmod.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_planted_symlink_component_under_root_is_refused_and_never_followed() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    // The "host" CA directory the staging tree points into.
+    let host_ca = d.path().join("host-etc-pki-CA");
+    fs::create_dir(&host_ca).expect("mkdir");
+    fs::write(host_ca.join("cacert.pem"), b"THE HOST'S REAL CA\n").expect("write");
+    let stage = d.path().join("buildstage");
+    fs::create_dir_all(stage.join("etc/pki")).expect("mkdir");
+    symlink(&host_ca, stage.join("etc/pki/CA")).expect("symlink");
+    let before = tree(&stage);
+
+    let o = pkitool([
+        "issue".as_ref(),
+        "server".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--cn".as_ref(),
+        "host1.example.org".as_ref(),
+        "--layout".as_ref(),
+        "libvirt".as_ref(),
+        "--root".as_ref(),
+        stage.as_os_str(),
+        "--force".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}: is a symbolic link", stage.join("etc/pki/CA").display())),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(host_ca.join("cacert.pem")).expect("read"),
+        b"THE HOST'S REAL CA\n"
+    );
+    assert_eq!(fs::read_dir(&host_ca).expect("ls").count(), 1);
+    assert_eq!(tree(&stage), before, "nothing may be created in the staging tree");
+
+    // A symlink as --out itself, or above it, is refused the same way.
+    let real_out = d.path().join("real-out");
+    fs::create_dir(&real_out).expect("mkdir");
+    symlink(&real_out, d.path().join("link-out")).expect("symlink");
+    for out in [d.path().join("link-out"), d.path().join("link-out/sub")] {
+        let o = pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--cn".as_ref(),
+            "client1".as_ref(),
+            "--layout".as_ref(),
+            "qemu".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{}: is a symbolic link",
+                d.path().join("link-out").display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(fs::read_dir(&real_out).expect("ls").count(), 0);
+    }
+}
+
+#[test]
+fn force_over_planted_links_at_the_final_name_replaces_the_link() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let victim = d.path().join("victim");
+    fs::write(&victim, b"VICTIM").expect("write");
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = d.path().join("out");
+    fs::create_dir(&out).expect("mkdir");
+    symlink(&victim, out.join("server-cert.pem")).expect("symlink");
+    fs::hard_link(&victim, out.join("server-key.pem")).expect("link");
+    let args = |force: bool| {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "issue".into(),
+            "server".into(),
+            "--dir".into(),
+            ca.clone().into(),
+            "--cn".into(),
+            "host1.example.org".into(),
+            "--layout".into(),
+            "qemu".into(),
+            "--out".into(),
+            out.clone().into(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    let o = pkitool(args(false));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    ok(&pkitool(args(true)));
+    assert_eq!(fs::read(&victim).expect("read"), b"VICTIM");
+    assert_eq!(mode(&victim), 0o600);
+    assert!(
+        fs::symlink_metadata(out.join("server-cert.pem"))
+            .expect("stat")
+            .is_file()
+    );
+    assert_eq!(fs::metadata(&victim).expect("stat").nlink(), 1);
+}
+
+/// The syscall number of renameat2 for the perl attacker.
+fn renameat2_nr() -> Option<u32> {
+    if cfg!(target_arch = "x86_64") {
+        Some(316)
+    } else if cfg!(target_arch = "aarch64") || cfg!(target_arch = "riscv64") {
+        Some(276)
+    } else {
+        None
+    }
+}
+
+/// The attacker: as `nobody`, swap `x` and `sym` in the current directory with
+/// `renameat2(RENAME_EXCHANGE)` as fast as possible until `stop` exists (at most 20 s); print
+/// "ready" first and the number of successful swaps last.
+const ATTACKER: &str = r#"
+$| = 1; my $nr = shift; my $end = time + 20; my $swaps = 0; my ($x, $sym) = ("x", "sym");
+print "ready\n";
+until (-e "stop" || time > $end) {
+    for (1..1000) { $swaps++ if syscall($nr, -100, $x, -100, $sym, 2) == 0; }
+}
+print "$swaps\n";
+"#;
+
+#[test]
+fn directory_swapped_for_a_symlink_by_another_user_never_changes_a_foreign_file() {
+    if !need_root("directory swap race") {
+        return;
+    }
+    let Some(nr) = renameat2_nr() else {
+        eprintln!("skipping: no renameat2 syscall number for this architecture");
+        return;
+    };
+    let base = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    // root's file the attacker wants re-moded: 0640, content known.
+    let victim = base.path().join("victim");
+    fs::write(&victim, b"ROOT ONLY\n").expect("write");
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o640)).expect("chmod");
+    // The staging directory, writable by nobody.
+    let stage = base.path().join("stage");
+    fs::create_dir(&stage).expect("mkdir");
+    nix::unistd::chown(&stage, Some(NOBODY.into()), Some(NOBODY.into())).expect("chown");
+    fs::set_permissions(&stage, fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let runs = 150;
+    let (mut swaps, mut refused, mut succeeded) = (0u64, 0, 0);
+    for _ in 0..runs {
+        for n in ["x", "sym", "stop"] {
+            let p = stage.join(n);
+            match fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => fs::remove_dir_all(&p).expect("rm -r"),
+                Ok(_) => fs::remove_file(&p).expect("rm"),
+                Err(_) => {}
+            }
+        }
+        symlink(&victim, stage.join("sym")).expect("symlink");
+        let mut attacker = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "perl",
+                "-e",
+                ATTACKER,
+                &nr.to_string(),
+            ])
+            .current_dir(&stage)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("setpriv perl");
+        let mut lines = BufReader::new(attacker.stdout.take().expect("stdout")).lines();
+        assert_eq!(lines.next().and_then(|l| l.ok()).as_deref(), Some("ready"));
+        let o = pkitool([
+            "init-ca".as_ref(),
+            "--dir".as_ref(),
+            stage.join("x").as_os_str(),
+            "--cn".as_ref(),
+            "Race".as_ref(),
+        ]);
+        fs::write(stage.join("stop"), b"").expect("stop");
+        let n: u64 = lines
+            .next()
+            .and_then(|l| l.ok())
+            .and_then(|l| l.trim().parse().ok())
+            .expect("swap count");
+        attacker.wait().expect("wait");
+        swaps += n;
+        match o.status.code() {
+            Some(0) => succeeded += 1,
+            Some(1) => {
+                refused += 1;
+                assert!(
+                    stderr(&o).contains("symbolic link")
+                        || stderr(&o).contains("replaced while pkitool worked")
+                        || stderr(&o).contains("No such file"),
+                    "{}",
+                    stderr(&o)
+                );
+            }
+            other => panic!("status {other:?}: {}", stderr(&o)),
+        }
+        let m = fs::metadata(&victim).expect("stat victim");
+        assert_eq!(
+            m.mode() & 0o7777,
+            0o640,
+            "the victim's mode changed (after {swaps} swaps)"
+        );
+        assert_eq!((m.uid(), m.gid()), (0, 0), "the victim's owner changed");
+        assert_eq!(fs::read(&victim).expect("read"), b"ROOT ONLY\n");
+    }
+    eprintln!("{runs} runs: {succeeded} succeeded, {refused} refused, {swaps} swaps");
+    // The race was really run: pkitool's directory was swapped at least once.
+    assert!(swaps > 0, "the attacker never swapped a directory in");
+}
+
+#[test]
+fn exact_modes_under_any_umask_and_no_tmpdir() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca/nested");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("umask 0777; exec \"$0\" init-ca --dir \"$1\" --cn 'Umask CA'")
+        .arg(PKITOOL)
+        .arg(&ca)
+        .env("TMPDIR", d.path().join("no-such-tmpdir"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh");
+    ok(&o);
+    assert_eq!(mode(&ca), 0o700);
+    assert_eq!(mode(&d.path().join("ca")), 0o700);
+    assert_eq!(mode(&ca.join("cakey.pem")), 0o600);
+    assert_eq!(mode(&ca.join("cacert.pem")), 0o644);
+    let names: Vec<PathBuf> = fs::read_dir(&ca)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let _ = stdout(&o);
+}
