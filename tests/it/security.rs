@@ -269,6 +269,14 @@ fn directory_swapped_for_a_symlink_by_another_user_never_changes_a_foreign_file(
             .expect("swap count");
         attacker.wait().expect("wait");
         swaps += n;
+        let m = fs::metadata(&victim).expect("stat victim");
+        assert_eq!(
+            m.mode() & 0o7777,
+            0o640,
+            "the victim's mode changed (after {swaps} swaps)"
+        );
+        assert_eq!((m.uid(), m.gid()), (0, 0), "the victim's owner changed");
+        assert_eq!(fs::read(&victim).expect("read"), b"ROOT ONLY\n");
         match o.status.code() {
             Some(0) => succeeded += 1,
             Some(1) => {
@@ -283,14 +291,6 @@ fn directory_swapped_for_a_symlink_by_another_user_never_changes_a_foreign_file(
             }
             other => panic!("status {other:?}: {}", stderr(&o)),
         }
-        let m = fs::metadata(&victim).expect("stat victim");
-        assert_eq!(
-            m.mode() & 0o7777,
-            0o640,
-            "the victim's mode changed (after {swaps} swaps)"
-        );
-        assert_eq!((m.uid(), m.gid()), (0, 0), "the victim's owner changed");
-        assert_eq!(fs::read(&victim).expect("read"), b"ROOT ONLY\n");
     }
     eprintln!("{runs} runs: {succeeded} succeeded, {refused} refused, {swaps} swaps");
     // The race was really run: pkitool's directory was swapped at least once.
