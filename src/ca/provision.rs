@@ -172,10 +172,25 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
 pub struct LoadedCa {
     /// Certificate DER.
     pub cert_der: Vec<u8>,
-    /// Certificate file bytes (copied as they are).
+    /// The certificate file's certificates, re-encoded as PEM (what is copied to the hosts).
     pub cert_file: Vec<u8>,
     /// The key.
     pub key: KeyPair,
+}
+
+/// The certificates of a parsed CA file as PEM, re-encoded from their DER (an OpenSSL
+/// `TRUSTED CERTIFICATE` loses its trust settings), with LF line ends.
+fn ca_certificate_pem(contents: &load::Contents) -> Vec<u8> {
+    let mut out = String::new();
+    for c in contents.certificates() {
+        use x509_parser::prelude::FromDer;
+        let der = match x509_parser::certificate::X509Certificate::from_der(&c.der) {
+            Ok((rest, _)) => &c.der[..c.der.len() - rest.len()],
+            Err(_) => &c.der[..],
+        };
+        out.push_str(&crate::x509::der::pem_lf("CERTIFICATE", der.to_vec()));
+    }
+    out.into_bytes()
 }
 
 /// Loads a CA certificate and key (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8 with `password`).
@@ -201,6 +216,17 @@ pub fn load_ca(
         )));
     };
     let cert_der = cert.der.clone();
+    // The certificate file is copied to every host: never with a private key in it. Only the
+    // certificate blocks are written, re-encoded from the parsed DER (no text, no other block).
+    if let Some(k) = contents.objects.iter().find(|o| o.kind.is_private_key()) {
+        return Err(Error::Failed(format!(
+            "{}: holds a {} (line {}) besides the certificate; refusing it as --ca-cert, because the CA certificate is copied to every host (keep the key in its own 0600 file and pass that as --ca-key)",
+            cert_path.display(),
+            k.kind.describe(),
+            k.line
+        )));
+    }
+    let cert_file = ca_certificate_pem(&contents);
     let key_bytes = zeroize::Zeroizing::new(fsio::read_input(key_path)?);
     let key_contents = load::parse(&key_bytes).map_err(|e| Error::Parse {
         path: key_path.to_path_buf(),

@@ -98,7 +98,10 @@ fn a_planted_symlink_component_under_root_is_refused_and_never_followed() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains(&format!("{}: is a symbolic link", stage.join("etc/pki/CA").display())),
+        err.contains(&format!(
+            "{}: is a symbolic link",
+            stage.join("etc/pki/CA").display()
+        )),
         "{err}"
     );
     assert_eq!(
@@ -106,7 +109,11 @@ fn a_planted_symlink_component_under_root_is_refused_and_never_followed() {
         b"THE HOST'S REAL CA\n"
     );
     assert_eq!(fs::read_dir(&host_ca).expect("ls").count(), 1);
-    assert_eq!(tree(&stage), before, "nothing may be created in the staging tree");
+    assert_eq!(
+        tree(&stage),
+        before,
+        "nothing may be created in the staging tree"
+    );
 
     // A symlink as --out itself, or above it, is refused the same way.
     let real_out = d.path().join("real-out");
@@ -207,7 +214,10 @@ print "$swaps\n";
 
 #[test]
 fn directory_swapped_for_a_symlink_by_another_user_never_changes_a_foreign_file() {
-    if !need_root("directory swap race") {
+    if !need_root("directory swap race")
+        || !crate::util::have_peer("setpriv")
+        || !crate::util::have_peer("perl")
+    {
         return;
     }
     let Some(nr) = renameat2_nr() else {
@@ -322,4 +332,93 @@ fn exact_modes_under_any_umask_and_no_tmpdir() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     let _ = stdout(&o);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 1: a private key inside --ca-cert is never deployed.
+// ---------------------------------------------------------------------------------------------
+
+fn issue_qemu(ca_cert: &Path, ca_key: &Path, out: &Path) -> std::process::Output {
+    pkitool([
+        "issue".as_ref(),
+        "server".as_ref(),
+        "--ca-cert".as_ref(),
+        ca_cert.as_os_str(),
+        "--ca-key".as_ref(),
+        ca_key.as_os_str(),
+        "--cn".as_ref(),
+        "host1.example.org".as_ref(),
+        "--layout".as_ref(),
+        "qemu".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ])
+}
+
+#[test]
+fn a_private_key_in_the_ca_certificate_input_is_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let mut combined = fs::read(ca.join("cacert.pem")).expect("read");
+    combined.extend(fs::read(ca.join("cakey.pem")).expect("read"));
+    let combined_path = d.path().join("combined.pem");
+    fs::write(&combined_path, &combined).expect("write");
+    fs::set_permissions(&combined_path, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = d.path().join("out");
+    let o = issue_qemu(&combined_path, &combined_path, &out);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{}: holds a private key", combined_path.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing may be written");
+    // The key file may hold the certificate too: it stays on this machine.
+    let o = issue_qemu(&ca.join("cacert.pem"), &combined_path, &out);
+    ok(&o);
+    let deployed = fs::read_to_string(out.join("ca-cert.pem")).expect("read");
+    assert!(!deployed.contains("PRIVATE"), "{deployed}");
+}
+
+#[test]
+fn only_certificate_blocks_reencoded_from_der_are_deployed() {
+    if !crate::util::have_peer("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    // `openssl x509 -text` output (text before the block) with a CRL-like junk block after.
+    let texty = d.path().join("ca-text.pem");
+    let o = Command::new("openssl")
+        .args(["x509", "-text", "-in"])
+        .arg(ca.join("cacert.pem"))
+        .arg("-out")
+        .arg(&texty)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success());
+    let mut bytes = fs::read(&texty).expect("read");
+    bytes.extend(b"comment after the certificate\n");
+    fs::write(&texty, &bytes).expect("write");
+    let out = d.path().join("out");
+    ok(&issue_qemu(&texty, &ca.join("cakey.pem"), &out));
+    let deployed = fs::read_to_string(out.join("ca-cert.pem")).expect("read");
+    assert!(
+        deployed.starts_with("-----BEGIN CERTIFICATE-----\n"),
+        "{deployed}"
+    );
+    assert!(!deployed.contains("Certificate:") && !deployed.contains("comment"));
+    // Same certificate as the original, byte for byte in DER (openssl is the judge).
+    let der = |p: &Path| {
+        let o = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(p)
+            .output()
+            .expect("openssl");
+        assert!(o.status.success());
+        o.stdout
+    };
+    assert_eq!(der(&out.join("ca-cert.pem")), der(&ca.join("cacert.pem")));
 }
