@@ -108,13 +108,26 @@ pub fn file_kind(ft: &std::fs::FileType) -> &'static str {
 
 /// Reads a whole regular file of at most `limit` bytes.
 ///
-/// The file is opened non-blocking (a FIFO never blocks the open), checked to be a regular file
-/// through the open descriptor (no race with a swap between check and read), and refused by its
-/// size before any content is read. A file that grows while being read is still cut at the limit.
+/// The path is `stat`ed first and anything but a regular file (directory, FIFO, socket, device)
+/// is refused before it is opened: opening a device can have effects (`/dev/watchdog` arms on
+/// open, a tty becomes the controlling terminal). It is then opened with `O_NONBLOCK |
+/// O_NOCTTY` (a FIFO swapped in after the check still cannot block the open), checked through
+/// the descriptor to be the very file that was `stat`ed (same device and inode, still regular:
+/// no race with a swap between check and read), and refused by its size before any content is
+/// read. A file that grows while being read is still cut at the limit.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::os::unix::fs::MetadataExt;
+    let before = std::fs::metadata(path).map_err(|e| ReadError::from_io(path, e))?;
+    if !before.file_type().is_file() {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&before.file_type()),
+        });
+    }
+    let flags = nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY;
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .custom_flags(flags.bits())
         .open(path)
         .map_err(|e| ReadError::from_io(path, e))?;
     let meta = file.metadata().map_err(|e| ReadError::from_io(path, e))?;
@@ -122,6 +135,12 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         return Err(ReadError::NotRegular {
             path: path.to_path_buf(),
             kind: file_kind(&meta.file_type()),
+        });
+    }
+    if (meta.dev(), meta.ino()) != (before.dev(), before.ino()) {
+        return Err(ReadError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::other("the file was replaced while it was being opened"),
         });
     }
     if meta.len() > limit {

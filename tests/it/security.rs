@@ -422,3 +422,178 @@ fn only_certificate_blocks_reencoded_from_der_are_deployed() {
     };
     assert_eq!(der(&out.join("ca-cert.pem")), der(&ca.join("cacert.pem")));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 11: non-regular inputs are refused before they are opened; nothing blocks or grows.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs pkitool with a deadline: a hang is a failure, never a pass.
+fn pkitool_deadline(args: &[&std::ffi::OsStr], secs: u64) -> std::process::Output {
+    let mut child = Command::new(PKITOOL)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("output");
+            panic!(
+                "pkitool {args:?} hung for {secs} s\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn device_nodes_and_fifos_given_as_inputs_are_never_opened() {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    if !need_root("mknod") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    // A character device (the same as /dev/null: harmless if opened) and a FIFO.
+    let dev = d.path().join("watchdog");
+    nix::sys::stat::mknod(
+        &dev,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        nix::sys::stat::makedev(1, 3),
+    )
+    .expect("mknod");
+    let fifo = d.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let ino = Inotify::init(InitFlags::IN_NONBLOCK).expect("inotify");
+    ino.add_watch(&dev, AddWatchFlags::IN_OPEN).expect("watch");
+    ino.add_watch(&fifo, AddWatchFlags::IN_OPEN).expect("watch");
+    let out = d.path().join("out");
+    for node in [&dev, &fifo] {
+        let n = node.as_os_str();
+        let cakey = ca.join("cakey.pem");
+        let cacert = ca.join("cacert.pem");
+        let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
+            vec!["show".as_ref(), n],
+            vec!["dn".as_ref(), n],
+            vec![
+                "issue".as_ref(),
+                "client".as_ref(),
+                "--ca-cert".as_ref(),
+                n,
+                "--ca-key".as_ref(),
+                cakey.as_os_str(),
+                "--cn".as_ref(),
+                "c".as_ref(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ],
+            vec![
+                "issue".as_ref(),
+                "client".as_ref(),
+                "--ca-cert".as_ref(),
+                cacert.as_os_str(),
+                "--ca-key".as_ref(),
+                n,
+                "--cn".as_ref(),
+                "c".as_ref(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ],
+            vec![
+                "issue".as_ref(),
+                "client".as_ref(),
+                "--dir".as_ref(),
+                ca.as_os_str(),
+                "--template".as_ref(),
+                n,
+                "--cn".as_ref(),
+                "c".as_ref(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ],
+            vec![
+                "init-ca".as_ref(),
+                "--dir".as_ref(),
+                out.as_os_str(),
+                "--cn".as_ref(),
+                "c".as_ref(),
+                "--encrypt-key".as_ref(),
+                "--password-file".as_ref(),
+                n,
+            ],
+        ];
+        for args in cases {
+            let o = pkitool_deadline(&args, 20);
+            assert_ne!(o.status.code(), Some(0), "{args:?}");
+            let err = stderr(&o);
+            assert!(
+                err.contains(&format!("{}: is a ", node.display()))
+                    && err.contains("not a regular file"),
+                "{args:?}: {err}"
+            );
+            assert!(!out.exists(), "{args:?} wrote something");
+        }
+    }
+    let opened = ino.read_events().unwrap_or_default();
+    assert!(
+        opened.is_empty(),
+        "a device node or FIFO was opened: {} events",
+        opened.len()
+    );
+}
+
+#[test]
+fn an_existing_fifo_or_dev_zero_link_at_the_ca_copy_never_hangs_issue() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let out = d.path().join("out");
+    fs::create_dir(&out).expect("mkdir");
+    for plant in ["fifo", "zero"] {
+        let target = out.join("ca-cert.pem");
+        let _ = fs::remove_file(&target);
+        if plant == "fifo" {
+            nix::unistd::mkfifo(&target, nix::sys::stat::Mode::from_bits_truncate(0o644))
+                .expect("mkfifo");
+        } else {
+            symlink("/dev/zero", &target).expect("symlink");
+        }
+        let cadir = ca.as_os_str();
+        let outdir = out.as_os_str();
+        let o = pkitool_deadline(
+            &[
+                "issue".as_ref(),
+                "server".as_ref(),
+                "--dir".as_ref(),
+                cadir,
+                "--cn".as_ref(),
+                "host1.example.org".as_ref(),
+                "--layout".as_ref(),
+                "qemu".as_ref(),
+                "--out".as_ref(),
+                outdir,
+                "--force".as_ref(),
+            ],
+            20,
+        );
+        ok(&o);
+        assert!(
+            fs::symlink_metadata(&target).expect("stat").is_file(),
+            "{plant}"
+        );
+        assert_eq!(
+            fs::read(&target).expect("read"),
+            fs::read(ca.join("cacert.pem")).expect("read")
+        );
+    }
+}
