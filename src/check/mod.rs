@@ -395,27 +395,93 @@ fn check_cas(
     }
 }
 
-/// Length of the longest chain of CA certificates below `i` in the bundle (0 = issued no CA).
-fn ca_depth(cas: &[X509Certificate<'_>], i: usize, budget: usize) -> usize {
-    let Some(me) = cas.get(i) else { return 0 };
-    if budget == 0 {
-        return 0;
-    }
-    cas.iter()
-        .enumerate()
-        .filter(|(j, c)| {
-            *j != i
-                && c.issuer().as_raw() == me.subject().as_raw()
-                && !chain::self_issued(c)
-                && c.is_ca()
+/// Edge visits [`ca_depths`] may spend in total: far more than any real CA file needs (a
+/// 16-certificate file has at most 240 edges), small enough that a hostile file cannot make
+/// validate spin.
+const CA_DEPTH_WORK: usize = 100_000;
+
+/// For every CA certificate of the bundle, the length of the longest chain of CA certificates
+/// below it (0 = it issued no CA) in which no subject name repeats.
+///
+/// Chains only depend on names (a certificate is below another when its issuer is the other's
+/// subject), so the work is done once per distinct subject name, not per certificate: duplicate
+/// and cross-signed certificates no longer multiply the paths. Names are explored depth first
+/// with the names on the current path excluded (a loop such as two names cross-signing each
+/// other ends the chain instead of recursing); a name's depth is memoised when it did not
+/// depend on the path that led to it. The total work is bounded by [`CA_DEPTH_WORK`].
+fn ca_depths(cas: &[X509Certificate<'_>]) -> Vec<usize> {
+    use std::collections::HashMap;
+    // Distinct subject names and the CA edges between them.
+    let mut ids: HashMap<&[u8], usize> = HashMap::new();
+    let name_of: Vec<usize> = cas
+        .iter()
+        .map(|c| {
+            let n = ids.len();
+            *ids.entry(c.subject().as_raw()).or_insert(n)
         })
-        .map(|(j, _)| 1 + ca_depth(cas, j, budget - 1))
-        .max()
-        .unwrap_or(0)
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (j, c) in cas.iter().enumerate() {
+        if chain::self_issued(c) || !c.is_ca() {
+            continue;
+        }
+        if let Some(&parent) = ids.get(c.issuer().as_raw()) {
+            children[parent].push(name_of[j]);
+        }
+    }
+    for ch in &mut children {
+        ch.sort_unstable();
+        ch.dedup();
+    }
+    struct Walk<'a> {
+        children: &'a [Vec<usize>],
+        memo: Vec<Option<usize>>,
+        on_path: Vec<bool>,
+        work: usize,
+    }
+    impl Walk<'_> {
+        /// (depth, whether it was cut by a name on the current path or the work bound).
+        fn depth(&mut self, n: usize) -> (usize, bool) {
+            if let Some(d) = self.memo[n] {
+                return (d, false);
+            }
+            self.on_path[n] = true;
+            let (mut best, mut cut) = (0, false);
+            for k in 0..self.children[n].len() {
+                let m = self.children[n][k];
+                if self.work >= CA_DEPTH_WORK {
+                    cut = true;
+                    break;
+                }
+                self.work += 1;
+                if self.on_path[m] {
+                    cut = true;
+                    continue;
+                }
+                let (d, c) = self.depth(m);
+                best = best.max(d + 1);
+                cut |= c;
+            }
+            self.on_path[n] = false;
+            if !cut {
+                self.memo[n] = Some(best);
+            }
+            (best, cut)
+        }
+    }
+    let mut walk = Walk {
+        children: &children,
+        memo: vec![None; ids.len()],
+        on_path: vec![false; ids.len()],
+        work: 0,
+    };
+    let by_name: Vec<usize> = (0..ids.len()).map(|n| walk.depth(n).0).collect();
+    name_of.iter().map(|&n| by_name[n]).collect()
 }
 
 /// pathLenConstraint exceeded inside the CA bundle.
 fn path_len(p: &Path, cas: &CaSet<'_>, out: &mut Vec<Finding>) {
+    let depths = ca_depths(&cas.certs);
     for (i, ca) in cas.certs.iter().enumerate() {
         let Ok(Some(bc)) = ca.basic_constraints() else {
             continue;
@@ -423,7 +489,7 @@ fn path_len(p: &Path, cas: &CaSet<'_>, out: &mut Vec<Finding>) {
         let Some(limit) = bc.value.path_len_constraint else {
             continue;
         };
-        let depth = ca_depth(&cas.certs, i, cas.certs.len());
+        let depth = depths.get(i).copied().unwrap_or(0);
         if depth as u64 > u64::from(limit) {
             out.push(
                 CertRef::new(ca, p, FRole::Ca, i)

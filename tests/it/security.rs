@@ -597,3 +597,139 @@ fn an_existing_fifo_or_dev_zero_link_at_the_ca_copy_never_hangs_issue() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: validate cannot be made to spin.
+// ---------------------------------------------------------------------------------------------
+
+/// A CA file of `2 + 2 * pairs` certificates: two names, each self-signed and each cross-signed
+/// by the other `pairs` times, every one `CA:TRUE, pathlen:0` (made by openssl).
+fn cross_signed_ca_file(dir: &Path, pairs: usize) -> PathBuf {
+    let script = format!(
+        r#"
+        set -e
+        cat > ext.cnf <<'X'
+[ca]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+X
+        for n in A B; do
+          openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $n.key 2>/dev/null
+          openssl req -new -key $n.key -subj "/CN=Loop $n" -out $n.csr
+          openssl x509 -req -in $n.csr -signkey $n.key -days 30 -set_serial 1 \
+            -extfile ext.cnf -extensions ca -out $n.self.pem 2>/dev/null
+        done
+        cat A.self.pem B.self.pem > bundle.pem
+        i=0
+        while [ $i -lt {pairs} ]; do
+          i=$((i+1))
+          openssl x509 -req -in A.csr -CA B.self.pem -CAkey B.key -days 30 -set_serial 1$i \
+            -extfile ext.cnf -extensions ca 2>/dev/null >> bundle.pem
+          openssl x509 -req -in B.csr -CA A.self.pem -CAkey A.key -days 30 -set_serial 2$i \
+            -extfile ext.cnf -extensions ca 2>/dev/null >> bundle.pem
+        done
+        "#
+    );
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("sh");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    dir.join("bundle.pem")
+}
+
+#[test]
+fn cross_signed_ca_files_are_judged_without_exponential_work() {
+    if !crate::util::have_peer("openssl") {
+        return;
+    }
+    for pairs in [5, 7] {
+        let d = tempfile::tempdir().expect("tempdir");
+        let bundle = cross_signed_ca_file(d.path(), pairs);
+        let n = 2 + 2 * pairs;
+        let text = fs::read_to_string(&bundle).expect("read");
+        assert_eq!(text.matches("BEGIN CERTIFICATE").count(), n);
+        let pki = d.path().join("pki");
+        fs::create_dir(&pki).expect("mkdir");
+        fs::rename(&bundle, pki.join("cacert.pem")).expect("mv");
+        let o = pkitool_deadline(
+            &[
+                "validate".as_ref(),
+                pki.as_os_str(),
+                "--format".as_ref(),
+                "json".as_ref(),
+            ],
+            60,
+        );
+        let out = stdout(&o);
+        let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let b04: Vec<String> = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == "PKI-B04")
+            .map(|f| f["message"].as_str().unwrap_or_default().to_string())
+            .collect();
+        // Every certificate has a CA of the other name below it: one level, not a loop.
+        assert_eq!(b04.len(), n, "{out}");
+        assert!(
+            b04.iter()
+                .all(|m| m
+                    .ends_with("pathLenConstraint 0, but 1 level(s) of CA certificates below it")),
+            "{b04:?}"
+        );
+    }
+}
+
+#[test]
+fn chain_depth_below_a_ca_still_counts_every_level() {
+    if !crate::util::have_peer("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let script = r#"
+        set -e
+        printf '[ca]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n' > ext.cnf
+        for n in R I1 I2; do
+          openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $n.key 2>/dev/null
+          openssl req -new -key $n.key -subj "/CN=Chain $n" -out $n.csr
+        done
+        openssl x509 -req -in R.csr -signkey R.key -days 30 -extfile ext.cnf -extensions ca -out R.pem 2>/dev/null
+        openssl x509 -req -in I1.csr -CA R.pem -CAkey R.key -days 30 -set_serial 2 -extfile ext.cnf -extensions ca -out I1.pem 2>/dev/null
+        openssl x509 -req -in I2.csr -CA I1.pem -CAkey I1.key -days 30 -set_serial 3 -extfile ext.cnf -extensions ca -out I2.pem 2>/dev/null
+        mkdir pki; cat R.pem I1.pem I2.pem > pki/cacert.pem
+    "#;
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(d.path())
+        .output()
+        .expect("sh");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pki = d.path().join("pki");
+    let o = pkitool([
+        "validate".as_ref(),
+        pki.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let mut b04: Vec<String> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "PKI-B04")
+        .map(|f| f["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    b04.sort();
+    assert_eq!(
+        b04,
+        [
+            "CA certificate #2: pathLenConstraint 0, but 1 level(s) of CA certificates below it",
+            "pathLenConstraint 0, but 2 level(s) of CA certificates below it",
+        ]
+    );
+}
