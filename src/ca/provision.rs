@@ -499,9 +499,27 @@ fn validity(
     Ok(())
 }
 
+/// Refuses a flag value holding a control character (C0, DEL, C1): it would be signed into the
+/// certificate and printed raw by every other tool that shows it.
+fn refuse_controls(flag: &str, value: &str) -> Result<(), Error> {
+    use crate::quoting::terminal;
+    if terminal::has_control(value) {
+        return Err(Error::Usage(format!(
+            "{flag} {}: control characters (newline, ESC, ...) are not allowed in certificate fields",
+            terminal::escape(value)
+        )));
+    }
+    Ok(())
+}
+
 /// Builds the CA [`CertSpec`] from `init-ca` flags and an optional template; asks for the CN on
 /// a terminal when neither gives one.
 pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    for (flag, v) in [("--cn", &args.cn), ("--org", &args.org)] {
+        if let Some(v) = v {
+            refuse_controls(flag, v)?;
+        }
+    }
     let mut subject = t.map(|t| t.subject.clone()).unwrap_or_default();
     if let Some(cn) = &args.cn {
         subject.cn = Some(cn.clone());
@@ -526,6 +544,14 @@ pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> 
 
 /// Builds the leaf [`CertSpec`] from `issue` flags and an optional template.
 pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    for (flag, v) in [("--cn", &args.cn), ("--org", &args.org), ("--dn", &args.dn)] {
+        if let Some(v) = v {
+            refuse_controls(flag, v)?;
+        }
+    }
+    for v in &args.sans {
+        refuse_controls("--san", v)?;
+    }
     let server = args.server;
     if let Some(t) = t
         && t.ca

@@ -371,6 +371,22 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
                 }
             }
         }
+        if let Some(c) = value
+            .chars()
+            .find(|&c| crate::quoting::terminal::is_control(c))
+        {
+            return Err(err(
+                path,
+                key_line,
+                format!(
+                    "the value of {key:?} holds the control character {}",
+                    crate::quoting::terminal::escape(&c.to_string())
+                ),
+                Some(
+                    "control characters (newline, ESC, ...) are not allowed in certificate fields",
+                ),
+            ));
+        }
         records.push(Record {
             key,
             value,

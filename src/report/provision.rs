@@ -2,6 +2,7 @@
 //! SHA-256 fingerprint), where it goes on the hosts, and for a client the DN in every form
 //! libvirt and QEMU are configured with ([`DnForms`]).
 
+use crate::quoting::terminal::{escape as esc, path as term_path};
 use std::io::Write;
 
 use x509_parser::certificate::X509Certificate;
@@ -80,7 +81,7 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
 /// Prints what was written and where it goes.
 pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     for w in &o.warnings {
-        writeln!(out, "warning: {w}")?;
+        writeln!(out, "warning: {}", esc(w))?;
     }
     let role = match o.role {
         layout::Role::Ca => "CA",
@@ -95,17 +96,17 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         } else {
             ""
         };
-        writeln!(out, "  {}  mode {:04o}{state}", f.path.display(), f.mode)?;
+        writeln!(out, "  {}  mode {:04o}{state}", term_path(&f.path), f.mode)?;
         match &f.what {
             WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
             WrittenKind::Cert(der) => {
                 if let Some(facts) = cert_facts(der) {
-                    writeln!(out, "    subject:  {}", facts.subject)?;
+                    writeln!(out, "    subject:  {}", esc(&facts.subject))?;
                     if facts.issuer != facts.subject {
-                        writeln!(out, "    issuer:   {}", facts.issuer)?;
+                        writeln!(out, "    issuer:   {}", esc(&facts.issuer))?;
                     }
                     if !facts.sans.is_empty() {
-                        writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
+                        writeln!(out, "    SANs:     {}", esc(&facts.sans.join(", ")))?;
                     }
                     writeln!(
                         out,
@@ -181,10 +182,10 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             if let Some(dn) = leaf_dn {
                 writeln!(out)?;
                 writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
-                writeln!(out, "  {dn}")?;
+                writeln!(out, "  {}", esc(&dn))?;
                 let forms = DnForms::of(&dn);
                 writeln!(out, "libvirtd.conf on the server:")?;
-                writeln!(out, "  {}", forms.libvirtd_conf)?;
+                writeln!(out, "  {}", esc(&forms.libvirtd_conf))?;
                 if let Some(note) = &forms.libvirtd_note {
                     writeln!(out, "  (note: {note})")?;
                 }
@@ -192,8 +193,8 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                     out,
                     "QEMU authorization (server side), command line and QMP:"
                 )?;
-                writeln!(out, "  {}", forms.qemu_object)?;
-                writeln!(out, "  {}", forms.qmp)?;
+                writeln!(out, "  {}", esc(&forms.qemu_object))?;
+                writeln!(out, "  {}", esc(&forms.qmp))?;
             }
         }
     }

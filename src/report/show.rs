@@ -1,6 +1,7 @@
 //! `pkitool show`'s text form (the JSON form is the serialised [`crate::inspect::ShowReport`]).
 
 use crate::inspect::{CertInfo, FileReport, ObjectEntry, ObjectInfo, RoleVerdict, RolesByConsumer};
+use crate::quoting::terminal::escape as esc;
 
 fn human_date(rfc: &str) -> String {
     // 2026-11-22T10:16:19Z -> 2026-11-22 10:16:19 UTC
@@ -75,13 +76,17 @@ pub fn render_text(files: &[FileReport]) -> String {
         if let Some(e) = &f.error {
             let prefix = format!("{}: ", f.path);
             let why = e.strip_prefix(&prefix).unwrap_or(e);
-            s.push_str(&format!("{bold}{}{bold:#}: error: {why}\n", f.path));
+            s.push_str(&format!(
+                "{bold}{}{bold:#}: error: {}\n",
+                esc(&f.path),
+                esc(why)
+            ));
             continue;
         }
         let n = f.objects.len();
         s.push_str(&format!(
             "{bold}{}{bold:#}: {} ({n} object{})\n",
-            f.path,
+            esc(&f.path),
             f.encoding.unwrap_or("?").to_uppercase(),
             if n == 1 { "" } else { "s" }
         ));
@@ -98,11 +103,11 @@ fn field(s: &mut String, name: &str, value: &str) {
     } else {
         format!("{name}:")
     };
-    s.push_str(&format!("    {label:<20} {value}\n"));
+    s.push_str(&format!("    {label:<20} {}\n", esc(value)));
 }
 
 fn render_object(s: &mut String, o: &ObjectEntry) {
-    let head = |what: &str| format!("  #{} {what} (line {})\n", o.index, o.line);
+    let head = |what: &str| format!("  #{} {} (line {})\n", o.index, esc(what), o.line);
     match &o.info {
         ObjectInfo::Certificate(c) => {
             s.push_str(&head("certificate"));

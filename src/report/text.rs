@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 use super::show_path;
 use crate::check::finding::{Counts, FRole, Finding, Severity};
 use crate::check::validate::Outcome;
+use crate::quoting::terminal::escape as esc;
 
 fn sev_style(s: Severity) -> Style {
     match s {
@@ -41,7 +42,7 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
     for l in &o.layouts {
         let c = Counts::of(&l.findings);
-        writeln!(w, "{bold}{}{bold:#}", l.layout.name)?;
+        writeln!(w, "{bold}{}{bold:#}", esc(&l.layout.name))?;
         // Group by (role, path), in order of first appearance within each role.
         // A map from (role, path) to the group's index: one lookup per finding, not a scan.
         let mut groups: Vec<(Option<FRole>, Option<&std::path::Path>, Vec<&Finding>)> = Vec::new();
@@ -62,6 +63,7 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
             let role = role.map(FRole::as_str).unwrap_or("-");
             let path = path.map(show_path).unwrap_or_default();
+            let path = esc(&path);
             writeln!(w, "  {role:<6} {path}")?;
             for f in fs {
                 let st = sev_style(f.severity);
@@ -70,16 +72,16 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                     "    {st}{:<7}{st:#} {dim}{}{dim:#}  {}",
                     f.severity.as_str(),
                     f.code,
-                    f.message
+                    esc(&f.message)
                 )?;
                 if let Some(s) = &f.subject {
-                    writeln!(w, "            {dim}subject{dim:#} {s}")?;
+                    writeln!(w, "            {dim}subject{dim:#} {}", esc(s))?;
                 }
                 if !f.why.is_empty() {
-                    writeln!(w, "            {dim}why{dim:#}     {}", f.why)?;
+                    writeln!(w, "            {dim}why{dim:#}     {}", esc(&f.why))?;
                 }
                 if !f.fix.is_empty() {
-                    writeln!(w, "            {dim}fix{dim:#}     {}", f.fix)?;
+                    writeln!(w, "            {dim}fix{dim:#}     {}", esc(&f.fix))?;
                 }
             }
         }

@@ -733,3 +733,135 @@ fn chain_depth_below_a_ca_still_counts_every_level() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 9: control characters never reach the terminal raw, and are refused on input.
+// ---------------------------------------------------------------------------------------------
+
+const EVIL_CN: &str = "a\u{1b}]0;pwned\u{7}\r\nlibvirtd.conf on the server:";
+
+/// No C0 control but `\n`, no DEL, no C1 (as UTF-8) in `bytes`.
+#[track_caller]
+fn assert_no_raw_controls(bytes: &[u8], what: &str) {
+    let text = String::from_utf8_lossy(bytes);
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| (c < ' ' && c != '\n') || ('\u{7f}'..='\u{9f}').contains(&c))
+        .collect();
+    assert!(bad.is_empty(), "{what}: raw controls {bad:?} in\n{text}");
+}
+
+#[test]
+fn subjects_with_control_characters_are_printed_escaped() {
+    if !crate::util::have_peer("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let pki = d.path().join("pki");
+    fs::create_dir(&pki).expect("mkdir");
+    let cert = pki.join("servercert.pem");
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "3", "-keyout"])
+        .arg(pki.join("serverkey.pem"))
+        .arg("-subj")
+        .arg(format!("/O=Ex/CN={EVIL_CN}"))
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    fs::copy(&cert, pki.join("cacert.pem")).expect("cp");
+    let escaped = "CN=a\\x1B]0\\;pwned\\x07\\x0D\\x0Alibvirtd.conf on the server:";
+    for args in [
+        vec!["dn".as_ref(), cert.as_os_str()],
+        vec!["dn".as_ref(), "--libvirtd".as_ref(), cert.as_os_str()],
+        vec!["dn".as_ref(), "--qemu".as_ref(), cert.as_os_str()],
+        vec!["show".as_ref(), cert.as_os_str()],
+        vec!["match-dn".as_ref(), "*CN=x".as_ref(), cert.as_os_str()],
+        vec!["validate".as_ref(), pki.as_os_str()],
+    ] {
+        let o = pkitool(&args);
+        assert_no_raw_controls(&o.stdout, &format!("{args:?} stdout"));
+        assert_no_raw_controls(&o.stderr, &format!("{args:?} stderr"));
+        if args[0] != "validate" {
+            assert!(stdout(&o).contains(escaped), "{args:?}: {}", stdout(&o));
+        }
+        // No forged line: the text after the newline stays on the subject's line.
+        assert!(
+            !stdout(&o)
+                .lines()
+                .any(|l| l.starts_with("libvirtd.conf on the server:")),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn control_characters_in_cn_dn_and_template_values_are_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let out = d.path().join("out");
+    for (flag, value) in [
+        ("--cn", EVIL_CN.to_string()),
+        ("--dn", format!("O=Ex,CN={EVIL_CN}")),
+        ("--org", "Ex\u{9b}31m".to_string()),
+    ] {
+        let o = pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            flag.as_ref(),
+            std::ffi::OsStr::new(&value),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{flag} ")) && stderr(&o).contains("control characters"),
+            "{}",
+            stderr(&o)
+        );
+        assert_no_raw_controls(&o.stderr, flag);
+        assert!(!out.exists());
+    }
+    let o = pkitool([
+        "init-ca".as_ref(),
+        "--dir".as_ref(),
+        out.as_os_str(),
+        "--cn".as_ref(),
+        "CA\u{7}".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let t = d.path().join("client.tmpl");
+    fs::write(&t, "cn = \"client\u{1b}[2J\"\ntls_www_client\n").expect("write");
+    let o = pkitool([
+        "issue".as_ref(),
+        "client".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--template".as_ref(),
+        t.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}:1: the value of \"cn\" holds the control character \\x1B",
+            t.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
