@@ -40,6 +40,8 @@ pub struct Options {
     pub allowed_dn_source: String,
     /// The consumer versions judged.
     pub consumers: crate::consumer::Consumers,
+    /// `--root`: directories above the credentials are checked up to it (else up to `/`).
+    pub root: Option<std::path::PathBuf>,
 }
 
 pub use crate::consumer::rules::KeyAlg;
@@ -709,12 +711,31 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         files::dir_permissions(d, &mut out);
         stray_ca_keys(d, &cas.certs, layout, &mut out);
     }
+    let credentials = layout
+        .ca
+        .iter()
+        .chain(layout.crl.iter())
+        .chain(layout.identities.iter().flat_map(|id| [&id.cert, &id.key]));
+    for p in credentials {
+        if files::exists(p) {
+            files::path_permissions(p, opts.root.as_deref(), policy, &mut out);
+        }
+    }
+    dedup_directory_findings(&mut out);
     LayoutReport {
         layout: layout.clone(),
         findings: out,
         files: nfiles,
         certificates: ncerts,
     }
+}
+
+/// One PKI-F17 finding per directory and message kind (several files share directories).
+fn dedup_directory_findings(out: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| {
+        f.code != "PKI-F17" || seen.insert((f.path.clone(), f.message.contains("is writable by")))
+    });
 }
 
 /// A CA private key lying in a deployment directory (by name, or by matching a CA's key).
@@ -763,6 +784,9 @@ fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
     let mut nfiles = 0;
     let ca_path = layout.ca.as_deref();
     let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
+    if let Some(p) = ca_path.filter(|p| files::exists(p)) {
+        files::path_permissions(p, opts.root.as_deref(), policy, &mut out);
+    }
     let cas = parse_cas(ca_path, &ca_ders, &mut out);
     let ca_canon = ca_path.and_then(|p| std::fs::canonicalize(p).ok());
     let ca_name = ca_path.and_then(Path::file_name);

@@ -218,6 +218,7 @@ pub fn evaluate(args: &ValidateOptions) -> Result<Outcome> {
         allowed_dn: allowed,
         allowed_dn_source: sources.join(" and "),
         consumers: args.consumers,
+        root: args.root.clone(),
     };
     let mut reports: Vec<LayoutReport> = layouts
         .iter()
