@@ -116,6 +116,15 @@ pub fn file_kind(ft: &std::fs::FileType) -> &'static str {
 /// no race with a swap between check and read), and refused by its size before any content is
 /// read. A file that grows while being read is still cut at the limit.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_limited_meta(path, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_limited`], also returning the file's metadata from the descriptor it was read through
+/// (for mode and owner checks on exactly the file read).
+pub fn read_limited_meta(
+    path: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
     use std::os::unix::fs::MetadataExt;
     let before = std::fs::metadata(path).map_err(|e| ReadError::from_io(path, e))?;
     if !before.file_type().is_file() {
@@ -151,7 +160,40 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         });
     }
     // meta.len() <= limit <= MAX_INPUT_BYTES here, so the capacity is bounded.
-    read_to_end_bounded(file, path, limit, meta.len())
+    let len = meta.len();
+    read_to_end_bounded(file, path, limit, len).map(|b| (b, meta))
+}
+
+/// Why a secret input (a CA key, a password file) is not trustworthy: writable by group or
+/// others, readable by others (`deny_read`), or owned by someone other than root or the caller.
+/// `None` when it is fine.
+pub fn untrusted_secret(meta: &std::fs::Metadata, deny_read: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mode = meta.mode() & 0o7777;
+    let uid = meta.uid();
+    let me = nix::unistd::geteuid().as_raw();
+    if mode & 0o022 != 0 {
+        return Some(format!(
+            "it is writable by {} (mode {mode:04o}): chmod go-w it",
+            if mode & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            }
+        ));
+    }
+    if mode & deny_read != 0 {
+        return Some(format!(
+            "it is readable by others (mode {mode:04o}): chmod {:o} it",
+            mode & !deny_read & 0o777
+        ));
+    }
+    if uid != 0 && uid != me {
+        return Some(format!(
+            "it is owned by uid {uid}, not by root or the user running pkitool (uid {me}): chown it"
+        ));
+    }
+    None
 }
 
 /// Reads a whole regular file of at most [`MAX_INPUT_BYTES`].

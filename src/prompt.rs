@@ -64,7 +64,15 @@ pub fn password(
 
 /// The first line of a password file, without `\n` or `\r\n`. An empty password is refused.
 pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let bytes = Zeroizing::new(crate::fsio::read_limited(path, 64 * 1024)?);
+    let (bytes, meta) = crate::fsio::read_limited_meta(path, 64 * 1024)?;
+    let bytes = Zeroizing::new(bytes);
+    // A password others can read or replace protects nothing.
+    if let Some(why) = crate::fsio::untrusted_secret(&meta, 0o004) {
+        return Err(Error::Failed(format!(
+            "{}: refusing this password file: {why}",
+            path.display()
+        )));
+    }
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
@@ -85,6 +93,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, b"s3cret\r\nignored\n").unwrap();
+        let mode = |m: u32| {
+            std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
+        };
+        for bad in [0o666, 0o644, 0o620, 0o602] {
+            mode(bad);
+            let e = password_from_file(&f).unwrap_err().to_string();
+            assert!(e.contains("refusing this password file"), "{bad:o}: {e}");
+            assert!(!e.contains("s3cret"));
+        }
+        mode(0o640);
+        assert_eq!(password_from_file(&f).unwrap().as_slice(), b"s3cret");
+        mode(0o600);
         assert_eq!(password_from_file(&f).unwrap().as_slice(), b"s3cret");
         std::fs::write(&f, b"\nx").unwrap();
         assert!(password_from_file(&f).is_err());

@@ -40,7 +40,7 @@ pub enum Layout {
 }
 
 /// A request for a new CA.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CaRequest {
     /// Directory receiving cacert.pem and cakey.pem.
     pub dir: PathBuf,
@@ -55,7 +55,7 @@ pub struct CaRequest {
 }
 
 /// A request for a server or client certificate.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LeafRequest {
     /// CA certificate file.
     pub ca_cert: PathBuf,
@@ -77,6 +77,47 @@ pub struct LeafRequest {
     pub root: PathBuf,
     /// Replace existing files.
     pub force: bool,
+}
+
+/// How a password field is shown by `Debug`: never its bytes.
+fn redacted(p: &Option<zeroize::Zeroizing<Vec<u8>>>) -> &'static str {
+    if p.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for CaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaRequest")
+            .field("dir", &self.dir)
+            .field("spec", &self.spec)
+            .field("key_type", &self.key_type)
+            .field("password", &format_args!("{}", redacted(&self.password)))
+            .field("force", &self.force)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LeafRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafRequest")
+            .field("ca_cert", &self.ca_cert)
+            .field("ca_key", &self.ca_key)
+            .field(
+                "ca_password",
+                &format_args!("{}", redacted(&self.ca_password)),
+            )
+            .field("spec", &self.spec)
+            .field("key_type", &self.key_type)
+            .field("out", &self.out)
+            .field("dir", &self.dir)
+            .field("layout", &self.layout)
+            .field("root", &self.root)
+            .field("force", &self.force)
+            .finish()
+    }
 }
 
 /// One file written.
@@ -174,8 +215,8 @@ pub struct LoadedCa {
     pub cert_der: Vec<u8>,
     /// The certificate file's certificates, re-encoded as PEM (what is copied to the hosts).
     pub cert_file: Vec<u8>,
-    /// The key.
-    pub key: KeyPair,
+    /// The key (zeroized on drop).
+    pub key: keys::SecretKeyPair,
 }
 
 /// The certificates of a parsed CA file as PEM, re-encoded from their DER (an OpenSSL
@@ -215,7 +256,7 @@ pub fn load_ca(
             cert_path.display()
         )));
     };
-    let cert_der = cert.der.clone();
+    let cert_der = cert.der.to_vec();
     // The certificate file is copied to every host: never with a private key in it. Only the
     // certificate blocks are written, re-encoded from the parsed DER (no text, no other block).
     if let Some(k) = contents.objects.iter().find(|o| o.kind.is_private_key()) {
@@ -227,7 +268,15 @@ pub fn load_ca(
         )));
     }
     let cert_file = ca_certificate_pem(&contents);
-    let key_bytes = zeroize::Zeroizing::new(fsio::read_input(key_path)?);
+    let (key_bytes, key_meta) = fsio::read_limited_meta(key_path, fsio::MAX_INPUT_BYTES)?;
+    let key_bytes = zeroize::Zeroizing::new(key_bytes);
+    // Whoever can write the CA key (or owns it) can swap in their own CA.
+    if let Some(why) = fsio::untrusted_secret(&key_meta, 0) {
+        return Err(Error::Failed(format!(
+            "{}: refusing to use this CA key: {why}",
+            key_path.display()
+        )));
+    }
     let key_contents = load::parse(&key_bytes).map_err(|e| Error::Parse {
         path: key_path.to_path_buf(),
         source: e,
@@ -633,4 +682,48 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     }
     spec.eku = Some(ekus);
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_requests_never_shows_the_password() {
+        let subject = SubjectFields {
+            cn: Some("Debug CA".into()),
+            ..Default::default()
+        };
+        let spec = CertSpec::new(Profile::Ca { path_len: None }, subject, 10).unwrap();
+        let pw = zeroize::Zeroizing::new(b"hunter2-secret".to_vec());
+        let ca = CaRequest {
+            dir: PathBuf::from("ca"),
+            spec: spec.clone(),
+            key_type: KeyType::default(),
+            password: Some(pw.clone()),
+            force: false,
+        };
+        let leaf = LeafRequest {
+            ca_cert: PathBuf::from("ca/cacert.pem"),
+            ca_key: PathBuf::from("ca/cakey.pem"),
+            ca_password: Some(pw),
+            spec,
+            key_type: KeyType::default(),
+            out: PathBuf::from("out"),
+            dir: PathBuf::from("ca"),
+            layout: Layout::Flat,
+            root: PathBuf::from("/"),
+            force: false,
+        };
+        for text in [format!("{ca:?}"), format!("{leaf:?}"), format!("{ca:#?}")] {
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+            // Neither as bytes: 104 = 'h', 117 = 'u' ...
+            assert!(!text.contains("104, 117, 110"), "{text}");
+            assert!(
+                text.contains("Debug CA") || text.contains("cacert.pem"),
+                "{text}"
+            );
+        }
+    }
 }

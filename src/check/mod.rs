@@ -321,7 +321,7 @@ fn load_ca_ders(
     let Some(contents) = files::load(p, Expect::Certificate, FRole::Ca, policy, out) else {
         return Vec::new();
     };
-    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.clone()).collect();
+    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.to_vec()).collect();
     let refs: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
     chain::bundle(p, &refs, out);
     ders

@@ -63,6 +63,15 @@ pub enum WriteError {
         /// The path up to the symbolic link.
         path: PathBuf,
     },
+    /// A path component changed between two looks at it.
+    #[error(
+        "{}: changed while pkitool was opening it (a symbolic link or another file was there a moment before); refusing to continue",
+        path.display()
+    )]
+    Swapped {
+        /// The path up to the component.
+        path: PathBuf,
+    },
     /// A directory pkitool just created is owned by someone else: it was swapped.
     #[error(
         "{}: the directory pkitool just created is owned by uid {uid}, not by uid {expected}: it was replaced while pkitool worked; refusing to use it",
@@ -227,6 +236,10 @@ fn open_failure(parent: &File, name: &OsStr, path: &Path, e: Errno) -> WriteErro
                 kind: stat_kind(mode),
             };
         }
+        // A directory now, but not when it was opened: someone is swapping it.
+        return WriteError::Swapped {
+            path: path.to_path_buf(),
+        };
     }
     errno_err(path, "cannot open the directory")(e)
 }

@@ -294,6 +294,7 @@ fn directory_swapped_for_a_symlink_by_another_user_never_changes_a_foreign_file(
                 assert!(
                     stderr(&o).contains("symbolic link")
                         || stderr(&o).contains("replaced while pkitool worked")
+                        || stderr(&o).contains("changed while pkitool was opening it")
                         || stderr(&o).contains("No such file"),
                     "{}",
                     stderr(&o)
@@ -864,4 +865,90 @@ fn control_characters_in_cn_dn_and_template_values_are_refused() {
         stderr(&o)
     );
     assert!(!out.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 13: untrusted secret inputs are refused.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_writable_or_foreign_owned_ca_key_is_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let key = ca.join("cakey.pem");
+    let out = d.path().join("out");
+    let issue = || {
+        pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--cn".as_ref(),
+            "c1".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ])
+    };
+    for bad in [0o666, 0o620, 0o602] {
+        fs::set_permissions(&key, fs::Permissions::from_mode(bad)).expect("chmod");
+        let o = issue();
+        assert_eq!(o.status.code(), Some(1), "{bad:o}");
+        assert!(
+            stderr(&o).contains(&format!(
+                "{}: refusing to use this CA key: it is writable by",
+                key.display()
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!out.exists());
+    }
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod");
+    if is_root() {
+        nix::unistd::chown(&key, Some(NOBODY.into()), None).expect("chown");
+        let o = issue();
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("is owned by uid 65534"),
+            "{}",
+            stderr(&o)
+        );
+        nix::unistd::chown(&key, Some(0.into()), None).expect("chown");
+    }
+    ok(&issue());
+}
+
+#[test]
+fn a_password_file_others_can_read_or_write_is_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let pw = d.path().join("pw");
+    fs::write(&pw, "correct horse battery\n").expect("write");
+    let dir = d.path().join("ca");
+    let run = || {
+        pkitool([
+            "init-ca".as_ref(),
+            "--dir".as_ref(),
+            dir.as_os_str(),
+            "--cn".as_ref(),
+            "Enc".as_ref(),
+            "--encrypt-key".as_ref(),
+            "--password-file".as_ref(),
+            pw.as_os_str(),
+        ])
+    };
+    for bad in [0o666, 0o644] {
+        fs::set_permissions(&pw, fs::Permissions::from_mode(bad)).expect("chmod");
+        let o = run();
+        assert_eq!(o.status.code(), Some(1), "{bad:o}");
+        assert!(
+            stderr(&o).contains("refusing this password file"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("correct horse"));
+        assert!(!dir.exists());
+    }
+    fs::set_permissions(&pw, fs::Permissions::from_mode(0o600)).expect("chmod");
+    ok(&run());
 }
