@@ -952,3 +952,102 @@ fn a_password_file_others_can_read_or_write_is_refused() {
     fs::set_permissions(&pw, fs::Permissions::from_mode(0o600)).expect("chmod");
     ok(&run());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 12: no core dumps; Ctrl-C at the password prompt gives the terminal back with echo on.
+// ---------------------------------------------------------------------------------------------
+
+/// The pid of the `pkitool` process below `ancestor` (by /proc), if running.
+fn pkitool_below(ancestor: u32) -> Option<u32> {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after = stat.rsplit_once(") ")?.1;
+        after.split(' ').nth(1)?.parse().ok()
+    };
+    for e in fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if fs::read_to_string(format!("/proc/{pid}/comm")).ok()?.trim() != "pkitool" {
+            continue;
+        }
+        let mut p = pid;
+        for _ in 0..10 {
+            match parent_of(p) {
+                Some(pp) if pp == ancestor => return Some(pid),
+                Some(pp) if pp > 1 => p = pp,
+                _ => break,
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
+    use std::io::{Read, Write};
+    if !need_root("setpriv to nobody")
+        || !crate::util::have_peer("script")
+        || !crate::util::have_peer("setpriv")
+    {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let dir = d.path().join("ca");
+    // The shell survives the SIGINT (a trap, not an ignore: pkitool gets the default action)
+    // and reports pkitool's status and the terminal's echo flag afterwards.
+    let inner = format!(
+        "trap 'echo trapped' INT; setpriv --reuid=65534 --regid=65534 --clear-groups {} init-ca --dir {} --cn X --encrypt-key; echo status=\\$?; stty -a | tr ' ' '\\n' | grep -x -- '-\\{{0,1\\}}echo'",
+        PKITOOL,
+        dir.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qfec", &format!("sh -c \"{inner}\""), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("Password for") {
+        assert!(start.elapsed().as_secs() < 30, "no prompt: {}", String::from_utf8_lossy(&seen));
+        let n = out.read(&mut buf).expect("read");
+        assert!(n > 0, "script ended: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // While pkitool waits at the prompt: not dumpable (its /proc files belong to root although
+    // it runs as nobody) and RLIMIT_CORE is 0.
+    let pid = pkitool_below(child.id()).expect("pkitool process");
+    let status_owner = fs::metadata(format!("/proc/{pid}/status")).expect("stat").uid();
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("core line")
+        .split_whitespace()
+        .skip(4)
+        .take(2)
+        .collect::<Vec<_>>();
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"\x03").expect("ctrl-c");
+    stdin.flush().expect("flush");
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).expect("read");
+    drop(stdin);
+    child.wait().expect("wait");
+    seen.extend(rest);
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert_eq!(status_owner, 0, "pkitool is dumpable (its /proc files belong to nobody)");
+    assert_eq!(core, ["0", "0"], "{limits}");
+    assert!(text.contains("status=130"), "{text}");
+    let echo: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| *l == "echo" || *l == "-echo")
+        .collect();
+    assert_eq!(echo, ["echo"], "the terminal was left without echo:\n{text}");
+    assert!(!dir.exists());
+}
