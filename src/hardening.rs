@@ -29,7 +29,11 @@ mod tests {
             return;
         }
         let st = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "hardening::tests::core_dumps_are_off_after_the_call", "--quiet"])
+            .args([
+                "--exact",
+                "hardening::tests::core_dumps_are_off_after_the_call",
+                "--quiet",
+            ])
             .env("PKITOOL_HARDENING_CHILD", "1")
             .status()
             .unwrap();

@@ -1013,7 +1013,11 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
     let start = std::time::Instant::now();
     let mut buf = [0u8; 256];
     while !String::from_utf8_lossy(&seen).contains("Password for") {
-        assert!(start.elapsed().as_secs() < 30, "no prompt: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "no prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
         let n = out.read(&mut buf).expect("read");
         assert!(n > 0, "script ended: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
@@ -1021,7 +1025,9 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
     // While pkitool waits at the prompt: not dumpable (its /proc files belong to root although
     // it runs as nobody) and RLIMIT_CORE is 0.
     let pid = pkitool_below(child.id()).expect("pkitool process");
-    let status_owner = fs::metadata(format!("/proc/{pid}/status")).expect("stat").uid();
+    let status_owner = fs::metadata(format!("/proc/{pid}/status"))
+        .expect("stat")
+        .uid();
     let limits = fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
     let core = limits
         .lines()
@@ -1031,6 +1037,29 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
         .skip(4)
         .take(2)
         .collect::<Vec<_>>();
+    // Wait until the prompt has turned echo off (through pkitool's own terminal), so that the
+    // Ctrl-C arrives while the terminal is silent.
+    let tty = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits())
+            .open(format!("/proc/{pid}/fd/0"))
+            .expect("open the pty")
+    };
+    let echo_on = || {
+        nix::sys::termios::tcgetattr(&tty)
+            .expect("tcgetattr")
+            .local_flags
+            .contains(nix::sys::termios::LocalFlags::ECHO)
+    };
+    while echo_on() {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the prompt never turned echo off"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"\x03").expect("ctrl-c");
     stdin.flush().expect("flush");
@@ -1040,7 +1069,10 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
     child.wait().expect("wait");
     seen.extend(rest);
     let text = String::from_utf8_lossy(&seen).into_owned();
-    assert_eq!(status_owner, 0, "pkitool is dumpable (its /proc files belong to nobody)");
+    assert_eq!(
+        status_owner, 0,
+        "pkitool is dumpable (its /proc files belong to nobody)"
+    );
     assert_eq!(core, ["0", "0"], "{limits}");
     assert!(text.contains("status=130"), "{text}");
     let echo: Vec<&str> = text
@@ -1048,6 +1080,10 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
         .map(str::trim)
         .filter(|l| *l == "echo" || *l == "-echo")
         .collect();
-    assert_eq!(echo, ["echo"], "the terminal was left without echo:\n{text}");
+    assert_eq!(
+        echo,
+        ["echo"],
+        "the terminal was left without echo:\n{text}"
+    );
     assert!(!dir.exists());
 }
