@@ -240,18 +240,28 @@ fn matches_expect(kind: &ObjectKind, expect: Expect) -> bool {
     }
 }
 
+/// A path as a shell word, for fix commands that are pasted into a shell.
+fn sq(path: &Path) -> String {
+    crate::quoting::shell_quote(&path.to_string_lossy())
+}
+
 fn der_fix(path: &Path, expect: Expect) -> String {
-    let p = path.display();
+    let p = sq(path);
+    let tmp = {
+        let mut t = path.as_os_str().to_os_string();
+        t.push(".pem");
+        sq(Path::new(&t))
+    };
     match expect {
         Expect::Certificate => {
-            format!("openssl x509 -inform DER -in {p} -out {p}.pem && mv {p}.pem {p}")
+            format!("openssl x509 -inform DER -in {p} -out {tmp} && mv {tmp} {p}")
         }
-        Expect::PrivateKey => format!(
-            "openssl pkey -inform DER -in {p} -out {p}.pem && chmod 600 {p}.pem && mv {p}.pem {p}"
-        ),
-        Expect::Crl => format!("openssl crl -inform DER -in {p} -out {p}.pem && mv {p}.pem {p}"),
+        Expect::PrivateKey => {
+            format!("(umask 077 && openssl pkey -inform DER -in {p} -out {tmp}) && mv {tmp} {p}")
+        }
+        Expect::Crl => format!("openssl crl -inform DER -in {p} -out {tmp} && mv {tmp} {p}"),
         Expect::DhParams => {
-            format!("openssl dhparam -inform DER -in {p} -out {p}.pem && mv {p}.pem {p}")
+            format!("openssl dhparam -inform DER -in {p} -out {tmp} && mv {tmp} {p}")
         }
     }
 }
@@ -294,7 +304,7 @@ fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Findin
                 } else {
                     "644"
                 },
-                path.display()
+                sq(path)
             ),
             _ if role == FRole::Ca && expect == Expect::Certificate => format!(
                 "copy the CA certificate to {} (or create a CA: pkitool init-ca --dir DIR --cn NAME)",
@@ -356,7 +366,7 @@ fn permissions(
     out: &mut Vec<Finding>,
 ) {
     let mode = meta.permissions().mode() & 0o7777;
-    let p = path.display();
+    let p = sq(path);
     if expect == Expect::PrivateKey {
         let group_ok = policy.qemu
             && group_name(meta.gid()).is_some_and(|g| SERVICE_GROUPS.contains(&g.as_str()));
@@ -465,7 +475,7 @@ fn anchor_permissions(
     out: &mut Vec<Finding>,
 ) {
     let mode = meta.permissions().mode() & 0o7777;
-    let p = crate::quoting::shell_quote(&path.to_string_lossy());
+    let p = sq(path);
     let what = if role == FRole::Ca && expect == Expect::Certificate {
         "CA certificate (a trust anchor)".to_string()
     } else {
@@ -529,7 +539,7 @@ pub fn path_permissions(file: &Path, root: Option<&Path>, policy: Policy, out: &
         };
         let mode = meta.permissions().mode() & 0o7777;
         let sticky = mode & 0o1000 != 0;
-        let shown = crate::quoting::shell_quote(&dir.to_string_lossy());
+        let shown = sq(dir);
         if mode & 0o022 != 0 && (first || !sticky) {
             let who = if mode & 0o002 != 0 {
                 "everyone"
@@ -595,7 +605,7 @@ pub fn dir_permissions(dir: &Path, out: &mut Vec<Finding>) {
             )
             .path(dir)
             .why("whoever can write the directory can replace the keys and certificates in it")
-            .fix(format!("chmod go-w {}", dir.display())),
+            .fix(format!("chmod go-w {}", sq(dir))),
         );
     }
 }

@@ -658,7 +658,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                     .path(&doc_name)
                     .role(FRole::Ca)
                     .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied")
-                    .fix(format!("mv {} {}   (or set crl_file in libvirtd.conf)", doc_name.display(), crl_path.display())),
+                    .fix(format!("mv {} {}   (or set crl_file in libvirtd.conf)", shell_quote(&doc_name.to_string_lossy()), shell_quote(&crl_path.to_string_lossy()))),
             );
         }
     }
@@ -683,7 +683,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .path(dh)
                         .role(FRole::Server)
                         .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam)")
-                        .fix(format!("rm {}   (QEMU then negotiates RFC 7919 groups)", dh.display())),
+                        .fix(format!("rm {}   (QEMU then negotiates RFC 7919 groups)", shell_quote(&dh.to_string_lossy()))),
                 );
             }
             out.push(
@@ -691,7 +691,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                     .path(dh)
                     .role(FRole::Server)
                     .why("QEMU 10.2 deprecates dh-params.pem; without it GnuTLS negotiates RFC 7919 groups")
-                    .fix(format!("rm {}", dh.display())),
+                    .fix(format!("rm {}", shell_quote(&dh.to_string_lossy()))),
             );
         }
     }
@@ -767,7 +767,7 @@ fn stray_ca_keys(dir: &Path, cas: &[X509Certificate<'_>], layout: &Layout, out: 
                     .path(&p)
                     .role(FRole::Ca)
                     .why("neither libvirt nor QEMU needs it; whoever compromises this host can then issue certificates every peer trusts")
-                    .fix(format!("move it to the offline CA host: mv {} /secure/ca/ (and keep it mode 0600)", p.display())),
+                    .fix(format!("move it to the offline CA host: mv {} /secure/ca/ (and keep it mode 0600)", shell_quote(&p.to_string_lossy()))),
             );
         }
     }

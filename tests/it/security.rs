@@ -1087,3 +1087,100 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_cores_are_off() {
     );
     assert!(!dir.exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: every path in a printed fix is shell-quoted; the fixes run verbatim.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fixes_with_hostile_directory_names_run_verbatim_and_inject_nothing() {
+    if !crate::util::have_peer("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let pki = d.path().join("pki $(touch PWNED1);touch PWNED2;'x");
+    ok(&pkitool([
+        "issue".as_ref(),
+        "server".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--cn".as_ref(),
+        "host1.example.org".as_ref(),
+        "--out".as_ref(),
+        pki.as_os_str(),
+    ]));
+    // DER CA file (PKI-F06), a key others can read (PKI-F08), a writable certificate (PKI-F15).
+    let o = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(pki.join("cacert.pem"))
+        .arg("-out")
+        .arg(pki.join("cacert.der"))
+        .output()
+        .expect("openssl");
+    assert!(o.status.success());
+    fs::rename(pki.join("cacert.der"), pki.join("cacert.pem")).expect("mv");
+    fs::set_permissions(pki.join("serverkey.pem"), fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    fs::set_permissions(
+        pki.join("servercert.pem"),
+        fs::Permissions::from_mode(0o666),
+    )
+    .expect("chmod");
+    let codes = ["PKI-F06", "PKI-F08", "PKI-F15"];
+    let findings = |pki: &Path| -> Vec<(String, String)> {
+        let o = pkitool([
+            "validate".as_ref(),
+            pki.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap_or_default().to_string(),
+                    f["fix"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let before = findings(&pki);
+    for c in codes {
+        assert!(
+            before.iter().any(|(code, _)| code == c),
+            "{c} missing: {before:?}"
+        );
+    }
+    for (code, fix) in before.iter().filter(|(c, _)| codes.contains(&c.as_str())) {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(fix)
+            .current_dir(d.path())
+            .output()
+            .expect("sh");
+        assert!(
+            o.status.success(),
+            "{code}: `{fix}` failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let after = findings(&pki);
+    for c in codes {
+        assert!(
+            !after.iter().any(|(code, _)| code == c),
+            "{c} still there: {after:?}"
+        );
+    }
+    let planted: Vec<_> = fs::read_dir(d.path())
+        .expect("ls")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("PWNED"))
+        .collect();
+    assert!(planted.is_empty(), "a fix ran an injected command");
+    assert!(!Path::new("PWNED1").exists() && !Path::new("PWNED2").exists());
+}
