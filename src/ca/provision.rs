@@ -468,6 +468,11 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     });
 
     let unchanged = fsio::write_tree(&paths.dirs, &planned, req.force)?;
+    let warnings = if role == layout::Role::Client {
+        separator_warnings(&req.spec.subject)
+    } else {
+        Vec::new()
+    };
     if paths.ca.is_some()
         && let (Some(w), Some(&u)) = (written.first_mut(), unchanged.first())
     {
@@ -476,7 +481,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     Ok(Outcome {
         files: written,
         role,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -559,6 +564,51 @@ fn refuse_controls(flag: &str, value: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The text values of a subject (a `#hex` value as the bytes it holds).
+fn subject_values(subject: &SubjectFields) -> Vec<String> {
+    use crate::x509::dn::AttributeValue;
+    subject
+        .to_dn()
+        .rdns
+        .iter()
+        .flatten()
+        .map(|a| match &a.value {
+            AttributeValue::Text(t) => t.clone(),
+            AttributeValue::Der(d) => String::from_utf8_lossy(d).into_owned(),
+        })
+        .collect()
+}
+
+/// A client's DN is matched by libvirt's `tls_allowed_dn_list` with GLib globs, which cannot
+/// escape `*` or `?`: the allow-list line printed for a client whose DN holds one would admit
+/// other clients too (a CN of `*` admits every client of the CA). Such values are refused.
+fn refuse_glob_characters(subject: &SubjectFields) -> Result<(), Error> {
+    for v in subject_values(subject) {
+        if let Some(c) = v.chars().find(|c| matches!(c, '*' | '?')) {
+            return Err(Error::Usage(format!(
+                "client DN value {:?}: '{c}' is a wildcard in libvirt's tls_allowed_dn_list, which cannot escape it, so the allow-list line for this client would admit others too; leave it out",
+                crate::quoting::terminal::escape(&v)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Warnings for a client DN whose values hold DN separators: they are escaped in the DN string
+/// (`\,`), but a pattern such as `*,CN=admin` can still match across the escape.
+fn separator_warnings(subject: &SubjectFields) -> Vec<String> {
+    subject_values(subject)
+        .into_iter()
+        .filter(|v| v.contains([',', '+', '=']))
+        .map(|v| {
+            format!(
+                "client DN value {:?} contains ',', '+' or '=': allow-list patterns with '*' can match across its escaped separator; prefer values without them",
+                crate::quoting::terminal::escape(&v)
+            )
+        })
+        .collect()
 }
 
 /// Builds the CA [`CertSpec`] from `init-ca` flags and an optional template; asks for the CN on
@@ -664,6 +714,7 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     let profile = if server {
         Profile::Server
     } else {
+        refuse_glob_characters(&subject)?;
         Profile::Client
     };
     let mut spec = CertSpec::new(profile, subject, LEAF_DAYS)?;

@@ -1184,3 +1184,59 @@ fn fixes_with_hostile_directory_names_run_verbatim_and_inject_nothing() {
     assert!(planted.is_empty(), "a fix ran an injected command");
     assert!(!Path::new("PWNED1").exists() && !Path::new("PWNED2").exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 4: no glob characters in issued client DNs.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn glob_characters_in_client_dns_are_refused_and_separators_warned() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let out = d.path().join("out");
+    let issue = |flag: &str, value: &str| {
+        pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            flag.as_ref(),
+            std::ffi::OsStr::new(value),
+        ])
+    };
+    for (flag, value) in [
+        ("--dn", "C=GB,O=Example Org,CN=*"),
+        ("--cn", "client?"),
+        ("--dn", "O=Ex*,CN=c1"),
+    ] {
+        let o = issue(flag, value);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is a wildcard in libvirt's tls_allowed_dn_list"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!out.exists());
+    }
+    // A server's CN may be a wildcard host name.
+    let o = pkitool([
+        "issue".as_ref(),
+        "server".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--cn".as_ref(),
+        "*.example.org".as_ref(),
+    ]);
+    ok(&o);
+    let o = issue("--dn", "O=Example\\, Inc.,CN=mallory");
+    let text = ok(&o);
+    assert!(
+        text.contains("warning: client DN value \"Example, Inc.\" contains ',', '+' or '='"),
+        "{text}"
+    );
+}
