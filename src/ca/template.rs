@@ -187,8 +187,31 @@ pub fn load(path: &Path) -> Result<Template, crate::Error> {
 
 /// Parses template text (`path` is used in messages).
 pub fn parse(path: &Path, text: &str) -> Result<Template, TemplateError> {
-    let records = tokenize(path, text)?;
-    build(path, records)
+    tokenize(path, text)
+        .and_then(|records| build(path, records))
+        .map_err(|e| redact_unrecognised(text, e))
+}
+
+/// Errors quote the file (a key, a value) only once it has shown itself to be a certtool
+/// template: some line up to the failing one starts with a known key. Pointed at another file
+/// (a password file, a key), the message names the line but shows none of its text.
+fn redact_unrecognised(text: &str, mut e: TemplateError) -> TemplateError {
+    let known_by = text.lines().take(e.line.max(1)).any(|l| {
+        let l = l.trim_start();
+        let key = l
+            .split(|c: char| c == '=' || c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        let key = key.to_ascii_lowercase().replace('-', "_");
+        KEYS.iter().any(|(k, _)| *k == key)
+    });
+    if !known_by && e.line > 0 {
+        e.message = "not a certtool template line (its text is not shown: no line up to here starts with a template key, so this may not be a template at all)".into();
+        e.hint = Some(
+            "certtool templates are `key = value` lines, e.g. cn = \"host1.example.org\"".into(),
+        );
+    }
+    e
 }
 
 fn err(path: &Path, line: usize, message: impl Into<String>, hint: Option<&str>) -> TemplateError {

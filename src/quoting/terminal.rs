@@ -48,6 +48,16 @@ fn escape_with(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// At most `max` characters of `s`, controls escaped, with `...` when cut: for quoting a piece
+/// of an input file in a message.
+pub fn excerpt(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if s.chars().nth(max).is_some() {
+        out.push_str("...");
+    }
+    escape(&out).into_owned()
+}
+
 /// A path for a terminal: lossy UTF-8, controls escaped.
 pub fn path(p: &std::path::Path) -> String {
     escape(&p.to_string_lossy()).into_owned()

@@ -1240,3 +1240,68 @@ fn glob_characters_in_client_dns_are_refused_and_separators_warned() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 10: no file contents in parse errors of files that are not what they claim to be.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn template_and_libvirtd_conf_errors_never_quote_an_unrecognised_file() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let secret = d.path().join("secret");
+    for content in [
+        "hunter2_password_value\n",
+        "hunter2 = x\n",
+        "hunter2#x = 1\n",
+        "user:hunter2\n",
+        "hunter2 hunter2\n",
+    ] {
+        fs::write(&secret, content).expect("write");
+        let o = pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--cn".as_ref(),
+            "c".as_ref(),
+            "--template".as_ref(),
+            secret.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{content:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "{}:1: not a certtool template line",
+                secret.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{content:?}: {err}");
+        let o = pkitool([
+            "validate".as_ref(),
+            "--libvirtd-conf".as_ref(),
+            secret.as_os_str(),
+        ]);
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "{all}");
+        assert!(all.contains("PKI-S01"), "{all}");
+        assert!(!all.contains("hunter2"), "{content:?}: {all}");
+    }
+    // A recognised template still gets the precise message.
+    fs::write(&secret, "cn = \"c\"\ndns-name = x\n").expect("write");
+    let o = pkitool([
+        "issue".as_ref(),
+        "client".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--template".as_ref(),
+        secret.as_os_str(),
+    ]);
+    assert!(
+        stderr(&o).contains(":2: unknown key \"dns-name\""),
+        "{}",
+        stderr(&o)
+    );
+}
