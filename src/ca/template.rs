@@ -505,6 +505,24 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             Kind::Multi => {}
         }
+        // email, uri and pkcs9_email are IA5String: ASCII only (controls are refused earlier).
+        let ia5 = |v: &str, what: &str| -> Result<(), TemplateError> {
+            if v.is_ascii() {
+                Ok(())
+            } else {
+                Err(err(
+                    path,
+                    r.line,
+                    format!(
+                        "the value of {:?} is not ASCII, but a {what} is an IA5String (ASCII only)",
+                        r.key
+                    ),
+                    Some(
+                        "write the address or URI in ASCII (punycode for host names, %-escapes in URIs)",
+                    ),
+                ))
+            }
+        };
         let need_value = |what: &str| -> Result<(), TemplateError> {
             if v.is_empty() {
                 Err(err(
@@ -570,6 +588,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "pkcs9_email" => {
                 need_value("an address")?;
+                ia5(&v, "emailAddress")?;
                 t.subject.email = Some(v);
             }
             "dn" => {
@@ -588,6 +607,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "email" => {
                 need_value("an address")?;
+                ia5(&v, "rfc822Name")?;
                 emails.push(San::Email(v));
             }
             "dns_name" => {
@@ -609,6 +629,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "uri" => {
                 need_value("a URI")?;
+                ia5(&v, "uniformResourceIdentifier")?;
                 uris.push(San::Uri(v));
             }
             "expiration_days" => {
@@ -685,6 +706,12 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
                 })?);
             }
             "serial" => {
+                t.warnings.push(format!(
+                    "{}:{}: a fixed serial: every certificate issued from this template gets serial {} under its CA, and revoking one revokes them all; remove the line to get 20 random bytes",
+                    path.display(),
+                    r.line,
+                    crate::quoting::terminal::excerpt(v.trim(), 44)
+                ));
                 t.serial = Some(parse_serial(&v).ok_or_else(|| {
                     err(path, r.line, format!("serial {v:?} is not a positive decimal or 0x-hex number of at most 20 octets"), None)
                 })?);

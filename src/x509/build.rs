@@ -54,6 +54,16 @@ pub enum IssueError {
         /// CA notAfter.
         ca: String,
     },
+    /// The leaf would start before its CA.
+    #[error(
+        "the certificate would start {leaf} but the CA only starts {ca}; move activation_date later, or pass --clamp-to-ca to start it with the CA"
+    )]
+    StartsBeforeCa {
+        /// Leaf notBefore.
+        leaf: String,
+        /// CA notBefore.
+        ca: String,
+    },
     /// The CA has expired or is not yet valid.
     #[error("the CA certificate is not valid now (valid {from} to {to})")]
     CaNotValid {
@@ -453,6 +463,17 @@ pub fn issue_leaf(
     let (_, ca) = X509Certificate::from_der(signer.cert_der)
         .map_err(|e| IssueError::BadCaCert(e.to_string()))?;
     let mut spec = spec.clone();
+    let ca_start = ca.validity().not_before.to_datetime();
+    if spec.not_before < ca_start {
+        if spec.clamp_to_ca {
+            spec.not_before = ca_start;
+        } else {
+            return Err(IssueError::StartsBeforeCa {
+                leaf: fmt_time(spec.not_before),
+                ca: fmt_time(ca_start),
+            });
+        }
+    }
     let ca_end = ca.validity().not_after.to_datetime();
     if spec.not_after > ca_end {
         if spec.clamp_to_ca {

@@ -1305,3 +1305,87 @@ fn template_and_libvirtd_conf_errors_never_quote_an_unrecognised_file() {
         stderr(&o)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 14: issuance details (fixed serials, activation before the CA, IA5 values).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fixed_serials_warn_early_activation_is_refused_and_ia5_values_are_ascii() {
+    if !crate::util::have_peer("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let t = d.path().join("client.tmpl");
+    let issue = |out: &str, extra: &[&str]| {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "issue".into(),
+            "client".into(),
+            "--dir".into(),
+            ca.clone().into(),
+            "--out".into(),
+            d.path().join(out).into(),
+            "--template".into(),
+            t.clone().into(),
+        ];
+        a.extend(extra.iter().map(|s| s.into()));
+        pkitool(a)
+    };
+    fs::write(&t, "cn = \"c1\"\nserial = 1\ntls_www_client\n").expect("write");
+    let text = ok(&issue("o1", &[]));
+    assert!(
+        text.contains(
+            ":2: a fixed serial: every certificate issued from this template gets serial 1"
+        ),
+        "{text}"
+    );
+
+    let yesterday = Command::new("date")
+        .args(["-u", "-d", "1 day ago", "+%Y-%m-%d %H:%M:%S UTC"])
+        .output()
+        .expect("date");
+    let yesterday = String::from_utf8_lossy(&yesterday.stdout)
+        .trim()
+        .to_string();
+    fs::write(
+        &t,
+        format!("cn = \"c2\"\nactivation_date = \"{yesterday}\"\ntls_www_client\n"),
+    )
+    .expect("write");
+    let o = issue("o2", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "the certificate would start {yesterday} but the CA only starts"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path().join("o2").exists());
+    ok(&issue("o2", &["--clamp-to-ca"]));
+    let start = |p: &Path| {
+        let o = Command::new("openssl")
+            .args(["x509", "-noout", "-startdate", "-in"])
+            .arg(p)
+            .output()
+            .expect("openssl");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(
+        start(&d.path().join("o2/clientcert.pem")),
+        start(&ca.join("cacert.pem"))
+    );
+
+    for line in [
+        "email = \"müller@example.org\"",
+        "uri = \"https://exämple.org/\"",
+        "pkcs9_email = \"ü@example.org\"",
+    ] {
+        fs::write(&t, format!("cn = \"c3\"\n{line}\ntls_www_client\n")).expect("write");
+        let o = issue("o3", &[]);
+        assert_eq!(o.status.code(), Some(1), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains("is not ASCII, but a"), "{}", stderr(&o));
+    }
+}
