@@ -166,6 +166,29 @@ fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<
     Ok(zeroize::Zeroizing::new(text.as_bytes().to_vec()))
 }
 
+/// Reads a certificate pkitool is about to write back through its own strict loader (PEM
+/// framing, DER structure, X.509 parse, GnuTLS-style DN): a certificate that cannot be loaded
+/// is never renamed into place.
+fn strict_reload(pem: &str, what: &str) -> Result<(), Error> {
+    let fail = |why: String| {
+        Error::Failed(format!(
+            "internal check: the new {what} certificate {why}; nothing was written"
+        ))
+    };
+    let contents = load::parse(pem.as_bytes()).map_err(|e| fail(format!("does not load: {e}")))?;
+    let certs: Vec<_> = contents.certificates().collect();
+    if certs.len() != 1 || contents.objects.len() != 1 {
+        return Err(fail("is not exactly one certificate".into()));
+    }
+    let (rest, c) = x509_parser::parse_x509_certificate(&certs[0].der)
+        .map_err(|e| fail(format!("does not parse: {e}")))?;
+    if !rest.is_empty() {
+        return Err(fail("has trailing bytes".into()));
+    }
+    let _ = crate::x509::dn::format_gnutls(c.subject());
+    Ok(())
+}
+
 /// Creates a CA: a new key and a self-signed certificate, written to `dir/cacert.pem` (0644)
 /// and `dir/cakey.pem` (0600), both or neither.
 pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
@@ -174,6 +197,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         source: e,
     })?;
     let cert = build::self_signed_ca(&req.spec, &key)?;
+    strict_reload(&cert.pem(), "CA")?;
     let cert_path = req.dir.join(libvirt::CA_CERT);
     let key_path = req.dir.join("cakey.pem");
     let files = vec![
@@ -429,6 +453,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         key: &ca.key,
     };
     let cert = build::issue_leaf(&req.spec, &key, &signer)?;
+    strict_reload(&cert.pem(), "leaf")?;
     let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
 
     let mut planned = Vec::new();

@@ -1389,3 +1389,57 @@ fn fixed_serials_warn_early_activation_is_refused_and_ia5_values_are_ascii() {
         assert!(stderr(&o).contains("is not ASCII, but a"), "{}", stderr(&o));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 8 (part): `--dn NAME=#HEX` takes only one well-formed string value.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn hex_dn_values_are_validated_and_read_back_as_gnutls_does() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let out = d.path().join("out");
+    let issue = |dn: &str| {
+        pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--dn".as_ref(),
+            std::ffi::OsStr::new(dn),
+        ])
+    };
+    for bad in [
+        "O=#300100,CN=c",
+        "O=#0c0561,CN=c",
+        "O=#0c021b5b,CN=c",
+        "O=#1e03000041,CN=c",
+    ] {
+        let o = issue(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("pkitool: error: --dn: "),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!out.exists());
+    }
+    ok(&issue(
+        "O=#1e16004500780061006d0070006c00650020004f00720067,CN=c1",
+    ));
+    let ours = stdout(&pkitool([
+        "dn".as_ref(),
+        out.join("clientcert.pem").as_os_str(),
+    ]));
+    assert_eq!(ours.trim(), "O=Example Org,CN=c1");
+    if crate::util::have_peer("virt-pki-query-dn") {
+        let o = Command::new("virt-pki-query-dn")
+            .arg(out.join("clientcert.pem"))
+            .output()
+            .expect("virt-pki-query-dn");
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), ours.trim());
+    }
+}
