@@ -361,6 +361,11 @@ fn encrypted_ca_key_is_pbes2_readable_by_openssl_and_certtool() {
     status(&o, 2);
     assert!(stderr(&o).contains("--password-file"), "{}", stderr(&o));
     std::fs::write(p.join("bad"), "wrong\n").unwrap();
+    std::fs::set_permissions(
+        p.join("bad"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let o = pkitool_in(
         p,
         [
