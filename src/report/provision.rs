@@ -2,7 +2,6 @@
 //! SHA-256 fingerprint), where it goes on the hosts, and for a client the DN in every form
 //! libvirt and QEMU are configured with ([`DnForms`]).
 
-use crate::quoting::terminal::{escape as esc, path as term_path};
 use std::io::Write;
 
 use x509_parser::certificate::X509Certificate;
@@ -12,6 +11,7 @@ use x509_parser::prelude::FromDer;
 use crate::ca::provision::{Outcome, WrittenKind};
 use crate::layout;
 use crate::quoting::DnForms;
+use crate::quoting::terminal::{escape as esc, path as term_path};
 
 /// SHA-256 fingerprint as `AB:CD:...`.
 pub fn fingerprint(der: &[u8]) -> String {
@@ -83,6 +83,20 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     for w in &o.warnings {
         writeln!(out, "warning: {}", esc(w))?;
     }
+    let leaf_dn = print_files(out, o)?;
+    writeln!(out)?;
+    print_destinations(out, o.role)?;
+    if o.role == layout::Role::Client
+        && let Some(dn) = leaf_dn
+    {
+        print_dn_forms(out, &dn)?;
+    }
+    Ok(())
+}
+
+/// Each file written: path, mode, and what it holds. Returns the subject of the leaf
+/// certificate written, if any.
+fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<String>> {
     let role = match o.role {
         layout::Role::Ca => "CA",
         layout::Role::Server => "server",
@@ -100,103 +114,81 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         match &f.what {
             WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
             WrittenKind::Cert(der) => {
-                if let Some(facts) = cert_facts(der) {
-                    writeln!(out, "    subject:  {}", esc(&facts.subject))?;
-                    if facts.issuer != facts.subject {
-                        writeln!(out, "    issuer:   {}", esc(&facts.issuer))?;
-                    }
-                    if !facts.sans.is_empty() {
-                        writeln!(out, "    SANs:     {}", esc(&facts.sans.join(", ")))?;
-                    }
-                    writeln!(
-                        out,
-                        "    valid:    {} to {}",
-                        facts.not_before, facts.not_after
-                    )?;
-                    writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                    let is_leaf_cert = f.path.file_name().is_some_and(|n| {
-                        let n = n.to_string_lossy();
-                        n.contains("server") || n.contains("client")
-                    });
-                    if is_leaf_cert {
-                        leaf_dn = Some(facts.subject);
-                    }
+                let Some(facts) = cert_facts(der) else {
+                    continue;
+                };
+                writeln!(out, "    subject:  {}", esc(&facts.subject))?;
+                if facts.issuer != facts.subject {
+                    writeln!(out, "    issuer:   {}", esc(&facts.issuer))?;
                 }
-            }
-        }
-    }
-    writeln!(out)?;
-    match o.role {
-        layout::Role::Ca => {
-            writeln!(
-                out,
-                "Install the CA certificate on every server and client:"
-            )?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir"
-            )?;
-            writeln!(out, "Keep cakey.pem on this machine only.")?;
-        }
-        layout::Role::Server => {
-            writeln!(out, "On the server host:")?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),"
-            )?;
-            writeln!(
-                out,
-                "           /etc/pki/libvirt/private/serverkey.pem (0600)"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem"
-            )?;
-            writeln!(
-                out,
-                "           (the key readable by the QEMU user, e.g. root:qemu 0640)"
-            )?;
-        }
-        layout::Role::Client => {
-            writeln!(out, "On the client host:")?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,"
-            )?;
-            writeln!(
-                out,
-                "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{{cacert,clientcert,clientkey}}.pem;"
-            )?;
-            writeln!(
-                out,
-                "           or one directory named by ?pkipath=DIR in the URI"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)"
-            )?;
-            if let Some(dn) = leaf_dn {
-                writeln!(out)?;
-                writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
-                writeln!(out, "  {}", esc(&dn))?;
-                let forms = DnForms::of(&dn);
-                writeln!(out, "libvirtd.conf on the server:")?;
-                writeln!(out, "  {}", esc(&forms.libvirtd_conf))?;
-                if let Some(note) = &forms.libvirtd_note {
-                    writeln!(out, "  (note: {note})")?;
+                if !facts.sans.is_empty() {
+                    writeln!(out, "    SANs:     {}", esc(&facts.sans.join(", ")))?;
                 }
                 writeln!(
                     out,
-                    "QEMU authorization (server side), command line and QMP:"
+                    "    valid:    {} to {}",
+                    facts.not_before, facts.not_after
                 )?;
-                writeln!(out, "  {}", esc(&forms.qemu_object))?;
-                writeln!(out, "  {}", esc(&forms.qmp))?;
+                writeln!(out, "    SHA-256:  {}", facts.sha256)?;
+                let is_leaf_cert = f.path.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.contains("server") || n.contains("client")
+                });
+                if is_leaf_cert {
+                    leaf_dn = Some(facts.subject);
+                }
             }
         }
     }
+    Ok(leaf_dn)
+}
+
+/// Where the files of this role go on the hosts.
+fn print_destinations(out: &mut impl Write, role: layout::Role) -> std::io::Result<()> {
+    let lines: &[&str] = match role {
+        layout::Role::Ca => &[
+            "Install the CA certificate on every server and client:",
+            "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem",
+            "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir",
+            "Keep cakey.pem on this machine only.",
+        ],
+        layout::Role::Server => &[
+            "On the server host:",
+            "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),",
+            "           /etc/pki/libvirt/private/serverkey.pem (0600)",
+            "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem",
+            "           (the key readable by the QEMU user, e.g. root:qemu 0640)",
+        ],
+        layout::Role::Client => &[
+            "On the client host:",
+            "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,",
+            "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{cacert,clientcert,clientkey}.pem;",
+            "           or one directory named by ?pkipath=DIR in the URI",
+            "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)",
+        ],
+    };
+    for l in lines {
+        writeln!(out, "{l}")?;
+    }
+    Ok(())
+}
+
+/// The client DN and the lines that admit it, from the one renderer ([`DnForms`]).
+fn print_dn_forms(out: &mut impl Write, dn: &str) -> std::io::Result<()> {
+    let forms = DnForms::of(dn);
+    writeln!(out)?;
+    writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
+    writeln!(out, "  {}", esc(&forms.dn))?;
+    writeln!(out, "libvirtd.conf on the server:")?;
+    writeln!(out, "  {}", esc(&forms.libvirtd_conf))?;
+    if let Some(note) = &forms.libvirtd_note {
+        writeln!(out, "  (note: {note})")?;
+    }
+    writeln!(
+        out,
+        "QEMU authorization (server side), command line and QMP:"
+    )?;
+    writeln!(out, "  {}", esc(&forms.qemu_object))?;
+    writeln!(out, "  {}", esc(&forms.qmp))?;
     Ok(())
 }

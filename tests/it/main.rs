@@ -1,6 +1,8 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod consumer_model;
 mod differential;
+mod dn_forms;
 mod inspect;
 mod interop;
 mod man;
@@ -10,3 +12,4 @@ mod robust;
 mod security;
 mod util;
 mod validate;
+mod verdicts;

@@ -104,9 +104,9 @@ fn assert_no_panic(o: &Output, case: &str) {
 }
 
 /// What a directory tree holds: path → (type, mode, size, contents of small regular files).
-type Snapshot = BTreeMap<PathBuf, (String, u32, u64, Option<Vec<u8>>)>;
+pub(crate) type Snapshot = BTreeMap<PathBuf, (String, u32, u64, Option<Vec<u8>>)>;
 
-fn snapshot(root: &Path) -> Snapshot {
+pub(crate) fn snapshot(root: &Path) -> Snapshot {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -256,10 +256,7 @@ fn fixtures() -> Option<&'static Fixtures> {
         if !have_peer("openssl") {
             return None;
         }
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("robust-fixtures-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("fixture dir");
+        let dir = crate::util::shared_tmp("robust-fixtures");
         fs::write(dir.join("openssl.cnf"), OPENSSL_CNF).expect("cnf");
         sh(
             &dir,
