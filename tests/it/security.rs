@@ -1443,3 +1443,87 @@ fn hex_dn_values_are_validated_and_read_back_as_gnutls_does() {
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), ours.trim());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: directories above the credentials.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn writable_directories_above_a_layout_are_errors_up_to_root() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let parent = d.path().join("parent");
+    fs::create_dir(&parent).expect("mkdir");
+    let pki = parent.join("pki");
+    ok(&pkitool([
+        "issue".as_ref(),
+        "server".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--cn".as_ref(),
+        "host1.example.org".as_ref(),
+        "--out".as_ref(),
+        pki.as_os_str(),
+    ]));
+    let f17 = |extra: &[&std::ffi::OsStr]| -> (Option<i32>, Vec<String>) {
+        let mut a: Vec<&std::ffi::OsStr> = vec![
+            "validate".as_ref(),
+            pki.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ];
+        a.extend_from_slice(extra);
+        let o = pkitool(&a);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        let paths = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == "PKI-F17")
+            .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+            .collect();
+        (o.status.code(), paths)
+    };
+    assert_eq!(f17(&[]).1, Vec::<String>::new());
+    // A 0777 directory above the layout: an error naming it.
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let (code, paths) = f17(&[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(paths, [parent.display().to_string()]);
+    // Above the holding directory the sticky bit protects entries owned by root or the caller.
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o1777)).expect("chmod");
+    assert_eq!(f17(&[]).1, Vec::<String>::new());
+    // The holding directory itself gets no sticky exemption.
+    fs::set_permissions(&pki, fs::Permissions::from_mode(0o1777)).expect("chmod");
+    assert_eq!(f17(&[]).1, [pki.display().to_string()]);
+    fs::set_permissions(&pki, fs::Permissions::from_mode(0o700)).expect("chmod");
+    // Up to --root only: a writable directory above the root is not looked at, one below is.
+    let root = parent.join("root");
+    fs::create_dir_all(root.join("etc/pki/CA")).expect("mkdir");
+    fs::copy(ca.join("cacert.pem"), root.join("etc/pki/CA/cacert.pem")).expect("cp");
+    let system = |root: &Path| -> Vec<String> {
+        let o = pkitool([
+            "validate".as_ref(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == "PKI-F17")
+            .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        system(&root),
+        Vec::<String>::new(),
+        "parent is above --root"
+    );
+    fs::set_permissions(root.join("etc"), fs::Permissions::from_mode(0o777)).expect("chmod");
+    assert_eq!(system(&root), [root.join("etc").display().to_string()]);
+}
