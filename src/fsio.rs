@@ -208,6 +208,8 @@ pub struct PlannedFile {
     pub mode: u32,
     /// Contents (zeroized on drop: may be a private key).
     pub contents: zeroize::Zeroizing<Vec<u8>>,
+    /// Group to give the file (before any byte is written); `None` keeps the creator's.
+    pub gid: Option<u32>,
 }
 
 impl PlannedFile {
@@ -217,7 +219,14 @@ impl PlannedFile {
             path: path.into(),
             mode,
             contents: zeroize::Zeroizing::new(contents.into()),
+            gid: None,
         }
+    }
+
+    /// The same file, owned by group `gid` from its first byte (a key QEMU's group reads).
+    pub fn with_group(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
+        self
     }
 }
 
@@ -330,6 +339,10 @@ fn write_with_hook(
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(f.mode))
             .map_err(io_err(&f.path, "cannot set the mode"))?;
+        if let Some(gid) = f.gid {
+            std::os::unix::fs::fchown(tmp.as_file(), None, Some(gid))
+                .map_err(io_err(&f.path, "cannot set the group"))?;
+        }
         tmp.write_all(&f.contents)
             .map_err(io_err(&f.path, "cannot write"))?;
         temps.push(tmp);

@@ -15,6 +15,7 @@
 pub mod ca;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod consumer;
 pub mod error;
 pub mod fsio;
@@ -34,6 +35,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::InitCa(args) => ca::provision::cmd_init_ca(&args),
         Command::Issue(args) => ca::provision::cmd_issue(&args),
+        Command::Request(args) => commands::request::run(&args),
+        Command::Sign(args) => commands::sign::run(&args),
         Command::Template(cmd) => ca::provision::cmd_template(&cmd),
         Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => inspect::run_dn(&args),

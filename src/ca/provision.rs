@@ -130,7 +130,10 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn key_pem(
+    key: &KeyPair,
+    password: Option<&[u8]>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
     let text = match password {
         Some(pw) => {
             zeroize::Zeroizing::new(keys::to_encrypted_pem(key, pw).map_err(|e| Error::Key {
@@ -445,7 +448,7 @@ fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
     path.map(template::load).transpose()
 }
 
-fn validity(
+pub(crate) fn validity(
     spec: &mut CertSpec,
     days_flag: Option<i64>,
     t: Option<&Template>,
@@ -509,19 +512,44 @@ pub fn cmd_init_ca(args: &InitCaArgs) -> Result<u8, Error> {
         }
         None
     };
-    let req = CaRequest {
+    let mut req = CaRequest {
         dir: args.dir.clone(),
         spec,
         key_type: args.key_type.map(KeyType::from).unwrap_or_default(),
         password,
         force: args.force,
     };
-    let mut outcome = create_ca(&req)?;
+    let mut outcome = match &args.parent {
+        Some(parent) => {
+            if let Some(n) = t.as_ref().and_then(|t| t.path_len).filter(|n| *n != 0) {
+                return Err(Error::Usage(format!(
+                    "the template's path_len {n} conflicts with --parent: an intermediate CA has pathLen 0"
+                )));
+            }
+            // Without an explicit lifetime the intermediate ends with its parent at the latest.
+            req.spec.clamp_to_ca = args.days.is_none()
+                && t.as_ref()
+                    .is_none_or(|t| t.expiration_days.is_none() && t.expiration_date.is_none());
+            let parent_cert = parent.join(libvirt::CA_CERT);
+            let ppw = args.parent_password_file.clone();
+            let ca = load_ca(&parent_cert, &parent.join("cakey.pem"), || {
+                prompt::password(ppw.as_deref(), "the parent CA key", false)
+            })?;
+            crate::ca::sign::create_intermediate(&req, &ca, &parent_cert)?
+        }
+        None => create_ca(&req)?,
+    };
     if let Some(t) = &t {
         outcome.warnings.extend(t.warnings.iter().cloned());
     }
     print_outcome(&mut anstream::stdout().lock(), &outcome)
         .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    if args.parent.is_some() {
+        println!(
+            "{} holds the intermediate followed by its parent: deploy it whole as the CA file (issue copies it as it is).",
+            args.dir.join(libvirt::CA_CERT).display()
+        );
+    }
     Ok(0)
 }
 
@@ -778,10 +806,8 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                         facts.not_before, facts.not_after
                     )?;
                     writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                    let is_leaf_cert = f.path.file_name().is_some_and(|n| {
-                        let n = n.to_string_lossy();
-                        n.contains("server") || n.contains("client")
-                    });
+                    let is_leaf_cert =
+                        X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
                     if is_leaf_cert {
                         leaf_dn = Some(facts.subject);
                     }
