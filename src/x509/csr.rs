@@ -65,7 +65,7 @@ pub enum CsrError {
     BadSignature(String),
     /// RSA key too small.
     #[error(
-        "weak key: RSA {bits} bits; pkitool signs RSA keys of at least {MIN_RSA_BITS} bits (make a new key and request: pkitool request --key-type rsa-3072, or ECDSA)"
+        "weak key: RSA {bits} bits; pkitool signs RSA keys of at least {MIN_RSA_BITS} bits: make a new key of 2048 bits or more (or ECDSA) and request again"
     )]
     WeakKey {
         /// Modulus size.

@@ -1,5 +1,6 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod csr;
 mod differential;
 mod inspect;
 mod interop;
