@@ -274,3 +274,203 @@ pub fn create_intermediate(
         warnings: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x509::build::SubjectFields;
+    use crate::x509::keys::KeyType;
+
+    fn subject(cn: &str) -> SubjectFields {
+        SubjectFields {
+            cn: Some(cn.into()),
+            ..Default::default()
+        }
+    }
+
+    fn make_root(dir: &Path) -> LoadedCa {
+        let req = CaRequest {
+            dir: dir.to_path_buf(),
+            spec: CertSpec::new(Profile::Ca { path_len: None }, subject("Root"), 3650).unwrap(),
+            key_type: KeyType::EcdsaP256,
+            password: None,
+            force: false,
+        };
+        crate::ca::provision::create_ca(&req).unwrap();
+        crate::ca::provision::load_ca(
+            &dir.join("cacert.pem"),
+            &dir.join("cakey.pem"),
+            || unreachable!(),
+        )
+        .unwrap()
+    }
+
+    fn csr_file(dir: &Path, dn: &str, sans: &[San]) -> PathBuf {
+        let key = keys::generate(KeyType::Ed25519).unwrap();
+        let subject = SubjectFields {
+            dn: build::parse_dn(dn).unwrap(),
+            ..Default::default()
+        }
+        .to_der()
+        .unwrap();
+        let der = csr::build(&subject, sans, &key).unwrap();
+        let p = dir.join("req.csr");
+        std::fs::write(&p, csr::pem(&der)).unwrap();
+        p
+    }
+
+    fn sign_req(dir: &Path, csr_path: PathBuf, profile: Profile, sans: Vec<San>) -> SignRequest {
+        let mut spec = CertSpec::new(profile, SubjectFields::default(), 30).unwrap();
+        spec.sans = sans;
+        SignRequest {
+            csr_path,
+            spec,
+            ca_cert_path: dir.join("ca/cacert.pem"),
+            out: dir.join("out.pem"),
+            force: false,
+        }
+    }
+
+    #[test]
+    fn signs_with_the_request_subject_and_pkitool_profile() {
+        let t = tempfile::tempdir().unwrap();
+        let ca = make_root(&t.path().join("ca"));
+        let csr_path = csr_file(
+            t.path(),
+            "O=B,O=A,CN=host1.example.org",
+            &[San::parse("10.0.0.1").unwrap()],
+        );
+        let req = sign_req(
+            t.path(),
+            csr_path.clone(),
+            Profile::Server,
+            vec![San::parse("alias.example.org").unwrap()],
+        );
+        let signed = sign(&req, &ca).unwrap();
+        // The CN first, then --san; the request's own SAN is not "added".
+        assert_eq!(
+            signed.added_sans,
+            vec![
+                San::Dns("host1.example.org".into()),
+                San::Dns("alias.example.org".into())
+            ]
+        );
+        let pem_text = std::fs::read(&req.out).unwrap();
+        let block = pem::parse(&pem_text).unwrap();
+        let (_, c) = X509Certificate::from_der(block.contents()).unwrap();
+        assert_eq!(c.subject().as_raw(), signed.csr.subject_der.as_slice());
+        assert!(!c.is_ca());
+        let ku = c.key_usage().unwrap().unwrap();
+        assert!(ku.critical && ku.value.digital_signature() && ku.value.key_encipherment());
+        assert!(c.extended_key_usage().unwrap().unwrap().value.server_auth);
+        assert_eq!(
+            c.public_key().raw,
+            signed.csr.spki_der.as_slice(),
+            "the request's key is certified"
+        );
+        // Not replaced without force.
+        assert!(matches!(sign(&req, &ca), Err(Error::Write(_))));
+    }
+
+    #[test]
+    fn a_server_request_naming_no_host_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let ca = make_root(&t.path().join("ca"));
+        let csr_path = csr_file(t.path(), "O=Example,CN=not a host name", &[]);
+        let req = sign_req(t.path(), csr_path.clone(), Profile::Server, Vec::new());
+        let e = sign(&req, &ca).unwrap_err().to_string();
+        assert!(e.contains("names no host"), "{e}");
+        assert!(!req.out.exists());
+        // As a client it is fine.
+        let req = sign_req(t.path(), csr_path, Profile::Client, Vec::new());
+        sign(&req, &ca).unwrap();
+    }
+
+    #[test]
+    fn the_validate_self_check_refuses_a_certificate_the_ca_file_cannot_verify() {
+        let t = tempfile::tempdir().unwrap();
+        let ca = make_root(&t.path().join("ca"));
+        let other = make_root(&t.path().join("other"));
+        let key = keys::generate(KeyType::EcdsaP256).unwrap();
+        let spec = CertSpec::new(Profile::Client, subject("c"), 10).unwrap();
+        let cert = build::issue_leaf(
+            &spec,
+            &key,
+            &Signer {
+                cert_der: &other.cert_der,
+                key: &other.key,
+            },
+        )
+        .unwrap();
+        let e = refuse_errors(
+            &cert.der,
+            FRole::Client,
+            &t.path().join("c.pem"),
+            &[ca.cert_der.clone()],
+            &t.path().join("ca/cacert.pem"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("PKI-C01"), "{e}");
+        refuse_errors(
+            &cert.der,
+            FRole::Client,
+            &t.path().join("c.pem"),
+            &[other.cert_der.clone()],
+            &t.path().join("other/cacert.pem"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn intermediates_have_path_len_zero_and_cannot_be_parents() {
+        let t = tempfile::tempdir().unwrap();
+        let root = make_root(&t.path().join("root"));
+        let mut spec =
+            CertSpec::new(Profile::Ca { path_len: None }, subject("Inter"), 3650).unwrap();
+        spec.clamp_to_ca = true;
+        let req = CaRequest {
+            dir: t.path().join("inter"),
+            spec,
+            key_type: KeyType::EcdsaP256,
+            password: None,
+            force: false,
+        };
+        let root_cert = t.path().join("root/cacert.pem");
+        create_intermediate(&req, &root, &root_cert).unwrap();
+        let inter = crate::ca::provision::load_ca(
+            &t.path().join("inter/cacert.pem"),
+            &t.path().join("inter/cakey.pem"),
+            || unreachable!(),
+        )
+        .unwrap();
+        assert_eq!(path_len(&inter.cert_der).unwrap(), Some(0));
+        let (_, ic) = X509Certificate::from_der(&inter.cert_der).unwrap();
+        let (_, rc) = X509Certificate::from_der(&root.cert_der).unwrap();
+        assert_eq!(ic.issuer().as_raw(), rc.subject().as_raw());
+        assert!(ic.validity().not_after <= rc.validity().not_after);
+        // The bundle: intermediate, then root.
+        assert_eq!(
+            ca_file_ders(&inter),
+            vec![inter.cert_der.clone(), root.cert_der.clone()]
+        );
+        let sub = CaRequest {
+            dir: t.path().join("sub"),
+            ..req.clone()
+        };
+        let e = create_intermediate(&sub, &inter, &t.path().join("inter/cacert.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pathLenConstraint 0"), "{e}");
+        assert!(!t.path().join("sub").exists());
+        // Without clamping, a lifetime past the root's is refused, naming the parent.
+        let mut long = req.clone();
+        long.dir = t.path().join("long");
+        long.spec.clamp_to_ca = false;
+        long.spec.not_after += ::time::Duration::days(1);
+        let e = create_intermediate(&long, &root, &root_cert)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shorten --days"), "{e}");
+    }
+}
