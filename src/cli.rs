@@ -7,6 +7,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::consumer::Consumers;
+
+/// `--consumers qemu=10.2,libvirt=11.0`.
+fn parse_consumers(s: &str) -> Result<Consumers, String> {
+    Consumers::parse(s)
+}
+
 /// Provision and validate the TLS certificates libvirt and QEMU use.
 #[derive(Debug, Parser)]
 #[command(name = "pkitool", version, about, long_about = None, propagate_version = true)]
@@ -330,6 +337,10 @@ pub struct ValidateArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub strict: bool,
+    /// Judge against these libvirt and QEMU versions instead of the strictest widely deployed
+    /// ones (libvirt 9.0.0, QEMU 10.0.2), e.g. qemu=10.2,libvirt=11.0.
+    #[arg(long, value_name = "NAME=VERSION,...", value_parser = parse_consumers, default_value = "libvirt=9.0.0,qemu=10.0.2")]
+    pub consumers: Consumers,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -355,6 +366,10 @@ pub struct ShowArgs {
     /// Files holding certificates, keys or CRLs (PEM or DER).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+    /// Judge against these libvirt and QEMU versions instead of the strictest widely deployed
+    /// ones (libvirt 9.0.0, QEMU 10.0.2), e.g. qemu=10.2,libvirt=11.0.
+    #[arg(long, value_name = "NAME=VERSION,...", value_parser = parse_consumers, default_value = "libvirt=9.0.0,qemu=10.0.2")]
+    pub consumers: Consumers,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

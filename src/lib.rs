@@ -1,14 +1,23 @@
 //! pkitool: provision and validate the TLS certificates libvirt and QEMU use.
 //!
-//! The binary (`src/main.rs`) only parses the command line and calls [`run`]. Modules are named
-//! by domain:
+//! The binary (`src/main.rs`) parses the command line with [`cli`] and hands it to
+//! [`commands::run`]. Each command translates its flags into a plain request of the domain,
+//! calls it, and renders the result; only `cli`, `commands` and `main.rs` know clap. The domain
+//! is layered: a module uses the ones below it, never one above.
 //!
-//! - [`cli`]: the clap definitions (the command-line contract).
-//! - [`fsio`]: bounded, safe reads and atomic, permission-safe writes.
-//! - [`load`]: what a file holds (PEM/DER sniffing, object classification).
-//! - [`dn`]: distinguished names as GnuTLS, libvirt and QEMU print and compare them.
-//! - [`layout`]: the file names and directories libvirt and QEMU read.
-//! - [`report`]: terminal output helpers shared by the commands.
+//! | layer | module | what lives there |
+//! |---|---|---|
+//! | command line | [`cli`] | the clap definitions: every flag, once (the man pages come from here) |
+//! | | [`commands`] | one file per subcommand: flags in, domain call, output, exit status |
+//! | output | [`report`] | findings as text and JSON, `show`'s text, provisioning summaries |
+//! | operations | [`check`] | every check of `validate`, findings with stable codes ([`check::finding`]), [`check::validate`] |
+//! | | [`ca`] | create and load CAs, issue leaves, certtool `.info` templates |
+//! | | [`inspect`] | what a file holds, described (`show`, `dn`) |
+//! | consumers | [`consumer`] | what libvirt and QEMU accept, per version: [`consumer::rules`], allow-list matching |
+//! | | [`layout`] | where libvirt and QEMU look: file names, discovery, libvirtd.conf |
+//! | objects | [`x509`] | DER, DNs, loading files, keys, the certificate builder |
+//! | base | [`quoting`] | shell, libvirtd.conf, QEMU option and QMP quoting |
+//! | | [`fsio`], [`prompt`], [`error`] | bounded reads and atomic writes, TTY prompts, errors |
 
 #![forbid(unsafe_code)]
 
@@ -22,25 +31,9 @@ pub mod fsio;
 pub mod inspect;
 pub mod layout;
 pub mod prompt;
+pub mod quoting;
 pub mod report;
-pub mod validate;
 pub mod x509;
 
+pub use commands::run;
 pub use error::{Error, Result};
-
-use cli::{Cli, Command};
-
-/// Run one command. Returns the exit status on success (0, or 1 when `validate` found problems).
-pub fn run(cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::InitCa(args) => ca::provision::cmd_init_ca(&args),
-        Command::Issue(args) => ca::provision::cmd_issue(&args),
-        Command::Request(args) => commands::request::run(&args),
-        Command::Sign(args) => commands::sign::run(&args),
-        Command::Template(cmd) => ca::provision::cmd_template(&cmd),
-        Command::Validate(args) => validate::run(&args),
-        Command::Dn(args) => inspect::run_dn(&args),
-        Command::Show(args) => inspect::run_show(&args),
-        Command::MatchDn(args) => inspect::run_match_dn(&args),
-    }
-}

@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = pkitool::cli::Cli::parse();
-    match pkitool::run(cli) {
+    match pkitool::commands::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
             let mut stderr = anstream::stderr();

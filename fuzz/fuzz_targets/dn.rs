@@ -1,4 +1,4 @@
-//! `dn::parse` + `Dn::to_der` + re-format, and `dn::pattern_matches`.
+//! `dn::parse` + `Dn::to_der` + re-format, and `consumer::allowlist::matches`.
 //!
 //! Input layout: the bytes up to the first NUL are a DN string; the rest is a glob pattern.
 #![no_main]
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let dn_text = String::from_utf8_lossy(dn_bytes);
     let pattern = String::from_utf8_lossy(pattern_bytes);
 
-    let _ = pkitool::x509::dn::pattern_matches(&pattern, &dn_text);
+    let _ = pkitool::consumer::allowlist::matches(&pattern, &dn_text);
     let _ = pkitool::x509::dn::escape_value(&dn_text);
 
     let Ok(dn) = pkitool::x509::dn::parse(&dn_text) else {
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((rest, name)) = x509_parser::x509::X509Name::from_der(&der) {
         assert!(rest.is_empty());
         let formatted = pkitool::x509::dn::format_gnutls(&name);
-        let _ = pkitool::x509::dn::pattern_matches(&pattern, &formatted);
+        let _ = pkitool::consumer::allowlist::matches(&pattern, &formatted);
         // A formatted DN parses again, and encoding it once more gives the same string.
         if let Ok(again) = pkitool::x509::dn::parse(&formatted)
             && let Ok(der2) = again.to_der()

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pkitool::cli::{Format, ValidateArgs};
+use pkitool::check::validate::ValidateOptions;
 
 const CACERT: &[u8] = include_bytes!("../fixtures/validate/cacert.pem");
 const SERVERCERT: &[u8] = include_bytes!("../fixtures/validate/servercert.pem");
@@ -50,20 +50,15 @@ fuzz_target!(|data: &[u8]| {
     };
     std::fs::write(d.join(fuzzed), bytes).expect("write");
     std::fs::write(d.join(fixed), fixed_bytes).expect("write");
-    let args = ValidateArgs {
+    let args = ValidateOptions {
         paths: vec![d.clone()],
-        user: false,
-        root: None,
-        libvirtd_conf: None,
-        ca: None,
         hostnames: vec!["host1.example.org".into()],
         allowed_dns: vec!["C=GB,O=Example Org,CN=*".into()],
-        at: Some("2027-01-01T00:00:00Z".into()),
+        at: Some(pkitool::check::validate::parse_at("2027-01-01T00:00:00Z").expect("time")),
         warn_within: 30,
-        strict: false,
-        format: Format::Text,
+        ..ValidateOptions::default()
     };
-    let outcome = pkitool::validate::evaluate(&args).expect("validate never fails on file contents");
+    let outcome = pkitool::check::validate::evaluate(&args).expect("validate never fails on file contents");
     let _ = pkitool::report::text::render(&mut std::io::sink(), &outcome);
     let _ = pkitool::report::json::render(&outcome);
     let _ = outcome.exit_code(true);

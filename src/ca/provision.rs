@@ -1,22 +1,14 @@
-//! The provisioning commands: `init-ca`, `issue server|client`, `template show`.
-//!
-//! This module turns command-line arguments into plain requests ([`CaRequest`],
-//! [`LeafRequest`]), which [`create_ca`] and [`issue`] carry out: tests and benches call those
-//! directly. Writing is all-or-nothing ([`crate::fsio::write_all_or_nothing`]), and what was
-//! written is printed: path, mode, subject, SANs, validity, SHA-256 fingerprint, the client DN
-//! exactly as libvirt's `tls_allowed_dn_list` and QEMU's authz compare it, and where each file
-//! goes on the hosts.
+//! Provisioning: create a CA ([`create_ca`]), load one ([`load_ca`]) and issue server and
+//! client certificates ([`issue`]) from plain requests ([`CaRequest`], [`LeafRequest`]; built
+//! from flags and templates by [`ca_spec`] and [`leaf_spec`]). Writing is all-or-nothing
+//! ([`crate::fsio::write_all_or_nothing`]); the [`Outcome`] says what was written, and
+//! [`crate::report::provision`] prints it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rcgen::KeyPair;
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::prelude::FromDer;
 
 use crate::ca::template::{self, Template};
-use crate::cli::{InitCaArgs, IssueArgs, LayoutArg, LeafKind, TemplateCommand, TemplateName};
 use crate::fsio::{self, CERT_MODE, KEY_MODE, PlannedFile};
 use crate::layout::{self, libvirt, qemu};
 use crate::x509::build::{self, CertSpec, Profile, San, Signer, SubjectFields};
@@ -45,16 +37,6 @@ pub enum Layout {
     Qemu,
     /// The libvirt system tree under a root prefix.
     Libvirt,
-}
-
-impl From<LayoutArg> for Layout {
-    fn from(a: LayoutArg) -> Self {
-        match a {
-            LayoutArg::Flat => Layout::Flat,
-            LayoutArg::Qemu => Layout::Qemu,
-            LayoutArg::Libvirt => Layout::Libvirt,
-        }
-    }
 }
 
 /// A request for a new CA.
@@ -441,10 +423,42 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Command-line glue.
+// Requests from flags and templates.
 // ---------------------------------------------------------------------------------------------
 
-fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
+/// The subject and validity of a new CA, as `init-ca`'s flags give them (a template, when
+/// given, fills what they leave out).
+#[derive(Debug, Clone, Default)]
+pub struct CaInput {
+    /// `--cn`.
+    pub cn: Option<String>,
+    /// `--org`.
+    pub org: Option<String>,
+    /// `--days`.
+    pub days: Option<i64>,
+}
+
+/// The subject, names and validity of a new leaf, as `issue`'s flags give them.
+#[derive(Debug, Clone, Default)]
+pub struct LeafInput {
+    /// A server certificate (else a client one).
+    pub server: bool,
+    /// `--cn`.
+    pub cn: Option<String>,
+    /// `--san`, as given.
+    pub sans: Vec<String>,
+    /// `--dn`.
+    pub dn: Option<String>,
+    /// `--org`.
+    pub org: Option<String>,
+    /// `--days`.
+    pub days: Option<i64>,
+    /// `--clamp-to-ca`.
+    pub clamp_to_ca: bool,
+}
+
+/// Reads the template at `path`, if any.
+pub fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
     path.map(template::load).transpose()
 }
 
@@ -476,10 +490,10 @@ pub(crate) fn validity(
     Ok(())
 }
 
-/// `pkitool init-ca`.
-pub fn cmd_init_ca(args: &InitCaArgs) -> Result<u8, Error> {
-    let t = load_template(args.template.as_deref())?;
-    let mut subject = t.as_ref().map(|t| t.subject.clone()).unwrap_or_default();
+/// Builds the CA [`CertSpec`] from `init-ca` flags and an optional template; asks for the CN on
+/// a terminal when neither gives one.
+pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    let mut subject = t.map(|t| t.subject.clone()).unwrap_or_default();
     if let Some(cn) = &args.cn {
         subject.cn = Some(cn.clone());
     }
@@ -491,71 +505,19 @@ pub fn cmd_init_ca(args: &InitCaArgs) -> Result<u8, Error> {
     }
     let mut spec = CertSpec::new(
         Profile::Ca {
-            path_len: t.as_ref().and_then(|t| t.path_len),
+            path_len: t.and_then(|t| t.path_len),
         },
         subject,
         CA_DAYS,
     )?;
-    validity(&mut spec, args.days, t.as_ref())?;
-    spec.serial = t.as_ref().and_then(|t| t.serial.clone());
-    let password = if args.encrypt_key {
-        Some(prompt::password(
-            args.password_file.as_deref(),
-            "the new CA key",
-            true,
-        )?)
-    } else {
-        if args.password_file.is_some() {
-            return Err(Error::Usage(
-                "--password-file is only used with --encrypt-key".into(),
-            ));
-        }
-        None
-    };
-    let mut req = CaRequest {
-        dir: args.dir.clone(),
-        spec,
-        key_type: args.key_type.map(KeyType::from).unwrap_or_default(),
-        password,
-        force: args.force,
-    };
-    let mut outcome = match &args.parent {
-        Some(parent) => {
-            if let Some(n) = t.as_ref().and_then(|t| t.path_len).filter(|n| *n != 0) {
-                return Err(Error::Usage(format!(
-                    "the template's path_len {n} conflicts with --parent: an intermediate CA has pathLen 0"
-                )));
-            }
-            // Without an explicit lifetime the intermediate ends with its parent at the latest.
-            req.spec.clamp_to_ca = args.days.is_none()
-                && t.as_ref()
-                    .is_none_or(|t| t.expiration_days.is_none() && t.expiration_date.is_none());
-            let parent_cert = parent.join(libvirt::CA_CERT);
-            let ppw = args.parent_password_file.clone();
-            let ca = load_ca(&parent_cert, &parent.join("cakey.pem"), || {
-                prompt::password(ppw.as_deref(), "the parent CA key", false)
-            })?;
-            crate::ca::sign::create_intermediate(&req, &ca, &parent_cert)?
-        }
-        None => create_ca(&req)?,
-    };
-    if let Some(t) = &t {
-        outcome.warnings.extend(t.warnings.iter().cloned());
-    }
-    print_outcome(&mut anstream::stdout().lock(), &outcome)
-        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
-    if args.parent.is_some() {
-        println!(
-            "{} holds the intermediate followed by its parent: deploy it whole as the CA file (issue copies it as it is).",
-            args.dir.join(libvirt::CA_CERT).display()
-        );
-    }
-    Ok(0)
+    validity(&mut spec, args.days, t)?;
+    spec.serial = t.and_then(|t| t.serial.clone());
+    Ok(spec)
 }
 
 /// Builds the leaf [`CertSpec`] from `issue` flags and an optional template.
-pub fn leaf_spec(args: &IssueArgs, t: Option<&Template>) -> Result<CertSpec, Error> {
-    let server = args.kind == LeafKind::Server;
+pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    let server = args.server;
     if let Some(t) = t
         && t.ca
     {
@@ -636,257 +598,4 @@ pub fn leaf_spec(args: &IssueArgs, t: Option<&Template>) -> Result<CertSpec, Err
     }
     spec.eku = Some(ekus);
     Ok(spec)
-}
-
-/// `pkitool issue server|client`.
-pub fn cmd_issue(args: &IssueArgs) -> Result<u8, Error> {
-    let t = load_template(args.template.as_deref())?;
-    let spec = leaf_spec(args, t.as_ref())?;
-    let ca_cert = args
-        .ca_cert
-        .clone()
-        .unwrap_or_else(|| args.dir.join(libvirt::CA_CERT));
-    let ca_key = args
-        .ca_key
-        .clone()
-        .unwrap_or_else(|| args.dir.join("cakey.pem"));
-    let password_file = args.password_file.clone();
-    let ca = load_ca(&ca_cert, &ca_key, || {
-        prompt::password(password_file.as_deref(), "the CA key", false)
-    })?;
-    let ca_dir = match &args.ca_cert {
-        Some(p) => match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        },
-        None => args.dir.clone(),
-    };
-    let req = LeafRequest {
-        ca_cert,
-        ca_key,
-        ca_password: None,
-        spec,
-        key_type: args.key_type.map(KeyType::from).unwrap_or_default(),
-        out: args.out.clone().unwrap_or_else(|| args.dir.clone()),
-        dir: ca_dir,
-        layout: args.layout.into(),
-        root: args.root.clone(),
-        force: args.force,
-    };
-    let mut outcome = issue(&req, &ca)?;
-    if let Some(t) = &t {
-        outcome.warnings.extend(t.warnings.iter().cloned());
-    }
-    print_outcome(&mut anstream::stdout().lock(), &outcome)
-        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
-    Ok(0)
-}
-
-/// `pkitool template show`.
-pub fn cmd_template(cmd: &TemplateCommand) -> Result<u8, Error> {
-    let TemplateCommand::Show { which } = cmd;
-    let text = match which {
-        TemplateName::Ca => template::shipped::CA,
-        TemplateName::Server => template::shipped::SERVER,
-        TemplateName::Client => template::shipped::CLIENT,
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
-    Ok(0)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output.
-// ---------------------------------------------------------------------------------------------
-
-/// SHA-256 fingerprint as `AB:CD:...`.
-pub fn fingerprint(der: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// Facts about a certificate for printing.
-#[derive(Debug, Clone)]
-pub struct CertFacts {
-    /// Subject as GnuTLS prints it (libvirt/QEMU's order).
-    pub subject: String,
-    /// Issuer, same format.
-    pub issuer: String,
-    /// SANs.
-    pub sans: Vec<String>,
-    /// notBefore.
-    pub not_before: String,
-    /// notAfter.
-    pub not_after: String,
-    /// SHA-256 fingerprint.
-    pub sha256: String,
-}
-
-/// Extracts [`CertFacts`] from DER.
-pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
-    let (_, c) = X509Certificate::from_der(der).ok()?;
-    let mut sans = Vec::new();
-    for ext in c.iter_extensions() {
-        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
-            for n in &san.general_names {
-                sans.push(match n {
-                    GeneralName::DNSName(d) => format!("DNS:{d}"),
-                    GeneralName::IPAddress(b) => match b.len() {
-                        4 => format!(
-                            "IP:{}",
-                            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).ok()?)
-                        ),
-                        16 => format!(
-                            "IP:{}",
-                            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).ok()?)
-                        ),
-                        _ => "IP:?".into(),
-                    },
-                    GeneralName::RFC822Name(e) => format!("email:{e}"),
-                    GeneralName::URI(u) => format!("URI:{u}"),
-                    other => format!("{other}"),
-                });
-            }
-        }
-    }
-    let v = c.validity();
-    Some(CertFacts {
-        subject: crate::x509::dn::format_gnutls(c.subject()),
-        issuer: crate::x509::dn::format_gnutls(c.issuer()),
-        sans,
-        not_before: build::fmt_time(v.not_before.to_datetime()),
-        not_after: build::fmt_time(v.not_after.to_datetime()),
-        sha256: fingerprint(der),
-    })
-}
-
-/// Escapes a value for QEMU's `-object` option syntax (a comma is written `,,`).
-pub fn qemu_opt_escape(s: &str) -> String {
-    s.replace(',', ",,")
-}
-
-/// Prints what was written and where it goes.
-pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
-    for w in &o.warnings {
-        writeln!(out, "warning: {w}")?;
-    }
-    let role = match o.role {
-        layout::Role::Ca => "CA",
-        layout::Role::Server => "server",
-        layout::Role::Client => "client",
-    };
-    writeln!(out, "Wrote the {role} files:")?;
-    let mut leaf_dn = None;
-    for f in &o.files {
-        let state = if f.unchanged {
-            " (already there, identical)"
-        } else {
-            ""
-        };
-        writeln!(out, "  {}  mode {:04o}{state}", f.path.display(), f.mode)?;
-        match &f.what {
-            WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
-            WrittenKind::Cert(der) => {
-                if let Some(facts) = cert_facts(der) {
-                    writeln!(out, "    subject:  {}", facts.subject)?;
-                    if facts.issuer != facts.subject {
-                        writeln!(out, "    issuer:   {}", facts.issuer)?;
-                    }
-                    if !facts.sans.is_empty() {
-                        writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
-                    }
-                    writeln!(
-                        out,
-                        "    valid:    {} to {}",
-                        facts.not_before, facts.not_after
-                    )?;
-                    writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                    let is_leaf_cert =
-                        X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
-                    if is_leaf_cert {
-                        leaf_dn = Some(facts.subject);
-                    }
-                }
-            }
-        }
-    }
-    writeln!(out)?;
-    match o.role {
-        layout::Role::Ca => {
-            writeln!(
-                out,
-                "Install the CA certificate on every server and client:"
-            )?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir"
-            )?;
-            writeln!(out, "Keep cakey.pem on this machine only.")?;
-        }
-        layout::Role::Server => {
-            writeln!(out, "On the server host:")?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),"
-            )?;
-            writeln!(
-                out,
-                "           /etc/pki/libvirt/private/serverkey.pem (0600)"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem"
-            )?;
-            writeln!(
-                out,
-                "           (the key readable by the QEMU user, e.g. root:qemu 0640)"
-            )?;
-        }
-        layout::Role::Client => {
-            writeln!(out, "On the client host:")?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,"
-            )?;
-            writeln!(
-                out,
-                "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{{cacert,clientcert,clientkey}}.pem;"
-            )?;
-            writeln!(
-                out,
-                "           or one directory named by ?pkipath=DIR in the URI"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)"
-            )?;
-            if let Some(dn) = leaf_dn {
-                writeln!(out)?;
-                writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
-                writeln!(out, "  {dn}")?;
-                writeln!(out, "libvirtd.conf on the server:")?;
-                writeln!(
-                    out,
-                    "  tls_allowed_dn_list = [\"{}\"]",
-                    dn.replace('\\', "\\\\").replace('"', "\\\"")
-                )?;
-                writeln!(out, "QEMU authorization (server side):")?;
-                writeln!(
-                    out,
-                    "  --object authz-simple,id=auth0,identity={}",
-                    qemu_opt_escape(&dn)
-                )?;
-            }
-        }
-    }
-    Ok(())
 }

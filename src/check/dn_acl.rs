@@ -9,7 +9,7 @@ use crate::check::finding::{Finding, Severity};
 pub fn check(c: &CertRef<'_, '_>, patterns: &[String], source: &str, out: &mut Vec<Finding>) {
     if patterns
         .iter()
-        .any(|p| crate::x509::dn::pattern_matches(p, &c.subject))
+        .any(|p| crate::consumer::allowlist::matches(p, &c.subject))
     {
         return;
     }
@@ -30,6 +30,10 @@ pub fn check(c: &CertRef<'_, '_>, patterns: &[String], source: &str, out: &mut V
             "libvirtd refuses the client at handshake: \"Client's Distinguished Name is not on the list of allowed clients (tls_allowed_dn_list)\"; QEMU authz: \"TLS x509 authz check for {dn} is denied\"{}",
             if explained.is_empty() { String::new() } else { format!(". Near miss: {}", explained.join("; ")) }
         ))
-        .fix(format!("add the exact DN to the list: tls_allowed_dn_list = [ \"{}\" ]   (pkitool dn {} --libvirtd prints it)", dn.replace('"', "\\\""), c.path.display())),
+        .fix(format!(
+            "add the exact DN to the list: {}   (pkitool dn {} --libvirtd prints it)",
+            crate::quoting::DnForms::of(dn).libvirtd_conf,
+            crate::quoting::shell_quote(&c.path.display().to_string())
+        )),
     );
 }

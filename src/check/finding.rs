@@ -501,7 +501,7 @@ mod tests {
             include_str!("hostname.rs"),
             include_str!("dn_acl.rs"),
             include_str!("crl.rs"),
-            include_str!("../validate.rs"),
+            include_str!("validate.rs"),
         ];
         let mut emitted = std::collections::BTreeSet::new();
         for src in sources {

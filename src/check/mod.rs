@@ -2,6 +2,7 @@
 //! never an abort. One module per domain; this module runs them over a [`Layout`].
 
 pub mod finding;
+pub mod validate;
 
 pub mod chain;
 pub mod constraints;
@@ -12,7 +13,7 @@ pub mod hostname;
 pub mod keypair;
 pub mod time;
 
-use crate::inspect::shell_quote;
+use crate::quoting::shell_quote;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -37,47 +38,15 @@ pub struct Options {
     pub allowed_dn: Vec<String>,
     /// Where the patterns come from (for messages).
     pub allowed_dn_source: String,
+    /// The consumer versions judged.
+    pub consumers: crate::consumer::Consumers,
 }
 
-/// The key algorithm family of a certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyAlg {
-    /// RSA.
-    Rsa,
-    /// ECDSA.
-    Ec,
-    /// Ed25519 / Ed448.
-    Ed,
-    /// DSA or anything else.
-    Other,
-}
-
-impl KeyAlg {
-    /// Display name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyAlg::Rsa => "RSA",
-            KeyAlg::Ec => "ECDSA",
-            KeyAlg::Ed => "EdDSA",
-            KeyAlg::Other => "other",
-        }
-    }
-}
+pub use crate::consumer::rules::KeyAlg;
 
 /// The key algorithm of a certificate.
 pub fn key_alg(cert: &X509Certificate<'_>) -> KeyAlg {
-    match cert
-        .public_key()
-        .algorithm
-        .algorithm
-        .to_id_string()
-        .as_str()
-    {
-        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => KeyAlg::Rsa,
-        "1.2.840.10045.2.1" => KeyAlg::Ec,
-        "1.3.101.112" | "1.3.101.113" => KeyAlg::Ed,
-        _ => KeyAlg::Other,
-    }
+    KeyAlg::of_oid(&cert.public_key().algorithm.algorithm.to_id_string())
 }
 
 /// RSA modulus size in bits.
@@ -299,9 +268,7 @@ fn check_leaf_file<'a>(
     };
     let c = CertRef::new(leaf, path, role, 0);
     time::check(&c, false, opts, out);
-    constraints::leaf_basic_constraints(&c, out);
-    constraints::leaf_key_usage(&c, key_alg(leaf), out);
-    constraints::eku(&c, out);
+    constraints::check(&c, &opts.consumers, false, out);
     chain::weak_signature(&c, false, out);
     keypair::strength(&c, false, out);
     let issuer = match ca_path {
@@ -417,13 +384,12 @@ fn check_cas(
     for (i, ca) in cas.certs.iter().enumerate().take(16) {
         let c = CertRef::new(ca, p, FRole::Ca, i);
         time::check(&c, true, opts, out);
-        let before = out.len();
-        constraints::ca_basic_constraints(&c, out);
-        // libvirt and QEMU stop at the first failed check of a CA: no key-usage verdict on
-        // something that is not a CA.
-        if out.len() == before {
-            constraints::ca_key_usage(&c, issues.get(i).copied().unwrap_or(false), out);
-        }
+        constraints::check(
+            &c,
+            &opts.consumers,
+            issues.get(i).copied().unwrap_or(false),
+            out,
+        );
         chain::weak_signature(&c, true, out);
         keypair::strength(&c, true, out);
     }
@@ -836,6 +802,7 @@ pub fn check_issued(
         hostnames: Vec::new(),
         allowed_dn: Vec::new(),
         allowed_dn_source: String::new(),
+        consumers: crate::consumer::Consumers::default(),
     };
     check_leaf_file(
         cert_path,

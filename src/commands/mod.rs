@@ -1,5 +1,63 @@
-//! One file per subcommand: clap arguments in, a plain domain request out, the domain call, the
-//! rendering and the exit status.
+//! The command-line layer: one module per subcommand. Each takes its clap arguments
+//! ([`crate::cli`]), builds the plain request the domain takes, calls it, renders the result and
+//! returns the exit status. Nothing below this layer knows clap.
 
+pub mod dn;
+pub mod init_ca;
+pub mod issue;
+pub mod match_dn;
 pub mod request;
+pub mod show;
 pub mod sign;
+pub mod template;
+pub mod validate;
+
+use crate::ca::provision::{Layout, Outcome};
+use crate::cli::{Cli, Command, KeyTypeArg, LayoutArg};
+use crate::x509::keys::KeyType;
+use crate::{Error, Result};
+
+/// Runs one command. Returns the exit status on success (0, or 1 when `validate` found
+/// problems).
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::InitCa(args) => init_ca::run(&args),
+        Command::Issue(args) => issue::run(&args),
+        Command::Request(args) => request::run(&args),
+        Command::Sign(args) => sign::run(&args),
+        Command::Template(cmd) => template::run(&cmd),
+        Command::Validate(args) => validate::run(&args),
+        Command::Dn(args) => dn::run(&args),
+        Command::Show(args) => show::run(&args),
+        Command::MatchDn(args) => match_dn::run(&args),
+    }
+}
+
+impl From<KeyTypeArg> for KeyType {
+    fn from(arg: KeyTypeArg) -> Self {
+        match arg {
+            KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
+            KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
+            KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
+            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
+            KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
+        }
+    }
+}
+
+/// The naming scheme `--layout` names.
+fn layout_of(a: LayoutArg) -> Layout {
+    match a {
+        LayoutArg::Flat => Layout::Flat,
+        LayoutArg::Qemu => Layout::Qemu,
+        LayoutArg::Libvirt => Layout::Libvirt,
+    }
+}
+
+/// Prints a provisioning outcome on stdout; exit status 0.
+fn print_provisioned(outcome: &Outcome) -> Result<u8> {
+    crate::report::provision::print_outcome(&mut anstream::stdout().lock(), outcome)
+        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}

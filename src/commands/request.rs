@@ -4,12 +4,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::ca::provision::{self, Layout};
+use crate::ca::provision::{self, LeafInput};
 use crate::ca::request::{self, KeyRequest, Requested};
 use crate::ca::template;
-use crate::cli::{IssueArgs, LayoutArg, LeafKind, RequestArgs};
-use crate::inspect::shell_quote;
+use crate::cli::{LayoutArg, LeafKind, RequestArgs};
 use crate::layout;
+use crate::quoting::shell_quote;
 use crate::x509::build::San;
 use crate::x509::keys::KeyType;
 
@@ -62,26 +62,16 @@ pub fn run(args: &RequestArgs) -> Result<u8, Error> {
         )));
     }
     // The subject and SAN rules are exactly issue's.
-    let as_issue = IssueArgs {
-        kind: args.kind,
-        dir: PathBuf::from("."),
-        ca_cert: None,
-        ca_key: None,
-        out: None,
-        layout: layout_arg,
-        root: PathBuf::from("/"),
+    let input = LeafInput {
+        server: args.kind == LeafKind::Server,
         cn: args.cn.clone(),
         sans: args.sans.clone(),
         dn: args.dn.clone(),
         org: args.org.clone(),
-        template: args.template.clone(),
-        key_type: args.key_type,
         days: None,
         clamp_to_ca: false,
-        password_file: None,
-        force: args.force,
     };
-    let spec = provision::leaf_spec(&as_issue, t.as_ref())?;
+    let spec = provision::leaf_spec(&input, t.as_ref())?;
     if let Some(bad) = spec
         .sans
         .iter()
@@ -97,7 +87,7 @@ pub fn run(args: &RequestArgs) -> Result<u8, Error> {
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let paths = provision::leaf_paths(role, Layout::from(layout_arg), &out, &out, &root);
+    let paths = provision::leaf_paths(role, super::layout_of(layout_arg), &out, &out, &root);
     let csr_path = args
         .csr
         .clone()

@@ -107,7 +107,7 @@ fn print(out: &mut impl Write, s: &Signed, ca_cert: &std::path::Path) -> std::io
             s.csr.ignored.join(", ")
         )?;
     }
-    provision::print_outcome(out, &s.outcome)?;
+    crate::report::provision::print_outcome(out, &s.outcome)?;
     if s.ca_file_certs > 1 {
         writeln!(out)?;
         writeln!(

@@ -845,4 +845,17 @@ mod tests {
             assert!(matches(&m.suggestion, DN), "{p}: {m:?}");
         }
     }
+
+    #[test]
+    fn glib_pattern_semantics() {
+        let dn = "C=GB,ST=London,L=London,O=Example Org,CN=client1";
+        assert!(matches("C=GB,*,CN=client?", dn));
+        assert!(matches("*", dn));
+        assert!(!matches("CN=client1,*", dn));
+        assert!(!matches("c=gb,*", dn));
+        assert!(!matches(
+            "C=GB,ST=London,L=London,O=Example Org,CN=client[1]",
+            dn
+        ));
+    }
 }

@@ -1,3 +1,13 @@
-//! What libvirt and QEMU accept.
+//! What libvirt and QEMU accept: the one model every command asks.
+//!
+//! - [`version`]: the consumers and the versions judged ([`Consumers`], `--consumers`).
+//! - [`rules`]: what a CA, server or client certificate must satisfy per consumer and version,
+//!   with each consumer's own message ([`rules::judge`]); bundle and file-size limits.
+//! - [`allowlist`]: libvirt's `tls_allowed_dn_list` glob (and QEMU authz) against a DN, with the
+//!   near-miss explanations.
 
 pub mod allowlist;
+pub mod rules;
+pub mod version;
+
+pub use version::{Consumer, Consumers, Version};

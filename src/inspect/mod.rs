@@ -1,14 +1,9 @@
-//! `pkitool dn`, `pkitool show` and `pkitool match-dn`: what is in a file, and the exact DN
-//! strings libvirt and QEMU compare.
-//!
-//! - `dn` prints `gnutls_x509_crt_get_dn` of the first certificate of a PEM file (byte-for-byte
-//!   what `virt-pki-query-dn` prints), or a ready libvirtd.conf line / QEMU `--object` argument and
-//!   QMP command for it.
-//! - `show` describes every object of every file (certificates, keys without any secret, CRLs),
-//!   including the roles a certificate can serve under libvirt's and QEMU's sanity checks.
-//! - `match-dn` applies libvirt's `tls_allowed_dn_list` glob and explains a miss ([`crate::consumer::allowlist`]).
+//! What is in a file: the first certificate and its subject DN exactly as libvirt and QEMU
+//! compare it (`gnutls_x509_crt_get_dn`, byte for byte what `virt-pki-query-dn` prints), and a
+//! description of every object of every file (certificates, keys without any secret, CRLs),
+//! including the roles a certificate can serve as the consumer model judges them. The `dn`,
+//! `show` and `match-dn` commands print these; this module never prints.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -18,9 +13,11 @@ use x509_parser::der_parser::der::parse_der;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
-use crate::cli::{DnArgs, Format, MatchDnArgs, ShowArgs};
+use crate::consumer::rules::{self, Facts};
+use crate::consumer::{Consumer, Consumers};
+use crate::layout::Role;
 use crate::x509::load::{Contents, Encoding, KeyFormat, Object, ObjectKind};
-use crate::{Error, Result, consumer::allowlist, fsio, x509::dn, x509::load};
+use crate::{Error, Result, fsio, x509::dn, x509::load};
 
 /// Why `dn` / `match-dn` could not get a DN from a file.
 #[derive(Debug, thiserror::Error)]
@@ -123,124 +120,6 @@ pub fn subject_dn(path: &Path) -> Result<String> {
             reason: e.to_string(),
         })?;
     Ok(dn::format_gnutls(cert.subject()))
-}
-
-/// `pkitool dn`.
-pub fn run_dn(args: &DnArgs) -> Result<u8> {
-    let dn = subject_dn(&args.file)?;
-    let mut out = std::io::stdout().lock();
-    let text = if args.libvirtd {
-        let (quoted, note) = libvirt_conf_string(&dn);
-        if let Some(note) = note {
-            eprintln!("pkitool: note: {note}");
-        }
-        format!("tls_allowed_dn_list = [{quoted}]\n")
-    } else if args.qemu {
-        format!("{}\n{}\n", qemu_object_arg(&dn), qmp_object_add(&dn))
-    } else {
-        format!("{dn}\n")
-    };
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Failed(format!("cannot write to stdout: {e}")))?;
-    Ok(0)
-}
-
-/// Quotes a string for libvirtd.conf (`virconf.c`). That parser has **no escapes**: a `"..."`
-/// string runs to the next `"`, a `'...'` string to the next `'`, a `"""..."""` string to the
-/// next `"""`, and a backslash is a literal backslash (which the glob needs: GnuTLS's `\,` must
-/// reach `g_pattern_match_simple` as two characters). So the right quote is chosen instead of
-/// escaping; in the one impossible case (both quote kinds and a trailing `"`), each `"` becomes
-/// the glob `?` and a note says so.
-pub fn libvirt_conf_string(s: &str) -> (String, Option<String>) {
-    let eol = s.contains('\n') || s.contains('\r');
-    if !s.contains('"') && !eol {
-        return (format!("\"{s}\""), None);
-    }
-    if !s.contains('\'') && !eol {
-        return (format!("'{s}'"), None);
-    }
-    if !s.contains("\"\"\"") && !s.ends_with('"') {
-        return (format!("\"\"\"{s}\"\"\""), None);
-    }
-    let pattern: String = s
-        .chars()
-        .map(|c| {
-            if matches!(c, '"' | '\n' | '\r') {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect();
-    (
-        format!("\"{pattern}\""),
-        Some(
-            "libvirtd.conf strings have no escapes and this DN contains both quote characters: \
-             each `\"` (and line break) is written as the glob `?`, which matches it"
-                .into(),
-        ),
-    )
-}
-
-/// `--object authz-simple,id=auth0,identity=...` with QEMU's doubled commas, shell-quoted.
-pub fn qemu_object_arg(dn: &str) -> String {
-    let value = format!("authz-simple,id=auth0,identity={}", dn.replace(',', ",,"));
-    format!("--object {}", shell_quote(&value))
-}
-
-/// The QMP `object-add` command for the same authz-simple object.
-pub fn qmp_object_add(dn: &str) -> String {
-    // Written by hand to keep QMP's usual key order; the value is escaped by serde_json.
-    let identity = serde_json::Value::String(dn.to_string());
-    format!(
-        "{{\"execute\":\"object-add\",\"arguments\":{{\"qom-type\":\"authz-simple\",\"id\":\"auth0\",\"identity\":{identity}}}}}"
-    )
-}
-
-/// POSIX shell quoting: bare when safe, otherwise single quotes (`'` as `'\''`).
-pub fn shell_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '@' | '%' | '+' | '=' | ':' | ',' | '.' | '/' | '-')
-        });
-    if safe {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// match-dn
-
-/// `pkitool match-dn`: 0 when the pattern matches, 1 with the nearest reason when not.
-pub fn run_match_dn(args: &MatchDnArgs) -> Result<u8> {
-    let dn = subject_dn(&args.file)?;
-    let text = match allowlist::diagnose(&args.pattern, &dn) {
-        None => format!("matches\ncertificate DN: {dn}\n"),
-        Some(m) => {
-            let mut s = String::new();
-            for (i, r) in m.reasons.iter().enumerate() {
-                if i == 0 {
-                    s.push_str(&format!("does not match: {r}\n"));
-                } else {
-                    s.push_str(&format!("  and: {r}\n"));
-                }
-            }
-            s.push_str(&format!("certificate DN:    {dn}\n"));
-            s.push_str(&format!("pattern:           {}\n", args.pattern));
-            s.push_str(&format!("suggested pattern: {}\n", m.suggestion));
-            s
-        }
-    };
-    let matched = text.starts_with("matches");
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Failed(format!("cannot write to stdout: {e}")))?;
-    Ok(if matched { 0 } else { 1 })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,13 +301,26 @@ pub struct UsageInfo {
     pub critical: bool,
 }
 
-/// Roles for libvirt and for QEMU.
+/// Roles for libvirt and for QEMU, at the versions judged (`--consumers`), from the consumer
+/// model ([`crate::consumer::rules`]) that `validate` asks too.
 #[derive(Debug, Serialize)]
 pub struct RolesByConsumer {
-    /// libvirt 9.0 (`virNetTLSCertSanityCheck`).
+    /// libvirt (`virNetTLSCertSanityCheck`), 9.0.0 by default.
     pub libvirt: Roles,
-    /// QEMU 10.0/10.1 (`qcrypto_tls_creds_check_cert*`).
+    /// QEMU (`qcrypto_tls_creds_check_cert*`), 10.0.2 by default.
     pub qemu: Roles,
+}
+
+fn roles(f: &Facts, c: Consumer, at: &Consumers) -> Roles {
+    let verdict = |role| {
+        let (ok, notes) = rules::role_notes(f, role, c, at.version(c));
+        RoleVerdict { ok, notes }
+    };
+    Roles {
+        ca: verdict(Role::Ca),
+        server: verdict(Role::Server),
+        client: verdict(Role::Client),
+    }
 }
 
 /// Whether a certificate passes the checks for each role.
@@ -483,7 +375,7 @@ pub struct RevokedInfo {
 // show: building the model
 
 /// Describes one file; never fails (problems are in `error` / `Invalid` objects).
-pub fn describe_file(path: &Path, now: time::OffsetDateTime) -> FileReport {
+pub fn describe_file(path: &Path, now: time::OffsetDateTime, consumers: &Consumers) -> FileReport {
     let display = path.display().to_string();
     let bytes = match fsio::read_input(path) {
         Ok(b) => b,
@@ -514,7 +406,7 @@ pub fn describe_file(path: &Path, now: time::OffsetDateTime) -> FileReport {
         .map(|(i, o)| ObjectEntry {
             index: i + 1,
             line: o.line,
-            info: describe_object(o, now),
+            info: describe_object(o, now, consumers),
         })
         .collect();
     FileReport {
@@ -528,14 +420,16 @@ pub fn describe_file(path: &Path, now: time::OffsetDateTime) -> FileReport {
     }
 }
 
-fn describe_object(o: &Object, now: time::OffsetDateTime) -> ObjectInfo {
+fn describe_object(o: &Object, now: time::OffsetDateTime, consumers: &Consumers) -> ObjectInfo {
     let invalid = |error: String| ObjectInfo::Invalid {
         claimed: o.kind.describe(),
         error,
     };
     match &o.kind {
         ObjectKind::Certificate => match X509Certificate::from_der(&o.der) {
-            Ok((_, cert)) => ObjectInfo::Certificate(Box::new(describe_cert(&cert, &o.der, now))),
+            Ok((_, cert)) => {
+                ObjectInfo::Certificate(Box::new(describe_cert(&cert, &o.der, now, consumers)))
+            }
             Err(e) => invalid(e.to_string()),
         },
         ObjectKind::PrivateKey(fmt) => match describe_plain_key(*fmt, &o.der) {
@@ -893,7 +787,12 @@ fn describe_encryption(der: &[u8]) -> std::result::Result<String, String> {
     Ok(format!("PBES2 ({kdf_desc}, {cipher})"))
 }
 
-fn describe_cert(cert: &X509Certificate<'_>, der: &[u8], now: time::OffsetDateTime) -> CertInfo {
+fn describe_cert(
+    cert: &X509Certificate<'_>,
+    der: &[u8],
+    now: time::OffsetDateTime,
+    consumers: &Consumers,
+) -> CertInfo {
     let not_before = cert.validity().not_before.to_datetime();
     let not_after = cert.validity().not_after.to_datetime();
     let status = if now < not_before {
@@ -975,29 +874,7 @@ fn describe_cert(cert: &X509Certificate<'_>, der: &[u8], now: time::OffsetDateTi
     }
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
     let key = describe_spki(cert.public_key());
-    let facts = RoleFacts {
-        bc: basic_constraints.as_ref().map(|b| b.ca),
-        ku: ku.as_ref().map(|k| {
-            (
-                k.value.key_cert_sign(),
-                k.value.digital_signature(),
-                k.value.key_encipherment(),
-                k.critical,
-            )
-        }),
-        eku: eku.as_ref().map(|e| EkuFacts {
-            server: e.value.server_auth,
-            client: e.value.client_auth,
-            any: e.value.any,
-            other: e.value.code_signing
-                || e.value.email_protection
-                || e.value.time_stamping
-                || e.value.ocsp_signing
-                || !e.value.other.is_empty(),
-            critical: e.critical,
-        }),
-        ecdsa: key.algorithm == "ECDSA",
-    };
+    let facts = Facts::of(cert);
     let subject = dn::format_gnutls(cert.subject());
     let issuer = dn::format_gnutls(cert.issuer());
     CertInfo {
@@ -1020,8 +897,8 @@ fn describe_cert(cert: &X509Certificate<'_>, der: &[u8], now: time::OffsetDateTi
         authority_key_id: aki,
         sha256: colon_hex(digest.as_ref(), true),
         roles: RolesByConsumer {
-            libvirt: roles(&facts, Consumer::Libvirt),
-            qemu: roles(&facts, Consumer::Qemu),
+            libvirt: roles(&facts, Consumer::Libvirt, consumers),
+            qemu: roles(&facts, Consumer::Qemu, consumers),
         },
     }
 }
@@ -1071,547 +948,14 @@ fn describe_crl(
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Roles (validation-anchors.md §2.2 libvirt, §4.2 QEMU ≤ 10.1)
-
-#[derive(Debug, Clone, Copy)]
-enum Consumer {
-    Libvirt,
-    Qemu,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct EkuFacts {
-    server: bool,
-    client: bool,
-    any: bool,
-    other: bool,
-    critical: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RoleFacts {
-    /// Basic constraints cA, if the extension is present.
-    bc: Option<bool>,
-    /// Key usage (keyCertSign, digitalSignature, keyEncipherment, critical), if present.
-    ku: Option<(bool, bool, bool, bool)>,
-    eku: Option<EkuFacts>,
-    ecdsa: bool,
-}
-
-fn roles(f: &RoleFacts, c: Consumer) -> Roles {
-    Roles {
-        ca: ca_role(f),
-        server: leaf_role(f, c, true),
-        client: leaf_role(f, c, false),
-    }
-}
-
-fn ca_role(f: &RoleFacts) -> RoleVerdict {
-    let mut v = RoleVerdict {
-        ok: true,
-        notes: Vec::new(),
-    };
-    match f.bc {
-        None => {
-            v.ok = false;
-            v.notes
-                .push("no basic constraints (\"missing basic constraints for a CA\")".into());
-        }
-        Some(false) => {
-            v.ok = false;
-            v.notes
-                .push("basic constraints CA:FALSE (\"do not show a CA\")".into());
-        }
-        Some(true) => {}
-    }
-    if let Some((cert_sign, _, _, critical)) = f.ku
-        && !cert_sign
-    {
-        v.ok = false;
-        v.notes.push(if critical {
-            "key usage lacks keyCertSign (critical: rejected at load)".into()
-        } else {
-            "key usage lacks keyCertSign (GnuTLS rejects the chain)".into()
-        });
-    }
-    v
-}
-
-fn leaf_role(f: &RoleFacts, c: Consumer, server: bool) -> RoleVerdict {
-    let mut v = RoleVerdict {
-        ok: true,
-        notes: Vec::new(),
-    };
-    let role = if server { "server" } else { "client" };
-    if f.bc == Some(true) {
-        v.ok = false;
-        v.notes.push(format!(
-            "basic constraints show a CA, but a {role} certificate must not be one"
-        ));
-    }
-    if let Some((_, ds, ke, critical)) = f.ku {
-        if !ds {
-            if critical {
-                v.ok = false;
-                v.notes
-                    .push("critical key usage lacks digitalSignature".into());
-            } else if matches!(c, Consumer::Libvirt) {
-                v.notes
-                    .push("key usage lacks digitalSignature (warning; not critical)".into());
-            }
-        }
-        if !ke {
-            match (c, critical) {
-                (Consumer::Libvirt, true) => {
-                    v.ok = false;
-                    v.notes.push(if f.ecdsa {
-                        "critical key usage lacks keyEncipherment (libvirt 9.0 requires it even \
-                         for ECDSA; newer libvirt exempts ECDSA)"
-                            .into()
-                    } else {
-                        "critical key usage lacks keyEncipherment".into()
-                    });
-                }
-                (Consumer::Libvirt, false) => v
-                    .notes
-                    .push("key usage lacks keyEncipherment (warning; not critical)".into()),
-                (Consumer::Qemu, true) => {
-                    v.ok = false;
-                    v.notes.push(
-                        "critical key usage lacks keyEncipherment (QEMU ≤ 10.1 requires it for \
-                         every key type; 10.0.7 and 10.2 do not)"
-                            .into(),
-                    );
-                }
-                (Consumer::Qemu, false) => {}
-            }
-        }
-    }
-    if let Some(e) = f.eku {
-        let allowed = match c {
-            // libvirt: any OID other than serverAuth/clientAuth/anyExtendedKeyUsage grants both
-            // roles; anyExtendedKeyUsage grants nothing (its inverted test).
-            Consumer::Libvirt => (if server { e.server } else { e.client }) || e.other,
-            Consumer::Qemu => (if server { e.server } else { e.client }) || e.any,
-        };
-        let want = if server { "serverAuth" } else { "clientAuth" };
-        if !allowed {
-            if e.critical {
-                v.ok = false;
-                v.notes
-                    .push(format!("critical extended key usage lacks {want}"));
-            } else if matches!(c, Consumer::Libvirt) {
-                v.notes.push(format!(
-                    "extended key usage lacks {want} (warning; not critical)"
-                ));
-            } else {
-                v.notes.push(format!(
-                    "extended key usage lacks {want} (accepted: not critical)"
-                ));
-            }
-        }
-    }
-    v
-}
-
-// ---------------------------------------------------------------------------------------------
-// show: rendering
-
-/// `pkitool show`.
-pub fn run_show(args: &ShowArgs) -> Result<u8> {
-    let now = time::OffsetDateTime::now_utc();
-    let files: Vec<FileReport> = args.files.iter().map(|p| describe_file(p, now)).collect();
-    let mut failed = false;
-    let mut stderr = anstream::stderr();
-    for f in &files {
-        if let Some(e) = &f.error {
-            failed = true;
-            let _ = crate::report::print_error(&mut stderr, &Error::Failed(e.clone()));
-        }
-        for o in &f.objects {
-            if let ObjectInfo::Invalid { claimed, error } = &o.info {
-                failed = true;
-                let _ = crate::report::print_error(
-                    &mut stderr,
-                    &Error::Failed(format!(
-                        "{}: line {}: the {claimed} does not parse: {error}",
-                        f.path, o.line
-                    )),
-                );
-            }
-        }
-    }
-    let text = match args.format {
-        Format::Json => {
-            let report = ShowReport { version: 1, files };
-            let mut s = serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
-            s.push('\n');
-            s
-        }
-        Format::Text => render_text(&files),
-    };
-    let mut out = anstream::stdout();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Failed(format!("cannot write to stdout: {e}")))?;
-    Ok(u8::from(failed))
-}
-
-fn human_date(rfc: &str) -> String {
-    // 2026-11-22T10:16:19Z -> 2026-11-22 10:16:19 UTC
-    match rfc.strip_suffix('Z') {
-        Some(s) => format!("{} UTC", s.replacen('T', " ", 1)),
-        None => rfc.to_string(),
-    }
-}
-
-fn time_left(c: &CertInfo) -> String {
-    match c.status {
-        "expired" => {
-            let ago = -c.days_left;
-            if ago == 0 {
-                "expired today".into()
-            } else {
-                format!("expired {ago} day{} ago", plural(ago))
-            }
-        }
-        "not_yet_valid" => "not valid yet".into(),
-        _ => {
-            if c.days_left == 0 {
-                "expires within a day".into()
-            } else {
-                format!("{} day{} left", c.days_left, plural(c.days_left))
-            }
-        }
-    }
-}
-
-fn plural(n: i64) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-fn crit(critical: bool) -> &'static str {
-    if critical { "critical" } else { "not critical" }
-}
-
-fn verdict(v: &RoleVerdict) -> String {
-    match (v.ok, v.notes.is_empty()) {
-        (true, true) => "yes".to_string(),
-        (true, false) => format!("yes, but {}", v.notes.join("; ")),
-        (false, true) => "no".to_string(),
-        (false, false) => format!("no: {}", v.notes.join("; ")),
-    }
-}
-
-/// One line per role; libvirt and QEMU on one line when they agree.
-fn render_roles(s: &mut String, r: &RolesByConsumer) {
-    for (name, l, q) in [
-        ("as CA", &r.libvirt.ca, &r.qemu.ca),
-        ("as TLS server", &r.libvirt.server, &r.qemu.server),
-        ("as TLS client", &r.libvirt.client, &r.qemu.client),
-    ] {
-        let (lv, qv) = (verdict(l), verdict(q));
-        if lv == qv {
-            field(s, name, &format!("{lv} (libvirt, QEMU)"));
-        } else {
-            field(s, name, &format!("libvirt {lv}"));
-            field(s, "", &format!("QEMU {qv}"));
-        }
-    }
-}
-
-fn render_text(files: &[FileReport]) -> String {
-    let bold = anstyle::Style::new().bold();
-    let mut s = String::new();
-    for (fi, f) in files.iter().enumerate() {
-        if fi > 0 {
-            s.push('\n');
-        }
-        if let Some(e) = &f.error {
-            let prefix = format!("{}: ", f.path);
-            let why = e.strip_prefix(&prefix).unwrap_or(e);
-            s.push_str(&format!("{bold}{}{bold:#}: error: {why}\n", f.path));
-            continue;
-        }
-        let n = f.objects.len();
-        s.push_str(&format!(
-            "{bold}{}{bold:#}: {} ({n} object{})\n",
-            f.path,
-            f.encoding.unwrap_or("?").to_uppercase(),
-            if n == 1 { "" } else { "s" }
-        ));
-        for o in &f.objects {
-            render_object(&mut s, o);
-        }
-    }
-    s
-}
-
-fn field(s: &mut String, name: &str, value: &str) {
-    let label = if name.is_empty() {
-        String::new()
-    } else {
-        format!("{name}:")
-    };
-    s.push_str(&format!("    {label:<20} {value}\n"));
-}
-
-fn render_object(s: &mut String, o: &ObjectEntry) {
-    let head = |what: &str| format!("  #{} {what} (line {})\n", o.index, o.line);
-    match &o.info {
-        ObjectInfo::Certificate(c) => {
-            s.push_str(&head("certificate"));
-            field(s, "subject", &c.subject);
-            field(
-                s,
-                "issuer",
-                &if c.self_signed {
-                    format!("{} (self-signed)", c.issuer)
-                } else {
-                    c.issuer.clone()
-                },
-            );
-            field(s, "serial", &c.serial);
-            field(
-                s,
-                "validity",
-                &format!(
-                    "{} to {} ({})",
-                    human_date(&c.not_before),
-                    human_date(&c.not_after),
-                    time_left(c)
-                ),
-            );
-            field(s, "key", &c.key.to_string());
-            field(s, "signature", &c.signature_algorithm);
-            if c.x509_version != 3 {
-                field(s, "version", &format!("X.509 v{}", c.x509_version));
-            }
-            field(
-                s,
-                "basic constraints",
-                &match &c.basic_constraints {
-                    None => "absent".into(),
-                    Some(b) => format!(
-                        "CA:{}{} ({})",
-                        if b.ca { "TRUE" } else { "FALSE" },
-                        b.path_len
-                            .map(|p| format!(", pathlen:{p}"))
-                            .unwrap_or_default(),
-                        crit(b.critical)
-                    ),
-                },
-            );
-            for (name, u) in [
-                ("key usage", &c.key_usage),
-                ("extended key usage", &c.extended_key_usage),
-            ] {
-                field(
-                    s,
-                    name,
-                    &match u {
-                        None => "absent".into(),
-                        Some(u) => format!("{} ({})", u.usages.join(", "), crit(u.critical)),
-                    },
-                );
-            }
-            if !c.subject_alt_names.is_empty() {
-                field(s, "alt names", &c.subject_alt_names.join(", "));
-            }
-            if let Some(k) = &c.subject_key_id {
-                field(s, "subject key id", k);
-            }
-            if let Some(k) = &c.authority_key_id {
-                field(s, "authority key id", k);
-            }
-            field(s, "SHA-256", &c.sha256);
-            render_roles(s, &c.roles);
-        }
-        ObjectInfo::PrivateKey(k) => {
-            let what = if k.encrypted {
-                "private key, encrypted"
-            } else {
-                "private key, not encrypted"
-            };
-            s.push_str(&head(what));
-            field(
-                s,
-                "format",
-                &k.format.to_uppercase().replace("PKCS", "PKCS#"),
-            );
-            field(
-                s,
-                "key",
-                &k.key
-                    .as_ref()
-                    .map(|k| k.to_string())
-                    .unwrap_or_else(|| "(known after decryption)".into()),
-            );
-            if let Some(e) = &k.encryption {
-                field(s, "encryption", e);
-            }
-        }
-        ObjectInfo::PublicKey { key } => {
-            s.push_str(&head("public key"));
-            field(s, "key", &key.to_string());
-        }
-        ObjectInfo::Crl(c) => {
-            s.push_str(&head("certificate revocation list"));
-            field(s, "issuer", &c.issuer);
-            field(s, "this update", &human_date(&c.this_update));
-            field(
-                s,
-                "next update",
-                &match &c.next_update {
-                    None => "none".into(),
-                    Some(n) if c.stale => format!("{} (passed: the CRL is stale)", human_date(n)),
-                    Some(n) => human_date(n),
-                },
-            );
-            if let Some(n) = &c.crl_number {
-                field(s, "CRL number", n);
-            }
-            if c.revoked.is_empty() {
-                field(s, "revoked", "none");
-            } else {
-                for (i, r) in c.revoked.iter().enumerate() {
-                    field(
-                        s,
-                        if i == 0 { "revoked" } else { "" },
-                        &format!(
-                            "{} on {}{}",
-                            r.serial,
-                            human_date(&r.date),
-                            r.reason
-                                .as_ref()
-                                .map(|x| format!(" ({x})"))
-                                .unwrap_or_default()
-                        ),
-                    );
-                }
-            }
-        }
-        ObjectInfo::Csr { subject, key } => {
-            s.push_str(&head("certificate request"));
-            field(s, "subject", subject);
-            field(s, "key", &key.to_string());
-        }
-        ObjectInfo::DhParams { bits } => {
-            s.push_str(&head("DH parameters"));
-            if let Some(b) = bits {
-                field(s, "prime", &format!("{b} bits"));
-            }
-        }
-        ObjectInfo::Other { label } => {
-            s.push_str(&head(&format!(
-                "PEM block \"{label}\" (not used by libvirt or QEMU)"
-            )));
-        }
-        ObjectInfo::Invalid { claimed, error } => {
-            s.push_str(&head(&format!("{claimed}: does not parse: {error}")));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn libvirt_quoting_has_no_escapes() {
-        assert_eq!(
-            libvirt_conf_string("C=GB,O=Example\\, Inc.,CN=a").0,
-            "\"C=GB,O=Example\\, Inc.,CN=a\""
-        );
-        assert_eq!(
-            libvirt_conf_string("CN=say \\\"hi\\\"").0,
-            "'CN=say \\\"hi\\\"'"
-        );
-        assert_eq!(
-            libvirt_conf_string("CN=it's \\\"x\\\" y").0,
-            "\"\"\"CN=it's \\\"x\\\" y\"\"\""
-        );
-        let (q, note) = libvirt_conf_string("CN=it's \\\"x\\\"");
-        assert_eq!(q, "\"CN=it's \\?x\\?\"");
-        assert!(note.is_some());
-        assert!(allowlist::matches("CN=it's \\?x\\?", "CN=it's \\\"x\\\""));
-    }
-
-    #[test]
-    fn qemu_forms() {
-        let dn = "C=GB,O=Example Org,CN=it's";
-        assert_eq!(
-            qemu_object_arg(dn),
-            "--object 'authz-simple,id=auth0,identity=C=GB,,O=Example Org,,CN=it'\\''s'"
-        );
-        assert_eq!(
-            qemu_object_arg("C=GB,CN=x"),
-            "--object authz-simple,id=auth0,identity=C=GB,,CN=x"
-        );
-        let v: serde_json::Value = serde_json::from_str(&qmp_object_add("CN=a\\\"b\\\\")).unwrap();
-        assert_eq!(v["arguments"]["identity"], "CN=a\\\"b\\\\");
-        assert_eq!(v["execute"], "object-add");
-    }
 
     #[test]
     fn bit_lengths() {
         assert_eq!(int_bits(&[0x00, 0x80, 0x00]), 16);
         assert_eq!(int_bits(&[0x01]), 1);
         assert_eq!(int_bits(&[]), 0);
-    }
-
-    fn facts(
-        bc: Option<bool>,
-        ku: Option<(bool, bool, bool, bool)>,
-        eku: Option<EkuFacts>,
-    ) -> RoleFacts {
-        RoleFacts {
-            bc,
-            ku,
-            eku,
-            ecdsa: true,
-        }
-    }
-
-    #[test]
-    fn role_rules_follow_libvirt_and_qemu() {
-        // anyExtendedKeyUsage: libvirt grants nothing (critical → rejected), QEMU grants both.
-        let any = EkuFacts {
-            server: false,
-            client: false,
-            any: true,
-            other: false,
-            critical: true,
-        };
-        let f = facts(None, None, Some(any));
-        assert!(!roles(&f, Consumer::Libvirt).server.ok);
-        assert!(roles(&f, Consumer::Qemu).server.ok);
-        // codeSigning grants both roles in libvirt, none in QEMU.
-        let other = EkuFacts {
-            any: false,
-            other: true,
-            ..any
-        };
-        let f = facts(None, None, Some(other));
-        assert!(roles(&f, Consumer::Libvirt).client.ok);
-        assert!(!roles(&f, Consumer::Qemu).client.ok);
-        // ECDSA leaf with critical KU=digitalSignature only: both 9.0/10.0 reject.
-        let f = facts(Some(false), Some((false, true, false, true)), None);
-        assert!(!roles(&f, Consumer::Libvirt).server.ok);
-        assert!(!roles(&f, Consumer::Qemu).server.ok);
-        // Non-critical: accepted (libvirt warns).
-        let f = facts(Some(false), Some((false, true, false, false)), None);
-        let l = roles(&f, Consumer::Libvirt);
-        assert!(l.server.ok && !l.server.notes.is_empty());
-        assert!(roles(&f, Consumer::Qemu).server.ok);
-        // CA rules.
-        assert!(!ca_role(&facts(None, None, None)).ok);
-        assert!(!ca_role(&facts(Some(false), None, None)).ok);
-        assert!(ca_role(&facts(Some(true), None, None)).ok);
-        assert!(!ca_role(&facts(Some(true), Some((false, true, true, false)), None)).ok);
-        // A CA is not a leaf.
-        assert!(!leaf_role(&facts(Some(true), None, None), Consumer::Qemu, false).ok);
     }
 }

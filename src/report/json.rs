@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::show_path;
 use crate::check::finding::{Class, Counts, FRole, Finding, Severity};
-use crate::validate::Outcome;
+use crate::check::validate::Outcome;
 
 #[derive(Serialize)]
 struct Doc<'a> {

@@ -12,6 +12,8 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
 }
 
 pub mod json;
+pub mod provision;
+pub mod show;
 pub mod text;
 
 /// Display a path for reports (lossy for non-UTF-8 names).

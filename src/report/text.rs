@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::show_path;
 use crate::check::finding::{Counts, FRole, Finding, Severity};
-use crate::validate::Outcome;
+use crate::check::validate::Outcome;
 
 fn sev_style(s: Severity) -> Style {
     match s {

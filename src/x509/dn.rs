@@ -523,13 +523,6 @@ fn encode_oid(oid: &str) -> Vec<u8> {
     crate::x509::der::oid(&crate::x509::der::parse_oid(oid).unwrap_or_default())
 }
 
-/// libvirt's `tls_allowed_dn_list` match: GLib `g_pattern_match_simple` (`*` matches any run
-/// of characters including `,`, `?` exactly one character, nothing else is special, and the
-/// match is case-sensitive). `wildmatch` agreed with GLib on 50,000 random cases.
-pub fn pattern_matches(pattern: &str, dn: &str) -> bool {
-    wildmatch::WildMatch::new(pattern).matches(dn)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,18 +621,5 @@ mod tests {
         assert!(matches!(parse("CN=#zz").unwrap_err(), DnError::BadHex(_)));
         let e = parse("C=GBR").unwrap().to_der().unwrap_err();
         assert!(matches!(e, DnError::BadValue { .. }), "{e}");
-    }
-
-    #[test]
-    fn glib_pattern_semantics() {
-        let dn = "C=GB,ST=London,L=London,O=Example Org,CN=client1";
-        assert!(pattern_matches("C=GB,*,CN=client?", dn));
-        assert!(pattern_matches("*", dn));
-        assert!(!pattern_matches("CN=client1,*", dn));
-        assert!(!pattern_matches("c=gb,*", dn));
-        assert!(!pattern_matches(
-            "C=GB,ST=London,L=London,O=Example Org,CN=client[1]",
-            dn
-        ));
     }
 }

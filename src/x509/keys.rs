@@ -10,7 +10,6 @@
 use pkcs8::der::{Decode, Encode};
 use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
 
-use crate::cli::KeyTypeArg;
 use crate::x509::load::{KeyFormat, Object, ObjectKind};
 
 /// PBKDF2 iterations for keys pkitool encrypts (certtool 3.7 uses about 600,000 too).
@@ -32,19 +31,6 @@ pub enum KeyType {
     Rsa3072,
     /// RSA 4096.
     Rsa4096,
-}
-
-impl From<KeyTypeArg> for KeyType {
-    fn from(arg: KeyTypeArg) -> Self {
-        match arg {
-            KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
-            KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
-            KeyTypeArg::Ed25519 => KeyType::Ed25519,
-            KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
-            KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
-            KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
-        }
-    }
 }
 
 impl KeyType {

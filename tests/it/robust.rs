@@ -1708,7 +1708,7 @@ fn replay_fuzz_target(target: &str, data: &[u8]) {
                 None => (data, &[][..]),
             };
             let dn = String::from_utf8_lossy(dn);
-            let _ = pkitool::x509::dn::pattern_matches(&String::from_utf8_lossy(pattern), &dn);
+            let _ = pkitool::consumer::allowlist::matches(&String::from_utf8_lossy(pattern), &dn);
             if let Ok(d) = pkitool::x509::dn::parse(&dn) {
                 let _ = d.to_gnutls_string();
             }

@@ -1,13 +1,38 @@
-//! `pkitool validate`: find the layouts, run every check, report, and map the verdict to the
-//! exit status (0 no errors, 1 errors or --strict warnings, 2 usage/environment).
+//! Validation as a whole: find the layouts a [`ValidateOptions`] names, run every check on each,
+//! and collect the [`Outcome`] the reports render. The exit-status rule lives here too
+//! ([`Outcome::exit_code`]); the `validate` command only translates flags and prints.
 
 use std::path::{Path, PathBuf};
 
 use crate::check::finding::{Counts, Finding, Severity};
 use crate::check::{self, LayoutReport, Options};
-use crate::cli::{Format, ValidateArgs};
 use crate::layout::discover::{self, Discovered, LayoutKind};
 use crate::{Error, Result};
+
+/// What to validate and how: the plain form of `pkitool validate`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    /// Directories or certificate files; empty means the system layout.
+    pub paths: Vec<PathBuf>,
+    /// Check the per-user layout ($HOME/.pki/libvirt).
+    pub user: bool,
+    /// Apply the system layout to a staged tree.
+    pub root: Option<PathBuf>,
+    /// A libvirtd.conf to read the TLS settings from.
+    pub libvirtd_conf: Option<PathBuf>,
+    /// CA certificate for fleet mode.
+    pub ca: Option<PathBuf>,
+    /// Names clients use to reach the server.
+    pub hostnames: Vec<String>,
+    /// tls_allowed_dn_list patterns client certificates must match.
+    pub allowed_dns: Vec<String>,
+    /// Evaluation time (None: now, to the second).
+    pub at: Option<time::OffsetDateTime>,
+    /// Warn about certificates expiring within this many days.
+    pub warn_within: u32,
+    /// The consumer versions judged.
+    pub consumers: crate::consumer::Consumers,
+}
 
 /// Everything a report needs.
 #[derive(Debug, Clone)]
@@ -54,7 +79,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 /// Builds the layouts the arguments ask for.
-pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Finding>)> {
+pub fn layouts(args: &ValidateOptions) -> Result<(Vec<discover::Layout>, Vec<Finding>)> {
     let mut out = Vec::new();
     let mut extra = Vec::new();
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
@@ -166,9 +191,9 @@ pub fn layouts(args: &ValidateArgs) -> Result<(Vec<discover::Layout>, Vec<Findin
 }
 
 /// Runs the checks.
-pub fn evaluate(args: &ValidateArgs) -> Result<Outcome> {
-    let at = match &args.at {
-        Some(s) => parse_at(s)?,
+pub fn evaluate(args: &ValidateOptions) -> Result<Outcome> {
+    let at = match args.at {
+        Some(t) => t,
         None => {
             let now = time::OffsetDateTime::now_utc();
             now.replace_nanosecond(0).unwrap_or(now)
@@ -192,6 +217,7 @@ pub fn evaluate(args: &ValidateArgs) -> Result<Outcome> {
         hostnames: args.hostnames.clone(),
         allowed_dn: allowed,
         allowed_dn_source: sources.join(" and "),
+        consumers: args.consumers,
     };
     let mut reports: Vec<LayoutReport> = layouts
         .iter()
@@ -212,23 +238,4 @@ pub fn evaluate(args: &ValidateArgs) -> Result<Outcome> {
         evaluated_at: rfc3339(at),
         layouts: reports,
     })
-}
-
-/// `pkitool validate`: prints the report and returns the exit status.
-pub fn run(args: &ValidateArgs) -> Result<u8> {
-    let outcome = evaluate(args)?;
-    let mut stdout = anstream::stdout();
-    let written = match args.format {
-        Format::Json => {
-            use std::io::Write;
-            stdout.write_all(crate::report::json::render(&outcome).as_bytes())
-        }
-        Format::Text => crate::report::text::render(&mut stdout, &outcome),
-    };
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(Error::Environment(format!("cannot write the report: {e}")));
-    }
-    Ok(outcome.exit_code(args.strict))
 }

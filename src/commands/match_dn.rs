@@ -1,0 +1,37 @@
+//! `pkitool match-dn`: 0 when a tls_allowed_dn_list pattern matches a certificate, 1 with the
+//! nearest reason when not.
+
+use std::io::Write;
+
+use crate::cli::MatchDnArgs;
+use crate::consumer::allowlist;
+use crate::inspect::subject_dn;
+use crate::{Error, Result};
+
+/// `pkitool match-dn`: 0 when the pattern matches, 1 with the nearest reason when not.
+pub fn run(args: &MatchDnArgs) -> Result<u8> {
+    let dn = subject_dn(&args.file)?;
+    let text = match allowlist::diagnose(&args.pattern, &dn) {
+        None => format!("matches\ncertificate DN: {dn}\n"),
+        Some(m) => {
+            let mut s = String::new();
+            for (i, r) in m.reasons.iter().enumerate() {
+                if i == 0 {
+                    s.push_str(&format!("does not match: {r}\n"));
+                } else {
+                    s.push_str(&format!("  and: {r}\n"));
+                }
+            }
+            s.push_str(&format!("certificate DN:    {dn}\n"));
+            s.push_str(&format!("pattern:           {}\n", args.pattern));
+            s.push_str(&format!("suggested pattern: {}\n", m.suggestion));
+            s
+        }
+    };
+    let matched = text.starts_with("matches");
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Failed(format!("cannot write to stdout: {e}")))?;
+    Ok(if matched { 0 } else { 1 })
+}

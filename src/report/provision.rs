@@ -1,0 +1,199 @@
+//! What `init-ca` and `issue` print: each file written (path, mode, subject, SANs, validity,
+//! SHA-256 fingerprint), where it goes on the hosts, and for a client the DN in every form
+//! libvirt and QEMU are configured with ([`DnForms`]).
+
+use std::io::Write;
+
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+
+use crate::ca::provision::{Outcome, WrittenKind};
+use crate::layout;
+use crate::quoting::DnForms;
+
+/// SHA-256 fingerprint as `AB:CD:...`.
+pub fn fingerprint(der: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Facts about a certificate for printing.
+#[derive(Debug, Clone)]
+pub struct CertFacts {
+    /// Subject as GnuTLS prints it (libvirt/QEMU's order).
+    pub subject: String,
+    /// Issuer, same format.
+    pub issuer: String,
+    /// SANs.
+    pub sans: Vec<String>,
+    /// notBefore.
+    pub not_before: String,
+    /// notAfter.
+    pub not_after: String,
+    /// SHA-256 fingerprint.
+    pub sha256: String,
+}
+
+/// Extracts [`CertFacts`] from DER.
+pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
+    let (_, c) = X509Certificate::from_der(der).ok()?;
+    let mut sans = Vec::new();
+    for ext in c.iter_extensions() {
+        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+            for n in &san.general_names {
+                sans.push(match n {
+                    GeneralName::DNSName(d) => format!("DNS:{d}"),
+                    GeneralName::IPAddress(b) => match b.len() {
+                        4 => format!(
+                            "IP:{}",
+                            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).ok()?)
+                        ),
+                        16 => format!(
+                            "IP:{}",
+                            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).ok()?)
+                        ),
+                        _ => "IP:?".into(),
+                    },
+                    GeneralName::RFC822Name(e) => format!("email:{e}"),
+                    GeneralName::URI(u) => format!("URI:{u}"),
+                    other => format!("{other}"),
+                });
+            }
+        }
+    }
+    let v = c.validity();
+    Some(CertFacts {
+        subject: crate::x509::dn::format_gnutls(c.subject()),
+        issuer: crate::x509::dn::format_gnutls(c.issuer()),
+        sans,
+        not_before: crate::x509::build::fmt_time(v.not_before.to_datetime()),
+        not_after: crate::x509::build::fmt_time(v.not_after.to_datetime()),
+        sha256: fingerprint(der),
+    })
+}
+
+/// Prints what was written and where it goes.
+pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
+    for w in &o.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    let role = match o.role {
+        layout::Role::Ca => "CA",
+        layout::Role::Server => "server",
+        layout::Role::Client => "client",
+    };
+    writeln!(out, "Wrote the {role} files:")?;
+    let mut leaf_dn = None;
+    for f in &o.files {
+        let state = if f.unchanged {
+            " (already there, identical)"
+        } else {
+            ""
+        };
+        writeln!(out, "  {}  mode {:04o}{state}", f.path.display(), f.mode)?;
+        match &f.what {
+            WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
+            WrittenKind::Cert(der) => {
+                if let Some(facts) = cert_facts(der) {
+                    writeln!(out, "    subject:  {}", facts.subject)?;
+                    if facts.issuer != facts.subject {
+                        writeln!(out, "    issuer:   {}", facts.issuer)?;
+                    }
+                    if !facts.sans.is_empty() {
+                        writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
+                    }
+                    writeln!(
+                        out,
+                        "    valid:    {} to {}",
+                        facts.not_before, facts.not_after
+                    )?;
+                    writeln!(out, "    SHA-256:  {}", facts.sha256)?;
+                    let is_leaf_cert =
+                        X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
+                    if is_leaf_cert {
+                        leaf_dn = Some(facts.subject);
+                    }
+                }
+            }
+        }
+    }
+    writeln!(out)?;
+    match o.role {
+        layout::Role::Ca => {
+            writeln!(
+                out,
+                "Install the CA certificate on every server and client:"
+            )?;
+            writeln!(
+                out,
+                "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem"
+            )?;
+            writeln!(
+                out,
+                "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir"
+            )?;
+            writeln!(out, "Keep cakey.pem on this machine only.")?;
+        }
+        layout::Role::Server => {
+            writeln!(out, "On the server host:")?;
+            writeln!(
+                out,
+                "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),"
+            )?;
+            writeln!(
+                out,
+                "           /etc/pki/libvirt/private/serverkey.pem (0600)"
+            )?;
+            writeln!(
+                out,
+                "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem"
+            )?;
+            writeln!(
+                out,
+                "           (the key readable by the QEMU user, e.g. root:qemu 0640)"
+            )?;
+        }
+        layout::Role::Client => {
+            writeln!(out, "On the client host:")?;
+            writeln!(
+                out,
+                "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,"
+            )?;
+            writeln!(
+                out,
+                "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{{cacert,clientcert,clientkey}}.pem;"
+            )?;
+            writeln!(
+                out,
+                "           or one directory named by ?pkipath=DIR in the URI"
+            )?;
+            writeln!(
+                out,
+                "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)"
+            )?;
+            if let Some(dn) = leaf_dn {
+                writeln!(out)?;
+                writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
+                writeln!(out, "  {dn}")?;
+                let forms = DnForms::of(&dn);
+                writeln!(out, "libvirtd.conf on the server:")?;
+                writeln!(out, "  {}", forms.libvirtd_conf)?;
+                if let Some(note) = &forms.libvirtd_note {
+                    writeln!(out, "  (note: {note})")?;
+                }
+                writeln!(
+                    out,
+                    "QEMU authorization (server side), command line and QMP:"
+                )?;
+                writeln!(out, "  {}", forms.qemu_object)?;
+                writeln!(out, "  {}", forms.qmp)?;
+            }
+        }
+    }
+    Ok(())
+}
