@@ -877,3 +877,227 @@ fn intermediate_ca_leaves_work_in_qemu_and_libvirt_and_pass_validate() {
     status(&o, 1);
     assert!(stdout(&o).contains("PKI-C02"), "{}", stdout(&o));
 }
+
+#[test]
+fn templates_in_sign_and_request_and_parent_flags() {
+    if !have_peer("openssl") {
+        return;
+    }
+    let t = tmpdir();
+    let root = t.path();
+    let ca = root.join("ca");
+    init_ca(&ca, "template CA");
+    // request: subject and SANs from a template; a validity line is refused (it belongs to sign).
+    fs::write(
+        root.join("req.info"),
+        "organization = Example Org\ncn = host7.example.org\ndns_name = host7.example.org\nip_address = 192.0.2.7\n",
+    )
+    .unwrap();
+    let out = ok(&pkitool([
+        "request",
+        "server",
+        "--out",
+        s(&root.join("h7")),
+        "--template",
+        s(&root.join("req.info")),
+    ]));
+    assert!(
+        out.contains("subject:  O=Example Org,CN=host7.example.org"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SANs:     DNS:host7.example.org, IP:192.0.2.7"),
+        "{out}"
+    );
+    fs::write(
+        root.join("days.info"),
+        "cn = x.example.org\nexpiration_days = 10\n",
+    )
+    .unwrap();
+    let o = pkitool([
+        "request",
+        "server",
+        "--out",
+        s(&root.join("h8")),
+        "--template",
+        s(&root.join("days.info")),
+    ]);
+    status(&o, 2);
+    assert!(
+        stderr(&o).contains("validity and serial are decided when the request is signed"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!root.join("h8").exists());
+
+    // sign: validity and an extra SAN from the template; its subject fields are not used.
+    fs::write(
+        root.join("sign.info"),
+        "cn = ignored\nexpiration_days = 10\ndns_name = alias7.example.org\ntls_www_server\n",
+    )
+    .unwrap();
+    let cert = root.join("h7.pem");
+    let out = ok(&pkitool([
+        "sign",
+        "server",
+        s(&root.join("h7/servercert.csr")),
+        "--dir",
+        s(&ca),
+        "--out",
+        s(&cert),
+        "--template",
+        s(&root.join("sign.info")),
+    ]));
+    assert!(out.contains("its subject fields are not used"), "{out}");
+    let text = openssl_text(&cert);
+    assert!(
+        text.contains("DNS:host7.example.org, IP Address:192.0.2.7, DNS:alias7.example.org"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Subject: O = Example Org, CN = host7.example.org"),
+        "{text}"
+    );
+    let o = run(
+        "openssl",
+        [
+            "x509",
+            "-in",
+            s(&cert),
+            "-noout",
+            "-checkend",
+            &(11 * 86400).to_string(),
+        ],
+    );
+    assert!(
+        !o.status.success(),
+        "a 10-day certificate must end within 11 days"
+    );
+    let o = run(
+        "openssl",
+        [
+            "x509",
+            "-in",
+            s(&cert),
+            "-noout",
+            "-checkend",
+            &(9 * 86400).to_string(),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "a 10-day certificate must not end within 9 days"
+    );
+    fs::write(root.join("ca.info"), "cn = x\nca\n").unwrap();
+    let o = pkitool([
+        "sign",
+        "server",
+        s(&root.join("h7/servercert.csr")),
+        "--dir",
+        s(&ca),
+        "--out",
+        s(&root.join("x.pem")),
+        "--template",
+        s(&root.join("ca.info")),
+    ]);
+    status(&o, 2);
+    assert!(
+        stderr(&o).contains("the template has a `ca` line"),
+        "{}",
+        stderr(&o)
+    );
+
+    // init-ca --parent with an encrypted root key and --parent-password-file.
+    let pw = root.join("pw");
+    fs::write(&pw, "s3cret\n").unwrap();
+    let eroot = root.join("eroot");
+    ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&eroot),
+        "--cn",
+        "Encrypted Root",
+        "--encrypt-key",
+        "--password-file",
+        s(&pw),
+    ]));
+    let o = pkitool([
+        "init-ca",
+        "--dir",
+        s(&root.join("i1")),
+        "--parent",
+        s(&eroot),
+        "--cn",
+        "I1",
+    ]);
+    status(&o, 2);
+    assert!(
+        stderr(&o).contains("--password-file is required for the parent CA key"),
+        "{}",
+        stderr(&o)
+    );
+    ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&root.join("i1")),
+        "--parent",
+        s(&eroot),
+        "--cn",
+        "I1",
+        "--parent-password-file",
+        s(&pw),
+    ]));
+    let o = run(
+        "openssl",
+        [
+            "verify",
+            "-CAfile",
+            s(&eroot.join("cacert.pem")),
+            s(&root.join("i1/cacert.pem")),
+        ],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // --parent-password-file needs --parent; a missing parent names its file.
+    let o = pkitool([
+        "init-ca",
+        "--dir",
+        s(&root.join("i2")),
+        "--cn",
+        "I2",
+        "--parent-password-file",
+        s(&pw),
+    ]);
+    status(&o, 2);
+    assert!(stderr(&o).contains("--parent"), "{}", stderr(&o));
+    let missing = root.join("nowhere");
+    let o = pkitool([
+        "init-ca",
+        "--dir",
+        s(&root.join("i3")),
+        "--parent",
+        s(&missing),
+        "--cn",
+        "I3",
+    ]);
+    status(&o, 1);
+    assert!(
+        stderr(&o).contains(s(&missing.join("cacert.pem"))),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!root.join("i3").exists());
+    // --days past the root's end is refused, naming the parent.
+    let o = pkitool([
+        "init-ca",
+        "--dir",
+        s(&root.join("i4")),
+        "--parent",
+        s(&ca),
+        "--cn",
+        "I4",
+        "--days",
+        "4000",
+    ]);
+    status(&o, 1);
+    assert!(stderr(&o).contains("shorten --days"), "{}", stderr(&o));
+}
