@@ -85,15 +85,21 @@ pub fn run(args: &SignArgs) -> Result<u8, Error> {
     };
     let mut signed = sign::sign(&req, &ca)?;
     signed.outcome.warnings.extend(notes);
-    print(&mut anstream::stdout().lock(), &signed, &ca_cert)
+    print(&mut anstream::stdout().lock(), &signed, &args.csr, &ca_cert)
         .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
     Ok(0)
 }
 
-fn print(out: &mut impl Write, s: &Signed, ca_cert: &std::path::Path) -> std::io::Result<()> {
+fn print(
+    out: &mut impl Write,
+    s: &Signed,
+    csr_path: &std::path::Path,
+    ca_cert: &std::path::Path,
+) -> std::io::Result<()> {
     writeln!(
         out,
-        "Request: {} key, signature verified; subject copied byte for byte.",
+        "Request {}: signature verified, key {}; the subject is copied byte for byte.",
+        csr_path.display(),
         s.csr.key
     )?;
     if !s.added_sans.is_empty() {

@@ -224,10 +224,7 @@ fn certtool_ecdsa_and_openssl_rsa_requests_signed_work_in_qemu_and_libvirt() {
     let scert = root.join("server.pem");
     let ccert = root.join("client.pem");
     let out = sign(&ca, "server", &scsr, &scert, &[]);
-    assert!(
-        out.contains("Request: ECDSA P-256 key, signature verified"),
-        "{out}"
-    );
+    assert!(out.contains("signature verified, key ECDSA P-256"), "{out}");
     assert!(out.contains("Not copied from the request"), "{out}");
     let out = sign(&ca, "client", &ccsr, &ccert, &[]);
     assert_eq!(libvirt_dn(&ccert), client_dn, "RDN order must be kept");
@@ -445,6 +442,9 @@ fn pkitool_request_then_sign_as_printed_works_in_qemu_and_libvirt() {
         .parse()
         .expect("gid");
     assert_eq!(meta.gid(), gid);
+    if nix::unistd::geteuid().is_root() {
+        assert_eq!(meta.uid(), 0, "run as root, the key is root:GROUP");
+    }
     assert!(out.contains("mode 0640, group libvirt-qemu"), "{out}");
     let csr = qs.join("server-cert.csr");
     // An independent judge of the request's self-signature.
@@ -597,7 +597,11 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
          head -n 5 good.pem > truncated.csr\n\
          cp ca/cacert.pem certificate.csr\n\
          head -c 100000 /dev/zero | tr '\\0' 'A' > huge.csr\n\
-         : > empty.csr",
+         : > empty.csr\n\
+         openssl req -new -newkey ed448 -nodes -keyout ed448.key -subj '/CN=ed448' -out ed448.csr 2>/dev/null\n\
+         openssl req -new -newkey rsa-pss -pkeyopt rsa_keygen_bits:2048 -nodes -keyout pss.key -subj '/CN=pss' -out rsapss.csr 2>/dev/null\n\
+         openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out dsa.param 2>/dev/null\n\
+         openssl req -new -newkey param:dsa.param -nodes -keyout dsa.key -subj '/CN=dsa' -out dsa.csr 2>/dev/null",
     );
     // Corrupt the signature: flip one bit of its last byte. openssl agrees it no longer verifies.
     let mut der = fs::read(root.join("good.der")).unwrap();
@@ -645,6 +649,9 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
             "the request asks for a CA certificate (keyUsage keyCertSign)",
         ),
         ("rsa1024.csr", "client", "weak key: RSA 1024 bits"),
+        ("ed448.csr", "client", "unsupported key: Ed448"),
+        ("rsapss.csr", "client", "unsupported key: RSA-PSS"),
+        ("dsa.csr", "client", "unsupported key: DSA"),
         (
             "badsig.csr",
             "server",
