@@ -406,7 +406,7 @@ mod tests {
             &cert.der,
             FRole::Client,
             &t.path().join("c.pem"),
-            &[ca.cert_der.clone()],
+            std::slice::from_ref(&ca.cert_der),
             &t.path().join("ca/cacert.pem"),
         )
         .unwrap_err()
@@ -416,7 +416,7 @@ mod tests {
             &cert.der,
             FRole::Client,
             &t.path().join("c.pem"),
-            &[other.cert_der.clone()],
+            std::slice::from_ref(&other.cert_der),
             &t.path().join("other/cacert.pem"),
         )
         .unwrap();
