@@ -194,14 +194,14 @@ pub struct RequestArgs {
     /// server or client.
     #[arg(value_enum)]
     pub kind: LeafKind,
-    /// Directory receiving the key and the request (flat and qemu layouts; default: the current
-    /// directory).
+    /// Directory receiving the key and the request (flat layout: default the current directory;
+    /// qemu layout: default PREFIX/etc/pki/qemu).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// File naming scheme (the names `issue` writes; flat by default).
     #[arg(long, value_enum, value_name = "L")]
     pub layout: Option<LayoutArg>,
-    /// Prefix for --layout libvirt (default /).
+    /// Prefix of the system tree for --layout libvirt and --layout qemu (default /).
     #[arg(long, value_name = "PREFIX")]
     pub root: Option<PathBuf>,
     /// Where the request goes (default: the certificate's future path with .csr instead of .pem).

@@ -40,6 +40,8 @@ pub struct SignRequest {
     pub spec: CertSpec,
     /// The CA certificate file (the CA file the leaf is deployed with).
     pub ca_cert_path: PathBuf,
+    /// The CA key file (never overwritten by `out`).
+    pub ca_key_path: Option<PathBuf>,
     /// Where the certificate goes.
     pub out: PathBuf,
     /// Replace an existing `out`.
@@ -108,6 +110,20 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
         }
     };
     let p = req.csr_path.display();
+    let same = |a: &Path, b: &Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    if same(&req.out, &req.ca_cert_path)
+        || req
+            .ca_key_path
+            .as_deref()
+            .is_some_and(|k| same(&req.out, k))
+    {
+        return Err(Error::Usage(format!(
+            "--out {}: that is the CA's own file; give the certificate another name",
+            req.out.display()
+        )));
+    }
     let bytes = fsio::read_limited(&req.csr_path, csr::MAX_CSR_BYTES)?;
     let csr = csr::parse(&bytes).map_err(|e| Error::Failed(format!("{p}: {e}")))?;
 
@@ -326,6 +342,7 @@ mod tests {
             csr_path,
             spec,
             ca_cert_path: dir.join("ca/cacert.pem"),
+            ca_key_path: Some(dir.join("ca/cakey.pem")),
             out: dir.join("out.pem"),
             force: false,
         }

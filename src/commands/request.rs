@@ -34,15 +34,23 @@ fn default_csr_path(cert: &Path) -> PathBuf {
 /// `pkitool request`.
 pub fn run(args: &RequestArgs) -> Result<u8, Error> {
     let layout_arg = args.layout.unwrap_or_default();
-    if layout_arg == LayoutArg::Libvirt && args.out.is_some() {
-        return Err(Error::Usage(
-            "--out and --layout libvirt conflict: the libvirt layout writes under --root PREFIX (default /)".into(),
-        ));
-    }
-    if layout_arg != LayoutArg::Libvirt && args.root.is_some() {
-        return Err(Error::Usage(
-            "--root is only used with --layout libvirt; the flat and qemu layouts write to --out DIR".into(),
-        ));
+    match (layout_arg, &args.out, &args.root) {
+        (LayoutArg::Libvirt, Some(_), _) => {
+            return Err(Error::Usage(
+                "--out and --layout libvirt conflict: the libvirt layout writes under --root PREFIX (default /)".into(),
+            ));
+        }
+        (LayoutArg::Qemu, Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "--out and --root conflict: --layout qemu writes to --out DIR, or to PREFIX/etc/pki/qemu with --root PREFIX".into(),
+            ));
+        }
+        (LayoutArg::Flat, _, Some(_)) => {
+            return Err(Error::Usage(
+                "--root is only used with --layout libvirt or qemu; the flat layout writes to --out DIR".into(),
+            ));
+        }
+        _ => {}
     }
     let gid = args
         .group
@@ -85,13 +93,24 @@ pub fn run(args: &RequestArgs) -> Result<u8, Error> {
         LeafKind::Server => layout::Role::Server,
         LeafKind::Client => layout::Role::Client,
     };
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let out = match (&args.out, layout_arg) {
+        (Some(o), _) => o.clone(),
+        // On the host the QEMU directory is the system one (qemu.conf's default).
+        (None, LayoutArg::Qemu) => layout::under_root(&root, layout::qemu::SYSTEM_DIR),
+        (None, _) => PathBuf::from("."),
+    };
     let paths = provision::leaf_paths(role, super::layout_of(layout_arg), &out, &out, &root);
     let csr_path = args
         .csr
         .clone()
         .unwrap_or_else(|| default_csr_path(&paths.cert));
+    if csr_path == paths.key {
+        return Err(Error::Usage(format!(
+            "--csr {}: that is where the key goes; give the request another name",
+            csr_path.display()
+        )));
+    }
     let mut dirs = paths.dirs.clone();
     if let Some(parent) = csr_path.parent().filter(|p| !p.as_os_str().is_empty())
         && !dirs.iter().any(|(d, _)| d == parent)

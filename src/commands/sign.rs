@@ -80,6 +80,7 @@ pub fn run(args: &SignArgs) -> Result<u8, Error> {
         csr_path: args.csr.clone(),
         spec,
         ca_cert_path: ca_cert.clone(),
+        ca_key_path: Some(ca_key.clone()),
         out: args.out.clone(),
         force: args.force,
     };

@@ -550,7 +550,15 @@ fn request_refuses_conflicting_flags_and_unknown_groups_writing_nothing() {
         ),
         (
             vec!["--root", s(&d)],
-            "--root is only used with --layout libvirt",
+            "--root is only used with --layout libvirt or qemu",
+        ),
+        (
+            vec!["--layout", "qemu", "--out", s(&d), "--root", s(&d)],
+            "--out and --root conflict",
+        ),
+        (
+            vec!["--out", s(&d), "--csr", s(&d.join("serverkey.pem"))],
+            "that is where the key goes",
         ),
         (
             vec!["--out", s(&d), "--group", "no-such-group-pkitool"],
@@ -564,6 +572,20 @@ fn request_refuses_conflicting_flags_and_unknown_groups_writing_nothing() {
         assert!(stderr(&o).contains(needle), "{a:?}\n{}", stderr(&o));
         assert!(!d.exists(), "nothing may be written for {a:?}");
     }
+    // --layout qemu --root PREFIX: the system QEMU directory under the prefix.
+    let sys = t.path().join("sys");
+    ok(&pkitool([
+        "request",
+        "server",
+        "--cn",
+        "localhost",
+        "--layout",
+        "qemu",
+        "--root",
+        s(&sys),
+    ]));
+    assert!(sys.join("etc/pki/qemu/server-key.pem").is_file());
+    assert!(sys.join("etc/pki/qemu/server-cert.csr").is_file());
     // An existing key is never replaced without --force (and the request is not written).
     fs::create_dir(&d).unwrap();
     fs::write(d.join("serverkey.pem"), "old").unwrap();
@@ -701,6 +723,27 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
         "--out",
         s(&root.join("good-cert.pem")),
     ]));
+    // --out naming the CA's own files is refused, even with --force.
+    let before = fs::read(ca.join("cacert.pem")).unwrap();
+    for f in ["cacert.pem", "cakey.pem"] {
+        let o = pkitool([
+            "sign",
+            "server",
+            s(&root.join("good.der")),
+            "--dir",
+            s(&ca),
+            "--out",
+            s(&ca.join(f)),
+            "--force",
+        ]);
+        status(&o, 2);
+        assert!(
+            stderr(&o).contains("that is the CA's own file"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(fs::read(ca.join("cacert.pem")).unwrap(), before);
     // --san is validated like issue's.
     let o = pkitool([
         "sign",
