@@ -138,6 +138,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
     let cert = build::self_signed_ca(&req.spec, &key)?;
     let cert_path = req.dir.join(libvirt::CA_CERT);
     let key_path = req.dir.join("cakey.pem");
+    guard(&cert, layout::Role::Ca, &cert_path)?;
     let files = vec![
         PlannedFile::new(
             &key_path,
@@ -342,6 +343,20 @@ pub fn leaf_paths(
     }
 }
 
+/// Refuses to write a certificate that pkitool's own `validate` would call an error
+/// ([`crate::check::guard`]): exit 1 naming the file and each reason.
+fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
+    let reasons = crate::check::guard::refusals(&cert.der, cert.pem().len(), role, path);
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Failed(format!(
+        "{}: not written: pkitool validate would report it as an error (libvirt or QEMU refuse it, or never use it):\n  {}",
+        path.display(),
+        reasons.join("\n  ")
+    )))
+}
+
 /// Issues a server or client certificate with a new key and writes the files of its layout
 /// (certificate, key, and the CA certificate where the layout needs it), all or nothing.
 pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
@@ -362,6 +377,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     };
     let cert = build::issue_leaf(&req.spec, &key, &signer)?;
     let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
+    guard(&cert, role, &paths.cert)?;
 
     let mut planned = Vec::new();
     let mut written = Vec::new();

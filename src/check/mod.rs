@@ -2,6 +2,7 @@
 //! never an abort. One module per domain; this module runs them over a [`Layout`].
 
 pub mod finding;
+pub mod guard;
 pub mod validate;
 
 pub mod chain;
@@ -22,7 +23,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 
 use crate::check::finding::{FRole, Finding, Severity};
-use crate::layout::discover::{Layout, LayoutKind};
+use crate::layout::discover::{Identity, Layout, LayoutKind};
 use files::{Expect, Policy};
 
 /// What the checks are judged against.
@@ -380,8 +381,9 @@ fn check_cas(
         }
     }
     path_len(p, cas, out);
-    // libvirt and QEMU <= 10.1 import (and check) only the first 16.
-    for (i, ca) in cas.certs.iter().enumerate().take(16) {
+    // libvirt and QEMU <= 10.1 import (and check) only the first 16; QEMU 10.2 all of them.
+    let checked = crate::consumer::rules::ca_bundle_checked(&opts.consumers).unwrap_or(usize::MAX);
+    for (i, ca) in cas.certs.iter().enumerate().take(checked) {
         let c = CertRef::new(ca, p, FRole::Ca, i);
         time::check(&c, true, opts, out);
         constraints::check(
@@ -450,15 +452,50 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     }
     let policy = policy_of(layout);
     let mut out = Vec::new();
-    let mut nfiles = 0;
-    let mut ncerts = 0;
+    let mut tally = Tally::default();
     let ca_path = layout.ca.as_deref();
-    let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
+    let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut tally.files);
     let cas = parse_cas(ca_path, &ca_ders, &mut out);
-    ncerts += cas.certs.len();
+    tally.certs += cas.certs.len();
     let mut used = vec![false; cas.certs.len()];
     let mut targets = Vec::new();
+    empty_allow_list(layout, &mut out);
+    for id in &layout.identities {
+        if !identity_present(layout, id, &mut out) {
+            continue;
+        }
+        let (issuer, target) =
+            check_identity(id, &cas, ca_path, policy, opts, &mut tally, &mut out);
+        if let Some(i) = issuer.and_then(|i| used.get_mut(i)) {
+            *i = true;
+        }
+        targets.extend(target);
+    }
+    check_cas(ca_path, &cas, &used, opts, &mut out);
+    check_crl(layout, &cas, &targets, policy, opts, &mut tally, &mut out);
+    check_dh_params(layout, policy, &mut tally, &mut out);
+    unreachable_identities(layout, &mut out);
+    for d in &layout.deploy_dirs {
+        files::dir_permissions(d, &mut out);
+        stray_ca_keys(d, &cas.certs, layout, &mut out);
+    }
+    LayoutReport {
+        layout: layout.clone(),
+        findings: out,
+        files: tally.files,
+        certificates: tally.certs,
+    }
+}
 
+/// Files and certificates examined.
+#[derive(Debug, Default)]
+struct Tally {
+    files: usize,
+    certs: usize,
+}
+
+/// PKI-D02: an empty `tls_allowed_dn_list` admits nobody.
+fn empty_allow_list(layout: &Layout, out: &mut Vec<Finding>) {
     if layout.allowed_dn.as_ref().is_some_and(Vec::is_empty) {
         out.push(
             Finding::new("PKI-D02", Severity::Error, "tls_allowed_dn_list is an empty list")
@@ -467,13 +504,16 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                 .fix("list the client DNs (pkitool dn clientcert.pem --libvirtd prints the line), or remove the setting to allow every client the CA signed"),
         );
     }
+}
 
-    for id in &layout.identities {
-        let role = FRole::from(id.role);
-        let ce = files::exists(&id.cert);
-        let ke = files::exists(&id.key);
-        let what = role.as_str();
-        match (ce, ke) {
+/// Which of an identity's certificate and key exist (PKI-F01, PKI-F02, PKI-S04). `false` when
+/// neither does: nothing more to check.
+fn identity_present(layout: &Layout, id: &Identity, out: &mut Vec<Finding>) -> bool {
+    let role = FRole::from(id.role);
+    let ce = files::exists(&id.cert);
+    let ke = files::exists(&id.key);
+    let what = role.as_str();
+    match (ce, ke) {
             (false, false) => {
                 // A QEMU directory with only client credentials serves a client endpoint,
                 // which needs no server pair (qemu-img, NBD clients, migration sources).
@@ -520,7 +560,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .fix(format!("if it should: pkitool issue {what} --cn NAME {}", issue_target(&id.cert))),
                     );
                 }
-                continue;
+                return false;
             }
             (true, false) => out.push(
                 Finding::new("PKI-F02", Severity::Error, format!("certificate without its private key {}", id.key.display()))
@@ -538,50 +578,70 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
             ),
             (true, true) => {}
         }
-        let cert_contents = if ce {
-            nfiles += 1;
-            files::load(&id.cert, Expect::Certificate, role, policy, &mut out)
-        } else {
-            None
-        };
-        let key_contents = if ke {
-            nfiles += 1;
-            files::load(&id.key, Expect::PrivateKey, role, policy, &mut out)
-        } else {
-            None
-        };
-        let ders: Vec<&[u8]> = cert_contents
-            .as_ref()
-            .map(|c| c.certificates().map(|o| o.der.as_slice()).collect())
-            .unwrap_or_default();
-        let why = format!(
-            "libvirt and QEMU: \"Unable to import {what} certificate {}\"",
-            id.cert.display()
+    true
+}
+
+/// Loads and checks one identity's certificate file and key; returns the index of the CA that
+/// issued its leaf and what the CRL check needs.
+fn check_identity(
+    id: &Identity,
+    cas: &CaSet<'_>,
+    ca_path: Option<&Path>,
+    policy: Policy,
+    opts: &Options,
+    tally: &mut Tally,
+    out: &mut Vec<Finding>,
+) -> (Option<usize>, Option<crl::Target>) {
+    let role = FRole::from(id.role);
+    let what = role.as_str();
+    let cert_contents = if files::exists(&id.cert) {
+        tally.files += 1;
+        files::load(&id.cert, Expect::Certificate, role, policy, out)
+    } else {
+        None
+    };
+    let key_contents = if files::exists(&id.key) {
+        tally.files += 1;
+        files::load(&id.key, Expect::PrivateKey, role, policy, out)
+    } else {
+        None
+    };
+    let ders: Vec<&[u8]> = cert_contents
+        .as_ref()
+        .map(|c| c.certificates().map(|o| o.der.as_slice()).collect())
+        .unwrap_or_default();
+    let why = format!(
+        "libvirt and QEMU: \"Unable to import {what} certificate {}\"",
+        id.cert.display()
+    );
+    let certs = parse_leaf_certs(&ders, &id.cert, Some(role), &why, out);
+    tally.certs += certs.len();
+    let checked = check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, out);
+    if let Some(kc) = &key_contents {
+        let leaf = certs.first();
+        let subject = leaf.map(|c| crate::x509::dn::format_gnutls(c.subject()));
+        keypair::check_key(
+            &id.key,
+            kc,
+            role,
+            leaf.zip(subject.as_deref())
+                .map(|(c, s)| (c, s, id.cert.as_path())),
+            out,
         );
-        let certs = parse_leaf_certs(&ders, &id.cert, Some(role), &why, &mut out);
-        ncerts += certs.len();
-        let (issuer, target) =
-            check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, &mut out);
-        if let Some(i) = issuer.and_then(|i| used.get_mut(i)) {
-            *i = true;
-        }
-        targets.extend(target);
-        if let Some(kc) = &key_contents {
-            let leaf = certs.first();
-            let subject = leaf.map(|c| crate::x509::dn::format_gnutls(c.subject()));
-            keypair::check_key(
-                &id.key,
-                kc,
-                role,
-                leaf.zip(subject.as_deref())
-                    .map(|(c, s)| (c, s, id.cert.as_path())),
-                &mut out,
-            );
-        }
     }
+    checked
+}
 
-    check_cas(ca_path, &cas, &used, opts, &mut out);
-
+/// The CRL: PKI-R05 for a misnamed one, then every CRL check.
+fn check_crl(
+    layout: &Layout,
+    cas: &CaSet<'_>,
+    targets: &[crl::Target],
+    policy: Policy,
+    opts: &Options,
+    tally: &mut Tally,
+    out: &mut Vec<Finding>,
+) {
     if let Some(crl_path) = layout.crl.as_deref().filter(|p| !files::exists(p)) {
         let doc_name = crl_path.with_file_name("crl.pem");
         if layout.kind.is_libvirt() && files::exists(&doc_name) {
@@ -590,19 +650,27 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                     .path(&doc_name)
                     .role(FRole::Ca)
                     .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied")
-                    .fix(format!("mv {} {}   (or set crl_file in libvirtd.conf)", doc_name.display(), crl_path.display())),
+                    .fix(format!(
+                        "mv {} {}   (or set crl_file in libvirtd.conf)",
+                        shell_quote(&doc_name.display().to_string()),
+                        shell_quote(&crl_path.display().to_string())
+                    )),
             );
         }
     }
     if let Some(crl_path) = layout.crl.as_deref().filter(|p| files::exists(p)) {
-        nfiles += 1;
-        if let Some(c) = files::load(crl_path, Expect::Crl, FRole::Ca, policy, &mut out) {
-            crl::check(crl_path, &c, &cas.certs, &targets, opts, &mut out);
+        tally.files += 1;
+        if let Some(c) = files::load(crl_path, Expect::Crl, FRole::Ca, policy, out) {
+            crl::check(crl_path, &c, &cas.certs, targets, opts, out);
         }
     }
+}
+
+/// QEMU's optional DH parameters (PKI-P03, PKI-S03).
+fn check_dh_params(layout: &Layout, policy: Policy, tally: &mut Tally, out: &mut Vec<Finding>) {
     if let Some(dh) = layout.dh_params.as_deref().filter(|p| files::exists(p)) {
-        nfiles += 1;
-        if let Some(c) = files::load(dh, Expect::DhParams, FRole::Server, policy, &mut out) {
+        tally.files += 1;
+        if let Some(c) = files::load(dh, Expect::DhParams, FRole::Server, policy, out) {
             if let Some(bits) = c
                 .objects
                 .iter()
@@ -615,7 +683,10 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                         .path(dh)
                         .role(FRole::Server)
                         .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam)")
-                        .fix(format!("rm {}   (QEMU then negotiates RFC 7919 groups)", dh.display())),
+                        .fix(format!(
+                            "rm {}   (QEMU then negotiates RFC 7919 groups)",
+                            shell_quote(&dh.display().to_string())
+                        )),
                 );
             }
             out.push(
@@ -623,10 +694,14 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
                     .path(dh)
                     .role(FRole::Server)
                     .why("QEMU 10.2 deprecates dh-params.pem; without it GnuTLS negotiates RFC 7919 groups")
-                    .fix(format!("rm {}", dh.display())),
+                    .fix(format!("rm {}", shell_quote(&dh.display().to_string()))),
             );
         }
     }
+}
+
+/// PKI-S02: numbered identities QEMU never reaches.
+fn unreachable_identities(layout: &Layout, out: &mut Vec<Finding>) {
     for p in &layout.unreachable {
         out.push(
             Finding::new(
@@ -638,16 +713,6 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
             .why("QEMU 10.2 loads server-cert-0.pem, -1, ... and stops at the first absent index")
             .fix("renumber the identities without gaps (server-cert-0.pem first)"),
         );
-    }
-    for d in &layout.deploy_dirs {
-        files::dir_permissions(d, &mut out);
-        stray_ca_keys(d, &cas.certs, layout, &mut out);
-    }
-    LayoutReport {
-        layout: layout.clone(),
-        findings: out,
-        files: nfiles,
-        certificates: ncerts,
     }
 }
 

@@ -82,6 +82,20 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     for w in &o.warnings {
         writeln!(out, "warning: {w}")?;
     }
+    let leaf_dn = print_files(out, o)?;
+    writeln!(out)?;
+    print_destinations(out, o.role)?;
+    if o.role == layout::Role::Client
+        && let Some(dn) = leaf_dn
+    {
+        print_dn_forms(out, &dn)?;
+    }
+    Ok(())
+}
+
+/// Each file written: path, mode, and what it holds. Returns the subject of the leaf
+/// certificate written, if any.
+fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<String>> {
     let role = match o.role {
         layout::Role::Ca => "CA",
         layout::Role::Server => "server",
@@ -99,101 +113,78 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         match &f.what {
             WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
             WrittenKind::Cert(der) => {
-                if let Some(facts) = cert_facts(der) {
-                    writeln!(out, "    subject:  {}", facts.subject)?;
-                    if facts.issuer != facts.subject {
-                        writeln!(out, "    issuer:   {}", facts.issuer)?;
-                    }
-                    if !facts.sans.is_empty() {
-                        writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
-                    }
-                    writeln!(
-                        out,
-                        "    valid:    {} to {}",
-                        facts.not_before, facts.not_after
-                    )?;
-                    writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                    let is_leaf_cert =
-                        X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
-                    if is_leaf_cert {
-                        leaf_dn = Some(facts.subject);
-                    }
+                let Some(facts) = cert_facts(der) else {
+                    continue;
+                };
+                writeln!(out, "    subject:  {}", facts.subject)?;
+                if facts.issuer != facts.subject {
+                    writeln!(out, "    issuer:   {}", facts.issuer)?;
                 }
-            }
-        }
-    }
-    writeln!(out)?;
-    match o.role {
-        layout::Role::Ca => {
-            writeln!(
-                out,
-                "Install the CA certificate on every server and client:"
-            )?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir"
-            )?;
-            writeln!(out, "Keep cakey.pem on this machine only.")?;
-        }
-        layout::Role::Server => {
-            writeln!(out, "On the server host:")?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),"
-            )?;
-            writeln!(
-                out,
-                "           /etc/pki/libvirt/private/serverkey.pem (0600)"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem"
-            )?;
-            writeln!(
-                out,
-                "           (the key readable by the QEMU user, e.g. root:qemu 0640)"
-            )?;
-        }
-        layout::Role::Client => {
-            writeln!(out, "On the client host:")?;
-            writeln!(
-                out,
-                "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,"
-            )?;
-            writeln!(
-                out,
-                "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{{cacert,clientcert,clientkey}}.pem;"
-            )?;
-            writeln!(
-                out,
-                "           or one directory named by ?pkipath=DIR in the URI"
-            )?;
-            writeln!(
-                out,
-                "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)"
-            )?;
-            if let Some(dn) = leaf_dn {
-                writeln!(out)?;
-                writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
-                writeln!(out, "  {dn}")?;
-                let forms = DnForms::of(&dn);
-                writeln!(out, "libvirtd.conf on the server:")?;
-                writeln!(out, "  {}", forms.libvirtd_conf)?;
-                if let Some(note) = &forms.libvirtd_note {
-                    writeln!(out, "  (note: {note})")?;
+                if !facts.sans.is_empty() {
+                    writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
                 }
                 writeln!(
                     out,
-                    "QEMU authorization (server side), command line and QMP:"
+                    "    valid:    {} to {}",
+                    facts.not_before, facts.not_after
                 )?;
-                writeln!(out, "  {}", forms.qemu_object)?;
-                writeln!(out, "  {}", forms.qmp)?;
+                writeln!(out, "    SHA-256:  {}", facts.sha256)?;
+                let is_leaf_cert = X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
+                if is_leaf_cert {
+                    leaf_dn = Some(facts.subject);
+                }
             }
         }
     }
+    Ok(leaf_dn)
+}
+
+/// Where the files of this role go on the hosts.
+fn print_destinations(out: &mut impl Write, role: layout::Role) -> std::io::Result<()> {
+    let lines: &[&str] = match role {
+        layout::Role::Ca => &[
+            "Install the CA certificate on every server and client:",
+            "  libvirt: /etc/pki/CA/cacert.pem (0644), or ~/.pki/libvirt/cacert.pem",
+            "  QEMU:    /etc/pki/qemu/ca-cert.pem (0644), or ca-cert.pem in the tls-creds-x509 dir",
+            "Keep cakey.pem on this machine only.",
+        ],
+        layout::Role::Server => &[
+            "On the server host:",
+            "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),",
+            "           /etc/pki/libvirt/private/serverkey.pem (0600)",
+            "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem",
+            "           (the key readable by the QEMU user, e.g. root:qemu 0640)",
+        ],
+        layout::Role::Client => &[
+            "On the client host:",
+            "  libvirt: /etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,",
+            "           /etc/pki/libvirt/private/clientkey.pem; or ~/.pki/libvirt/{cacert,clientcert,clientkey}.pem;",
+            "           or one directory named by ?pkipath=DIR in the URI",
+            "  QEMU:    ca-cert.pem, client-cert.pem, client-key.pem in the tls-creds-x509 dir (endpoint=client)",
+        ],
+    };
+    for l in lines {
+        writeln!(out, "{l}")?;
+    }
+    Ok(())
+}
+
+/// The client DN and the lines that admit it, from the one renderer ([`DnForms`]).
+fn print_dn_forms(out: &mut impl Write, dn: &str) -> std::io::Result<()> {
+    let forms = DnForms::of(dn);
+    writeln!(out)?;
+    writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
+    writeln!(out, "  {}", forms.dn)?;
+    writeln!(out, "libvirtd.conf on the server:")?;
+    writeln!(out, "  {}", forms.libvirtd_conf)?;
+    if let Some(note) = &forms.libvirtd_note {
+        writeln!(out, "  (note: {note})")?;
+    }
+    writeln!(
+        out,
+        "QEMU authorization (server side), command line and QMP:"
+    )?;
+    writeln!(out, "  {}", forms.qemu_object)?;
+    writeln!(out, "  {}", forms.qmp)?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod consumer_model;
 mod csr;
 mod differential;
+mod dn_forms;
 mod inspect;
 mod interop;
 mod man;

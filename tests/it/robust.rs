@@ -104,9 +104,9 @@ fn assert_no_panic(o: &Output, case: &str) {
 }
 
 /// What a directory tree holds: path → (type, mode, size, contents of small regular files).
-type Snapshot = BTreeMap<PathBuf, (String, u32, u64, Option<Vec<u8>>)>;
+pub(crate) type Snapshot = BTreeMap<PathBuf, (String, u32, u64, Option<Vec<u8>>)>;
 
-fn snapshot(root: &Path) -> Snapshot {
+pub(crate) fn snapshot(root: &Path) -> Snapshot {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::util::{self, pkitool, status, stdout};
 
-fn corpus() -> Option<tempfile::TempDir> {
+pub(crate) fn corpus() -> Option<tempfile::TempDir> {
     if !util::have_peer("certtool") || !util::have_peer("openssl") {
         return None;
     }
