@@ -193,9 +193,19 @@ fn general_name_to_san(g: &GeneralName<'_>) -> Result<San, CsrError> {
                 )))
             }
         }
-        other => Err(CsrError::BadSan(format!(
-            "{other} is neither a DNS name nor an IP address (the only names libvirt and QEMU check); request again without it"
-        ))),
+        other => {
+            let shown = match other {
+                GeneralName::RFC822Name(e) => format!("email:{e}"),
+                GeneralName::URI(u) => format!("URI:{u}"),
+                GeneralName::DirectoryName(n) => format!("DirName:{n}"),
+                GeneralName::OtherName(oid, _) => format!("otherName {oid}"),
+                GeneralName::RegisteredID(oid) => format!("registeredID {oid}"),
+                _ => "an X.400 or EDI party name".to_string(),
+            };
+            Err(CsrError::BadSan(format!(
+                "{shown} is neither a DNS name nor an IP address (the only names libvirt and QEMU check); request again without it"
+            )))
+        }
     }
 }
 

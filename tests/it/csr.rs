@@ -620,6 +620,8 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
          cp ca/cacert.pem certificate.csr\n\
          head -c 100000 /dev/zero | tr '\\0' 'A' > huge.csr\n\
          : > empty.csr\n\
+         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout mail.key \
+           -subj '/CN=mail' -addext 'subjectAltName=DNS:mail.example.org,email:a@example.org' -out email-san.csr 2>/dev/null\n\
          openssl req -new -newkey ed448 -nodes -keyout ed448.key -subj '/CN=ed448' -out ed448.csr 2>/dev/null\n\
          openssl req -new -newkey rsa-pss -pkeyopt rsa_keygen_bits:2048 -nodes -keyout pss.key -subj '/CN=pss' -out rsapss.csr 2>/dev/null\n\
          openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out dsa.param 2>/dev/null\n\
@@ -671,6 +673,11 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
             "the request asks for a CA certificate (keyUsage keyCertSign)",
         ),
         ("rsa1024.csr", "client", "weak key: RSA 1024 bits"),
+        (
+            "email-san.csr",
+            "client",
+            "email:a@example.org is neither a DNS name nor an IP address",
+        ),
         ("ed448.csr", "client", "unsupported key: Ed448"),
         ("rsapss.csr", "client", "unsupported key: RSA-PSS"),
         ("dsa.csr", "client", "unsupported key: DSA"),
