@@ -12,3 +12,4 @@ mod provision;
 mod robust;
 mod util;
 mod validate;
+mod verdicts;
