@@ -345,7 +345,7 @@ pub fn leaf_paths(
 
 /// Refuses to write a certificate that pkitool's own `validate` would call an error
 /// ([`crate::check::guard`]): exit 1 naming the file and each reason.
-fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
+pub(crate) fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
     let reasons = crate::check::guard::refusals(&cert.der, cert.pem().len(), role, path);
     if reasons.is_empty() {
         return Ok(());

@@ -68,8 +68,9 @@ fn ca_file_ders(ca: &LoadedCa) -> Vec<Vec<u8>> {
         .unwrap_or_else(|_| vec![ca.cert_der.clone()])
 }
 
-/// Refuses a certificate GnuTLS would not import or `validate` would call an error, naming
-/// every problem.
+/// Refuses a certificate GnuTLS would not import, or that `validate` would call an error in
+/// the layout it is deployed in (the chain to the CA file, dates, key strength: what the
+/// consumer guard of [`crate::ca::provision::guard`] does not look at), naming every problem.
 fn refuse_errors(
     der: &[u8],
     role: FRole,
@@ -165,6 +166,7 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
         key: &ca.key,
     };
     let cert = build::issue_for_public_key(&spec, &csr.subject_der, &csr.spki_der, &signer)?;
+    crate::ca::provision::guard(&cert, role, &req.out)?;
     let ca_ders = ca_file_ders(ca);
     refuse_errors(
         &cert.der,
@@ -251,6 +253,7 @@ pub fn create_intermediate(
             )),
             other => other.into(),
         })?;
+    crate::ca::provision::guard(&cert, layout::Role::Ca, &target)?;
     let mut bundle = cert.pem();
     for d in ca_file_ders(parent) {
         bundle.push_str(&der::pem_lf("CERTIFICATE", d));
