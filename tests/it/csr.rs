@@ -622,6 +622,8 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
          : > empty.csr\n\
          openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout mail.key \
            -subj '/CN=mail' -addext 'subjectAltName=DNS:mail.example.org,email:a@example.org' -out email-san.csr 2>/dev/null\n\
+         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout wild.key \
+           -subj '/CN=wild' -addext 'subjectAltName=DNS:*.com' -out wildcard.csr 2>/dev/null\n\
          openssl req -new -newkey ed448 -nodes -keyout ed448.key -subj '/CN=ed448' -out ed448.csr 2>/dev/null\n\
          openssl req -new -newkey rsa-pss -pkeyopt rsa_keygen_bits:2048 -nodes -keyout pss.key -subj '/CN=pss' -out rsapss.csr 2>/dev/null\n\
          openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out dsa.param 2>/dev/null\n\
@@ -678,6 +680,7 @@ fn sign_refuses_ca_requests_weak_keys_bad_signatures_and_bad_files() {
             "client",
             "email:a@example.org is neither a DNS name nor an IP address",
         ),
+        ("wildcard.csr", "server", "PKI-H05"),
         ("ed448.csr", "client", "unsupported key: Ed448"),
         ("rsapss.csr", "client", "unsupported key: RSA-PSS"),
         ("dsa.csr", "client", "unsupported key: DSA"),
