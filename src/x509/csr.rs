@@ -20,6 +20,9 @@ use x509_parser::cri_attributes::ParsedCriAttribute;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
+use x509_parser::signature_algorithm::RsaSsaPssParams;
+
+use aws_lc_rs::signature;
 
 use crate::x509::build::{self, San};
 use crate::x509::der::{self, tag};
@@ -71,6 +74,11 @@ pub enum CsrError {
         /// Modulus size.
         bits: usize,
     },
+    /// A signature algorithm pkitool cannot verify.
+    #[error(
+        "unsupported signature: {0}; pkitool verifies what openssl req and certtool write by default: RSA PKCS#1 v1.5, ECDSA and Ed25519 signatures, and RSA-PSS with a salt as long as the hash"
+    )]
+    UnsupportedSignature(String),
     /// A key algorithm pkitool does not sign.
     #[error(
         "unsupported key: {0}; pkitool signs RSA (2048 bits or more), ECDSA P-256/P-384/P-521 and Ed25519 keys"
@@ -123,8 +131,33 @@ pub struct Csr {
     pub ignored: Vec<String>,
 }
 
-/// Describes the key of a SubjectPublicKeyInfo, or refuses it.
-fn check_key(req: &X509CertificationRequest<'_>) -> Result<String, CsrError> {
+/// The key of a request, as far as signing and verifying care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Rsa(usize),
+    P256,
+    P384,
+    P521,
+    Ed25519,
+}
+
+impl KeyKind {
+    fn describe(self) -> String {
+        match self {
+            KeyKind::Rsa(bits) => format!("RSA {bits} bits"),
+            KeyKind::P256 => "ECDSA P-256".into(),
+            KeyKind::P384 => "ECDSA P-384".into(),
+            KeyKind::P521 => "ECDSA P-521".into(),
+            KeyKind::Ed25519 => "Ed25519".into(),
+        }
+    }
+}
+
+/// The largest RSA modulus pkitool can verify (aws-lc's limit).
+const MAX_RSA_BITS: usize = 8192;
+
+/// The key of a SubjectPublicKeyInfo, or why it is refused.
+fn check_key(req: &X509CertificationRequest<'_>) -> Result<KeyKind, CsrError> {
     let spki = &req.certification_request_info.subject_pki;
     let alg = spki.algorithm.algorithm.to_id_string();
     match alg.as_str() {
@@ -141,8 +174,12 @@ fn check_key(req: &X509CertificationRequest<'_>) -> Result<String, CsrError> {
                     .unwrap_or(0);
                 if bits < MIN_RSA_BITS {
                     Err(CsrError::WeakKey { bits })
+                } else if bits > MAX_RSA_BITS {
+                    Err(CsrError::UnsupportedKey(format!(
+                        "RSA {bits} bits (at most {MAX_RSA_BITS})"
+                    )))
                 } else {
-                    Ok(format!("RSA {bits} bits"))
+                    Ok(KeyKind::Rsa(bits))
                 }
             }
             _ => Err(CsrError::Malformed(
@@ -158,21 +195,123 @@ fn check_key(req: &X509CertificationRequest<'_>) -> Result<String, CsrError> {
                 .map(|o| o.to_id_string())
                 .unwrap_or_default();
             match curve.as_str() {
-                "1.2.840.10045.3.1.7" => Ok("ECDSA P-256".into()),
-                "1.3.132.0.34" => Ok("ECDSA P-384".into()),
-                "1.3.132.0.35" => Ok("ECDSA P-521".into()),
+                "1.2.840.10045.3.1.7" => Ok(KeyKind::P256),
+                "1.3.132.0.34" => Ok(KeyKind::P384),
+                "1.3.132.0.35" => Ok(KeyKind::P521),
                 "" => Err(CsrError::UnsupportedKey(
                     "ECDSA without a named curve".into(),
                 )),
                 other => Err(CsrError::UnsupportedKey(format!("ECDSA on curve {other}"))),
             }
         }
-        "1.3.101.112" => Ok("Ed25519".into()),
+        "1.3.101.112" => Ok(KeyKind::Ed25519),
         "1.3.101.113" => Err(CsrError::UnsupportedKey("Ed448".into())),
         "1.2.840.113549.1.1.10" => Err(CsrError::UnsupportedKey("RSA-PSS".into())),
         "1.2.840.10040.4.1" => Err(CsrError::UnsupportedKey("DSA".into())),
         other => Err(CsrError::UnsupportedKey(format!("algorithm {other}"))),
     }
+}
+
+/// The hash of an RSA-PSS AlgorithmIdentifier, if aws-lc can verify it: the hash SHA-256/384/512,
+/// MGF1 with the same hash, a salt as long as the hash (what openssl writes with
+/// `-sigopt rsa_pss_saltlen:digest`, and GnuTLS by default).
+fn pss_alg(
+    req: &X509CertificationRequest<'_>,
+) -> Result<&'static dyn signature::VerificationAlgorithm, CsrError> {
+    let unsupported = |why: String| CsrError::UnsupportedSignature(format!("RSA-PSS {why}"));
+    let params = req
+        .signature_algorithm
+        .parameters
+        .as_ref()
+        .ok_or_else(|| unsupported("without parameters".into()))?;
+    let params = RsaSsaPssParams::try_from(params.clone())
+        .map_err(|e| unsupported(format!("with unreadable parameters ({e})")))?;
+    let hash = params.hash_algorithm_oid().to_id_string();
+    let (alg, len): (&'static dyn signature::VerificationAlgorithm, u32) = match hash.as_str() {
+        "2.16.840.1.101.3.4.2.1" => (&signature::RSA_PSS_2048_8192_SHA256, 32),
+        "2.16.840.1.101.3.4.2.2" => (&signature::RSA_PSS_2048_8192_SHA384, 48),
+        "2.16.840.1.101.3.4.2.3" => (&signature::RSA_PSS_2048_8192_SHA512, 64),
+        other => return Err(unsupported(format!("with hash {other}"))),
+    };
+    let mgf_hash = params
+        .mask_gen_algorithm()
+        .map(|m| m.mgf.to_id_string() + "/" + &m.hash.to_id_string())
+        .unwrap_or_default();
+    if mgf_hash != format!("1.2.840.113549.1.1.8/{hash}") {
+        return Err(unsupported(format!(
+            "with a mask generation function other than MGF1 with the same hash ({mgf_hash})"
+        )));
+    }
+    if params.salt_length() != len {
+        return Err(unsupported(format!(
+            "with a {}-byte salt (pkitool verifies salts as long as the hash, {len} bytes; openssl makes those with the option -sigopt rsa_pss_saltlen:digest)",
+            params.salt_length()
+        )));
+    }
+    Ok(alg)
+}
+
+/// Verifies the request's self-signature with the key it carries. An algorithm pkitool cannot
+/// verify is "unsupported", not "bad".
+fn verify(req: &X509CertificationRequest<'_>, key: KeyKind) -> Result<(), CsrError> {
+    let sig_oid = req.signature_algorithm.algorithm.to_id_string();
+    let mismatch = || {
+        CsrError::BadSignature(format!(
+            "the signature algorithm {sig_oid} does not fit the request's key ({})",
+            key.describe()
+        ))
+    };
+    let unsupported = || {
+        CsrError::UnsupportedSignature(format!(
+            "algorithm {sig_oid} with the request's key ({})",
+            key.describe()
+        ))
+    };
+    let alg: &'static dyn signature::VerificationAlgorithm = match (sig_oid.as_str(), key) {
+        ("1.2.840.113549.1.1.5" | "1.3.14.3.2.29", KeyKind::Rsa(_)) => {
+            &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
+        }
+        ("1.2.840.113549.1.1.11", KeyKind::Rsa(_)) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        ("1.2.840.113549.1.1.12", KeyKind::Rsa(_)) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        ("1.2.840.113549.1.1.13", KeyKind::Rsa(_)) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        ("1.2.840.113549.1.1.10", KeyKind::Rsa(_)) => pss_alg(req)?,
+        ("1.2.840.10045.4.1", KeyKind::P256) => &signature::ECDSA_P256_SHA1_ASN1,
+        ("1.2.840.10045.4.3.2", KeyKind::P256) => &signature::ECDSA_P256_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", KeyKind::P256) => &signature::ECDSA_P256_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", KeyKind::P256) => &signature::ECDSA_P256_SHA512_ASN1,
+        ("1.2.840.10045.4.3.2", KeyKind::P384) => &signature::ECDSA_P384_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", KeyKind::P384) => &signature::ECDSA_P384_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", KeyKind::P384) => &signature::ECDSA_P384_SHA512_ASN1,
+        ("1.2.840.10045.4.1", KeyKind::P521) => &signature::ECDSA_P521_SHA1_ASN1,
+        ("1.2.840.10045.4.3.1", KeyKind::P521) => &signature::ECDSA_P521_SHA224_ASN1,
+        ("1.2.840.10045.4.3.2", KeyKind::P521) => &signature::ECDSA_P521_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", KeyKind::P521) => &signature::ECDSA_P521_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", KeyKind::P521) => &signature::ECDSA_P521_SHA512_ASN1,
+        ("1.3.101.112", KeyKind::Ed25519) => &signature::ED25519,
+        (
+            "1.2.840.113549.1.1.5"
+            | "1.3.14.3.2.29"
+            | "1.2.840.113549.1.1.11"
+            | "1.2.840.113549.1.1.12"
+            | "1.2.840.113549.1.1.13"
+            | "1.2.840.113549.1.1.10",
+            _,
+        )
+        | ("1.3.101.112", _) => return Err(mismatch()),
+        (o, KeyKind::Rsa(_) | KeyKind::Ed25519) if o.starts_with("1.2.840.10045.4") => {
+            return Err(mismatch());
+        }
+        _ => return Err(unsupported()),
+    };
+    let info = &req.certification_request_info;
+    if req.signature_value.unused_bits != 0 {
+        return Err(CsrError::BadSignature(
+            "the signature BIT STRING has unused bits".into(),
+        ));
+    }
+    signature::UnparsedPublicKey::new(alg, info.subject_pki.subject_public_key.data.as_ref())
+        .verify(info.raw, req.signature_value.data.as_ref())
+        .map_err(|_| CsrError::BadSignature("signature verification failed".into()))
 }
 
 fn general_name_to_san(g: &GeneralName<'_>) -> Result<San, CsrError> {
@@ -250,8 +389,8 @@ pub fn parse_der(der: &[u8]) -> Result<Csr, CsrError> {
     // The key first: aws-lc refuses to verify RSA signatures under 2048 bits, and the user must
     // hear "weak key", not "bad signature".
     let key = check_key(&req)?;
-    req.verify_signature()
-        .map_err(|e| CsrError::BadSignature(e.to_string()))?;
+    verify(&req, key)?;
+    let key = key.describe();
 
     let mut sans = Vec::new();
     let mut ignored = Vec::new();

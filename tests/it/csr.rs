@@ -1161,3 +1161,139 @@ fn templates_in_sign_and_request_and_parent_flags() {
     status(&o, 1);
     assert!(stderr(&o).contains("shorten --days"), "{}", stderr(&o));
 }
+
+#[test]
+fn every_key_and_signature_openssl_and_certtool_write_by_default_is_verified_and_signed() {
+    if !(have_peer("openssl") && have_peer("certtool")) {
+        return;
+    }
+    let t = tmpdir();
+    let root = t.path();
+    let ca = root.join("ca");
+    init_ca(&ca, "algorithm CA");
+    fs::write(root.join("t.info"), "cn = localhost\n").unwrap();
+    let ossl = |key: &str, extra: &str| {
+        format!(
+            "openssl req -new -newkey {key} -nodes -keyout /dev/null -subj '/CN=localhost' {extra} -out"
+        )
+    };
+    let ctool = |genkey: &str, extra: &str| {
+        format!(
+            "certtool --generate-privkey {genkey} --outfile k.$$ 2>/dev/null && \
+             certtool --generate-request --load-privkey k.$$ --template t.info {extra} 2>/dev/null --outfile"
+        )
+    };
+    let good = [
+        ("ossl-p256", ossl("ec -pkeyopt ec_paramgen_curve:P-256", "")),
+        ("ossl-p384", ossl("ec -pkeyopt ec_paramgen_curve:P-384", "")),
+        (
+            "ossl-p384-sha384",
+            ossl("ec -pkeyopt ec_paramgen_curve:P-384", "-sha384"),
+        ),
+        ("ossl-p521", ossl("ec -pkeyopt ec_paramgen_curve:P-521", "")),
+        (
+            "ossl-p521-sha512",
+            ossl("ec -pkeyopt ec_paramgen_curve:P-521", "-sha512"),
+        ),
+        ("ossl-ed25519", ossl("ed25519", "")),
+        ("ossl-rsa2048-sha1", ossl("rsa:2048", "-sha1")),
+        ("ossl-rsa3072-sha384", ossl("rsa:3072", "-sha384")),
+        ("ossl-rsa4096-sha512", ossl("rsa:4096", "-sha512")),
+        (
+            "ossl-rsa-pss-digest-salt",
+            ossl(
+                "rsa:2048",
+                "-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest",
+            ),
+        ),
+        (
+            "certtool-p384",
+            ctool("--key-type ecdsa --curve secp384r1", ""),
+        ),
+        (
+            "certtool-p521",
+            ctool("--key-type ecdsa --curve secp521r1", ""),
+        ),
+        ("certtool-ed25519", ctool("--key-type ed25519", "")),
+        (
+            "certtool-rsa-pss",
+            ctool("--key-type rsa --bits 3072", "--sign-params RSA-PSS"),
+        ),
+        (
+            "certtool-rsa-sha512",
+            ctool("--key-type rsa --bits 2048", "--hash SHA512"),
+        ),
+    ];
+    for (name, cmd) in &good {
+        let csr = root.join(format!("{name}.csr"));
+        sh(root, &format!("{cmd} {}", s(&csr)));
+        let cert = root.join(format!("{name}.pem"));
+        let out = ok(&pkitool([
+            "sign",
+            "server",
+            s(&csr),
+            "--dir",
+            s(&ca),
+            "--out",
+            s(&cert),
+        ]));
+        assert!(out.contains("signature verified"), "{name}: {out}");
+        verify_openssl(
+            &ca.join("cacert.pem"),
+            &cert,
+            "sslserver",
+            &["-verify_hostname", "localhost"],
+        );
+        verify_certtool(&ca.join("cacert.pem"), &cert, SERVER_OID, Some("localhost"));
+    }
+    // What pkitool cannot verify is "unsupported", never "bad signature".
+    let unsupported = [
+        (
+            "ossl-rsa-pss-max-salt",
+            ossl("rsa:2048", "-sigopt rsa_padding_mode:pss"),
+            "unsupported signature: RSA-PSS with a 222-byte salt",
+        ),
+        (
+            "ossl-rsa-sha224",
+            ossl("rsa:2048", "-sha224"),
+            "unsupported signature: algorithm 1.2.840.113549.1.1.14",
+        ),
+        (
+            "ossl-p384-sha1",
+            ossl("ec -pkeyopt ec_paramgen_curve:P-384", "-sha1"),
+            "unsupported signature: algorithm 1.2.840.10045.4.1",
+        ),
+        (
+            "ossl-secp256k1",
+            ossl("ec -pkeyopt ec_paramgen_curve:secp256k1", ""),
+            "unsupported key: ECDSA on curve 1.3.132.0.10",
+        ),
+    ];
+    for (name, cmd, needle) in &unsupported {
+        let csr = root.join(format!("{name}.csr"));
+        sh(root, &format!("{cmd} {}", s(&csr)));
+        let o = run("openssl", ["req", "-in", s(&csr), "-noout", "-verify"]);
+        assert!(
+            o.status.success(),
+            "{name}: openssl must find the request intact"
+        );
+        let cert = root.join(format!("{name}.pem"));
+        let o = pkitool([
+            "sign",
+            "server",
+            s(&csr),
+            "--dir",
+            s(&ca),
+            "--out",
+            s(&cert),
+        ]);
+        status(&o, 1);
+        assert!(stderr(&o).contains(needle), "{name}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("bad signature"),
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert!(!cert.exists());
+    }
+}
