@@ -1297,3 +1297,94 @@ fn every_key_and_signature_openssl_and_certtool_write_by_default_is_verified_and
         assert!(!cert.exists());
     }
 }
+
+#[test]
+fn an_intermediate_under_a_certtool_root_chains_for_openssl_and_certtool() {
+    if !(have_peer("openssl") && have_peer("certtool")) {
+        return;
+    }
+    let t = tmpdir();
+    let root = t.path();
+    let rdir = root.join("certtool-root");
+    fs::create_dir(&rdir).unwrap();
+    sh(
+        &rdir,
+        "printf 'cn = certtool root\\nou = Virt\\nou = Team\\nca\\ncert_signing_key\\nexpiration_days = 3650\\n' > ca.info\n\
+         certtool --generate-privkey --outfile cakey.pem 2>/dev/null\n\
+         grep -q 'BEGIN RSA PRIVATE KEY' cakey.pem\n\
+         certtool --generate-self-signed --load-privkey cakey.pem --template ca.info --outfile cacert.pem >/dev/null 2>&1",
+    );
+    let idir = root.join("inter");
+    ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&idir),
+        "--parent",
+        s(&rdir),
+        "--cn",
+        "pkitool intermediate",
+    ]));
+    let text = fs::read_to_string(idir.join("cacert.pem")).unwrap();
+    let end = text.find("-----END CERTIFICATE-----").unwrap() + 26;
+    let inter = root.join("inter.pem");
+    fs::write(&inter, &text[..end]).unwrap();
+    // Issuer bytes = the certtool root's subject (two OUs kept); AKI = its (SHA-1) SKI.
+    let ider = der_of(&inter);
+    let (_, ic) = X509Certificate::from_der(&ider).expect("parse");
+    assert_eq!(
+        ic.issuer().as_raw(),
+        cert_subject(&rdir.join("cacert.pem")).as_slice()
+    );
+    let o = run(
+        "certtool",
+        [
+            "--verify",
+            "--load-ca-certificate",
+            s(&rdir.join("cacert.pem")),
+            "--infile",
+            s(&inter),
+        ],
+    );
+    assert!(
+        stdout(&o).contains("Chain verification output: Verified"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let o = run(
+        "openssl",
+        [
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            s(&rdir.join("cacert.pem")),
+            s(&inter),
+        ],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // A leaf from the intermediate verifies against the bundle it is deployed with.
+    let out = root.join("out");
+    ok(&pkitool([
+        "issue",
+        "server",
+        "--dir",
+        s(&idir),
+        "--out",
+        s(&out),
+        "--cn",
+        "localhost",
+    ]));
+    verify_openssl(
+        &out.join("cacert.pem"),
+        &out.join("servercert.pem"),
+        "sslserver",
+        &["-verify_hostname", "localhost"],
+    );
+    verify_certtool(
+        &out.join("cacert.pem"),
+        &out.join("servercert.pem"),
+        SERVER_OID,
+        Some("localhost"),
+    );
+    ok(&pkitool(["validate", s(&out)]));
+}
