@@ -260,6 +260,9 @@ pub struct SignArgs {
     /// Validity in days (default 365).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub days: Option<i64>,
+    /// Shorten the validity to end with the CA's instead of failing when it would outlive the CA.
+    #[arg(long)]
+    pub clamp_to_ca: bool,
     /// certtool .info template: validity, serial, extra SANs, both TLS purposes. Its subject
     /// fields are not used (the subject is the request's).
     #[arg(long, value_name = "FILE")]

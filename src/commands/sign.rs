@@ -39,6 +39,7 @@ pub fn run(args: &SignArgs) -> Result<u8, Error> {
     let mut spec = CertSpec::new(profile, SubjectFields::default(), LEAF_DAYS)?;
     provision::validity(&mut spec, args.days, t.as_ref())?;
     spec.serial = t.as_ref().and_then(|t| t.serial.clone());
+    spec.clamp_to_ca = args.clamp_to_ca;
     let mut extra: Vec<San> = t.as_ref().map(|t| t.sans.clone()).unwrap_or_default();
     for s in &args.sans {
         extra.push(San::parse(s).map_err(|e| Error::Usage(format!("--san: {e}")))?);

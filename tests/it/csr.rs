@@ -1048,6 +1048,44 @@ fn templates_in_sign_and_request_and_parent_flags() {
         o.status.success(),
         "a 10-day certificate must not end within 9 days"
     );
+    // Past the CA's end: refused naming both dates, or shortened with --clamp-to-ca.
+    let long = root.join("long.pem");
+    let csr7 = root.join("h7/servercert.csr");
+    let o = pkitool([
+        "sign",
+        "server",
+        s(&csr7),
+        "--dir",
+        s(&ca),
+        "--out",
+        s(&long),
+        "--days",
+        "4000",
+    ]);
+    status(&o, 1);
+    assert!(stderr(&o).contains("--clamp-to-ca"), "{}", stderr(&o));
+    assert!(!long.exists());
+    ok(&pkitool([
+        "sign",
+        "server",
+        s(&csr7),
+        "--dir",
+        s(&ca),
+        "--out",
+        s(&long),
+        "--days",
+        "4000",
+        "--clamp-to-ca",
+    ]));
+    let lt = openssl_text(&long);
+    let ct = openssl_text(&ca.join("cacert.pem"));
+    let not_after = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("Not After"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(not_after(&lt), not_after(&ct));
     fs::write(root.join("ca.info"), "cn = x\nca\n").unwrap();
     let o = pkitool([
         "sign",
