@@ -76,6 +76,28 @@ pub fn status(o: &Output, code: i32) {
     );
 }
 
+/// A per-process directory `target/tmp/PREFIX-PID` for fixtures shared by the tests of one
+/// run; directories of earlier runs whose process is gone are removed first, so runs leave
+/// nothing behind but their own.
+pub fn shared_tmp(prefix: &str) -> std::path::PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(rd) = std::fs::read_dir(tmp) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix(&format!("{prefix}-"))
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = tmp.join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the shared fixture directory");
+    dir
+}
+
 /// A fresh temporary directory.
 pub fn tmpdir() -> tempfile::TempDir {
     tempfile::Builder::new()
