@@ -61,10 +61,13 @@ pub fn run(args: &InitCaArgs) -> Result<u8, Error> {
     }
     let status = super::print_provisioned(&outcome)?;
     if args.parent.is_some() {
-        println!(
+        use std::io::Write;
+        writeln!(
+            anstream::stdout().lock(),
             "{} holds the intermediate followed by its parent: deploy it whole as the CA file (issue copies it as it is).",
             args.dir.join(libvirt::CA_CERT).display()
-        );
+        )
+        .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
     }
     Ok(status)
 }
