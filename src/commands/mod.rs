@@ -2,10 +2,13 @@
 //! ([`crate::cli`]), builds the plain request the domain takes, calls it, renders the result and
 //! returns the exit status. Nothing below this layer knows clap.
 
+pub mod completions;
 pub mod dn;
 pub mod init_ca;
 pub mod issue;
+pub mod man;
 pub mod match_dn;
+pub mod probe;
 pub mod request;
 pub mod show;
 pub mod sign;
@@ -30,6 +33,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Dn(args) => dn::run(&args),
         Command::Show(args) => show::run(&args),
         Command::MatchDn(args) => match_dn::run(&args),
+        Command::Probe(args) => probe::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod ci_formats;
 mod consumer_model;
 mod csr;
 mod differential;
@@ -8,6 +9,7 @@ mod inspect;
 mod interop;
 mod man;
 mod peers;
+mod probe;
 mod provision;
 mod robust;
 mod util;
