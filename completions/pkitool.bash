@@ -567,7 +567,7 @@ _pkitool() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "text json sarif junit" -- "${cur}"))
                     return 0
                     ;;
                 *)

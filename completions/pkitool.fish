@@ -165,7 +165,9 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l at -d 'Evaluat
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l warn-within -d 'Warn about certificates expiring within this many days' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l consumers -d 'Judge for these libvirt/QEMU versions (e.g. qemu=10.2,libvirt=11.0)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l format -d 'Output format' -r -f -a "text\t'Human-readable text (colour on a terminal)'
-json\t'Machine-readable JSON (a versioned contract, see the README)'"
+json\t'Machine-readable JSON (a versioned contract, see the README)'
+sarif\t'SARIF 2.1.0, for GitHub code scanning and other SARIF consumers'
+junit\t'JUnit XML, for GitLab and Jenkins test reports'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l strict -d 'Exit 1 on warnings too'
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -s V -l version -d 'Print version'

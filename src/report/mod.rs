@@ -13,8 +13,8 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
 
 pub mod data;
 pub mod json;
-pub mod probe;
 pub mod junit;
+pub mod probe;
 pub mod provision;
 pub mod sarif;
 pub mod show;

@@ -133,12 +133,12 @@ fn have_python_module(module: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        if std::env::var_os("CI").is_some() {
+        if util::in_ci() {
             panic!(
                 "python3 module {module} is missing and CI is set (apt package python3-{module})"
             );
         }
-        eprintln!("SKIP: python3 module {module} is not installed");
+        util::note_skip(&format!("python3 module {module} is not installed"));
     }
     ok
 }
@@ -1083,4 +1083,51 @@ fn deb_ships_the_binary_man_pages_and_completions_and_needs_only_the_c_runtime()
             )
         );
     }
+}
+
+/// `probe` reports in the same CI formats: a refused endpoint (a port nobody listens on) is a
+/// SARIF result the OASIS schema accepts and a JUnit failure, with the exit status of the text
+/// run.
+#[test]
+fn probe_reports_in_sarif_and_junit_too() {
+    if !have_python_module("jsonschema") {
+        return;
+    }
+    let port = crate::peers::free_port().to_string();
+    let target = format!("127.0.0.1:{port}");
+    let run = |format: &str| {
+        pkitool([
+            "probe",
+            "--service",
+            "tls",
+            "--timeout",
+            "2",
+            "--format",
+            format,
+            &target,
+        ])
+    };
+    let text = run("text");
+    util::status(&text, 1);
+    let sarif = run("sarif");
+    util::status(&sarif, 1);
+    let (valid, why) = schema_check(&sarif.stdout);
+    assert!(valid, "{why}");
+    let doc: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "PKI-N01" && r["level"] == "error"),
+        "{doc:#}"
+    );
+    let junit = run("junit");
+    util::status(&junit, 1);
+    let j = parse_junit(&junit.stdout);
+    let failures: Vec<String> = cases(&j)
+        .iter()
+        .flat_map(|c| c["failures"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["type"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(failures, vec!["PKI-N01".to_string()], "{j:#}");
 }
