@@ -5,6 +5,7 @@ mod consumer_model;
 mod csr;
 mod differential;
 mod dn_forms;
+mod hosts;
 mod inspect;
 mod interop;
 mod man;
