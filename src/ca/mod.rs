@@ -2,4 +2,6 @@
 //! templates.
 
 pub mod provision;
+pub mod request;
+pub mod sign;
 pub mod template;

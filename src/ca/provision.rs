@@ -153,7 +153,10 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn key_pem(
+    key: &KeyPair,
+    password: Option<&[u8]>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
     let text = match password {
         Some(pw) => {
             zeroize::Zeroizing::new(keys::to_encrypted_pem(key, pw).map_err(|e| Error::Key {
@@ -437,7 +440,7 @@ pub fn leaf_paths(
 
 /// Refuses to write a certificate that pkitool's own `validate` would call an error
 /// ([`crate::check::guard`]): exit 1 naming the file and each reason.
-fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
+pub(crate) fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
     let reasons = crate::check::guard::refusals(&cert.der, cert.pem().len(), role, path);
     if reasons.is_empty() {
         return Ok(());
@@ -566,7 +569,7 @@ pub fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
     path.map(template::load).transpose()
 }
 
-fn validity(
+pub(crate) fn validity(
     spec: &mut CertSpec,
     days_flag: Option<i64>,
     t: Option<&Template>,

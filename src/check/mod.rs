@@ -1138,6 +1138,44 @@ fn fleet_one(
     (out, n, issuer)
 }
 
+/// The findings `validate` would report for a certificate pkitool is about to write at
+/// `cert_path`, with `ca_ders` as the CA file at `ca_path`: dates, basic constraints, key usage,
+/// purpose, signature algorithm, key strength and chain (no host names, no allow-list). Commands
+/// that issue certificates refuse to write one with an error among these.
+pub fn check_issued(
+    cert_der: &[u8],
+    role: FRole,
+    cert_path: &Path,
+    ca_ders: &[Vec<u8>],
+    ca_path: &Path,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let cas = parse_cas(Some(ca_path), ca_ders, &mut out);
+    let why = "GnuTLS cannot import it";
+    let certs = parse_leaf_certs(&[cert_der], cert_path, Some(role), why, &mut out);
+    let opts = Options {
+        at: ::time::OffsetDateTime::now_utc().unix_timestamp(),
+        warn_within_days: 0,
+        hostnames: Vec::new(),
+        allowed_dn: Vec::new(),
+        allowed_dn_source: String::new(),
+        consumers: crate::consumer::Consumers::default(),
+        conf_allowed_dn: Vec::new(),
+        conf_allowed_dn_source: String::new(),
+        root: PathBuf::from("/"),
+    };
+    check_leaf_file(
+        cert_path,
+        &certs,
+        role,
+        &cas.certs,
+        Some(ca_path),
+        &opts,
+        &mut out,
+    );
+    out
+}
+
 /// The private key that belongs to a certificate file in fleet mode, by the naming schemes in
 /// use: libvirt (`servercert.pem` and `serverkey.pem`, also in `private/`), QEMU
 /// (`server-cert[-N].pem` and `server-key[-N].pem`), cfssl and mkcert (`X.pem` and

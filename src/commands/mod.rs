@@ -9,7 +9,9 @@ pub mod issue;
 pub mod man;
 pub mod match_dn;
 pub mod probe;
+pub mod request;
 pub mod show;
+pub mod sign;
 pub mod template;
 pub mod validate;
 
@@ -24,6 +26,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::InitCa(args) => init_ca::run(&args),
         Command::Issue(args) => issue::run(&args),
+        Command::Request(args) => request::run(&args),
+        Command::Sign(args) => sign::run(&args),
         Command::Template(cmd) => template::run(&cmd),
         Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => dn::run(&args),

@@ -120,6 +120,8 @@ pub struct PlannedFile {
     pub contents: zeroize::Zeroizing<Vec<u8>>,
     /// Leave an existing regular file with identical contents alone (no `--force` needed).
     pub keep_identical: bool,
+    /// Group to give the file (before any byte is written); `None` keeps the creator's.
+    pub gid: Option<u32>,
 }
 
 impl PlannedFile {
@@ -130,7 +132,14 @@ impl PlannedFile {
             mode,
             contents: zeroize::Zeroizing::new(contents.into()),
             keep_identical: false,
+            gid: None,
         }
+    }
+
+    /// The same file, owned by group `gid` from its first byte (a key QEMU's group reads).
+    pub fn with_group(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
+        self
     }
 
     /// Leave the file as it is when it already holds exactly these contents.
@@ -556,6 +565,10 @@ fn write_inner(
         // The umask can only have removed bits; make the mode exact before writing anything.
         nix::sys::stat::fchmod(t.file.as_fd(), Mode::from_bits_truncate(f.mode & 0o7777))
             .map_err(errno_err(&f.path, "cannot set the mode"))?;
+        if let Some(gid) = f.gid {
+            std::os::unix::fs::fchown(&t.file, None, Some(gid))
+                .map_err(io_err(&f.path, "cannot set the group"))?;
+        }
         t.file
             .write_all(&f.contents)
             .map_err(io_err(&f.path, "cannot write"))?;

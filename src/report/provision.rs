@@ -130,10 +130,7 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
                     facts.not_before, facts.not_after
                 )?;
                 writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                let is_leaf_cert = f.path.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.contains("server") || n.contains("client")
-                });
+                let is_leaf_cert = X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
                 if is_leaf_cert {
                     leaf_dn = Some(facts.subject);
                 }

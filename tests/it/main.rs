@@ -2,6 +2,7 @@
 
 mod ci_formats;
 mod consumer_model;
+mod csr;
 mod differential;
 mod dn_forms;
 mod hosts;
