@@ -1255,10 +1255,10 @@ fn full_disk_mid_renew_leaves_the_old_certificate_in_place() {
     }
     if !nix::unistd::Uid::effective().is_root() {
         assert!(
-            std::env::var_os("CI").is_none(),
+            !crate::util::in_ci(),
             "CI must run as root: the full-disk test mounts a tmpfs"
         );
-        eprintln!("SKIP: not root (the full-disk test mounts a tmpfs)");
+        crate::util::note_skip("not root (the full-disk test mounts a tmpfs)");
         return;
     }
     let t = tmpdir();
@@ -1599,8 +1599,11 @@ fn read_only_ca_dir_and_a_ledger_that_cannot_be_written() {
         return;
     }
     if !nix::unistd::Uid::effective().is_root() {
-        assert!(std::env::var_os("CI").is_none(), "CI must run as root");
-        eprintln!("SKIP: not root");
+        assert!(
+            !crate::util::in_ci(),
+            "CI must run as root (a read-only bind mount)"
+        );
+        crate::util::note_skip("not root (the test makes a read-only bind mount)");
         return;
     }
     let t = tmpdir();
