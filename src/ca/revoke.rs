@@ -203,9 +203,10 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
         if out.revoked.iter().any(|x| x.serial == r.serial) {
             continue;
         }
-        ledger.append(&Record::Revoke(r.clone()))?;
         out.revoked.push(r);
     }
+    let recs: Vec<Record> = out.revoked.iter().cloned().map(Record::Revoke).collect();
+    ledger.append_many(&recs)?;
     Ok(out)
 }
 
