@@ -49,6 +49,13 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Write the CA's CRL of every revoked, unexpired certificate.
     Crl(CrlArgs),
+    /// Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it
+    /// presents and whether it admits the client certificate.
+    Probe(ProbeArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+    /// Write the man pages (pkitool.1 and one page per subcommand) into a directory.
+    Man(ManArgs),
 }
 
 /// Key algorithms pkitool can generate.
@@ -216,6 +223,20 @@ pub enum Format {
     Json,
 }
 
+/// Report formats of `validate` (and of the other commands that report findings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportFormat {
+    /// Human-readable text (colour on a terminal).
+    #[default]
+    Text,
+    /// Machine-readable JSON (a versioned contract, see the README).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// JUnit XML, for GitLab and Jenkins test reports.
+    Junit,
+}
+
 /// `pkitool validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -246,7 +267,7 @@ pub struct ValidateArgs {
     /// Warn about certificates expiring within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_within: u32,
-    /// Exit 1 on warnings too.
+    /// Exit 1 on warnings too (and, with --format junit, report warnings as failures).
     #[arg(long)]
     pub strict: bool,
     /// Judge against these libvirt and QEMU versions instead of the strictest widely deployed
@@ -254,8 +275,11 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "NAME=VERSION,...", value_parser = parse_consumers, default_value = "libvirt=9.0.0,qemu=10.0.2")]
     pub consumers: Consumers,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Print only errors, warnings and the summary line (--format text only).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// `pkitool dn`.
@@ -446,4 +470,104 @@ pub struct CrlArgs {
     /// File whose first line is the CA key's password, when the CA key is encrypted.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+}
+
+/// The services `probe` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceArg {
+    /// libvirtd's TLS port (default 16514): TLS from the first byte.
+    Libvirt,
+    /// QEMU NBD (default 10809): NBD_OPT_STARTTLS.
+    Nbd,
+    /// QEMU VNC (default 5900): RFB VeNCrypt with an X.509 subtype.
+    Vnc,
+    /// Any service that starts TLS at once (QEMU migration and chardev ports, websocket VNC).
+    Tls,
+}
+
+/// `pkitool probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Endpoints: HOST, HOST:PORT or [IPV6]:PORT. Without --service the port decides (16514
+    /// libvirt, 10809 nbd, 5900-5999 vnc).
+    #[arg(value_name = "HOST[:PORT]", required = true)]
+    pub targets: Vec<String>,
+    /// What the endpoints speak (and the default port).
+    #[arg(long, value_enum, value_name = "SERVICE")]
+    pub service: Option<ServiceArg>,
+    /// CA certificate to judge the presented chain against (default: the --pkipath or local
+    /// layout's CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The name clients use to reach the server (default: the HOST probed).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Client certificate to offer.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_key",
+        conflicts_with = "pkipath"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (unencrypted, as libvirt and QEMU load it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_cert",
+        conflicts_with = "pkipath"
+    )]
+    pub client_key: Option<PathBuf>,
+    /// libvirt client directory: clientcert.pem, clientkey.pem (or private/clientkey.pem) and
+    /// cacert.pem.
+    #[arg(long, value_name = "DIR")]
+    pub pkipath: Option<PathBuf>,
+    /// Bound for each step (connect, protocol, handshake, answer), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Evaluate at this time (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_within: u32,
+    /// Judge for these libvirt/QEMU versions (e.g. qemu=10.2,libvirt=11.0).
+    #[arg(long, value_name = "NAME=VERSION,...", value_parser = parse_consumers, default_value = "libvirt=9.0.0,qemu=10.0.2")]
+    pub consumers: Consumers,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// Shells `pkitool completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// GNU bash (bash-completion).
+    Bash,
+    /// zsh (compsys).
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+/// `pkitool completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+/// `pkitool man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory that receives the pages (created when missing), e.g. ~/.local/share/man/man1.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace pages that exist with different content (identical pages are left alone).
+    #[arg(long)]
+    pub force: bool,
 }

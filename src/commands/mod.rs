@@ -2,12 +2,15 @@
 //! ([`crate::cli`]), builds the plain request the domain takes, calls it, renders the result and
 //! returns the exit status. Nothing below this layer knows clap.
 
+pub mod completions;
 pub mod crl;
 pub mod dn;
 pub mod init_ca;
 pub mod issue;
 pub mod list;
+pub mod man;
 pub mod match_dn;
+pub mod probe;
 pub mod renew;
 pub mod revoke;
 pub mod show;
@@ -34,6 +37,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Renew(args) => renew::run(&args),
         Command::Revoke(args) => revoke::run(&args),
         Command::Crl(args) => crl::run(&args),
+        Command::Probe(args) => probe::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod ci_formats;
 mod consumer_model;
 mod differential;
 mod dn_forms;
@@ -8,6 +9,7 @@ mod interop;
 mod lifecycle;
 mod man;
 mod peers;
+mod probe;
 mod provision;
 mod robust;
 mod util;
