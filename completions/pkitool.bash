@@ -19,6 +19,9 @@ _pkitool() {
             pkitool,completions)
                 cmd="pkitool__subcmd__completions"
                 ;;
+            pkitool,crl)
+                cmd="pkitool__subcmd__crl"
+                ;;
             pkitool,dn)
                 cmd="pkitool__subcmd__dn"
                 ;;
@@ -31,6 +34,9 @@ _pkitool() {
             pkitool,issue)
                 cmd="pkitool__subcmd__issue"
                 ;;
+            pkitool,list)
+                cmd="pkitool__subcmd__list"
+                ;;
             pkitool,man)
                 cmd="pkitool__subcmd__man"
                 ;;
@@ -40,8 +46,14 @@ _pkitool() {
             pkitool,probe)
                 cmd="pkitool__subcmd__probe"
                 ;;
+            pkitool,renew)
+                cmd="pkitool__subcmd__renew"
+                ;;
             pkitool,request)
                 cmd="pkitool__subcmd__request"
+                ;;
+            pkitool,revoke)
+                cmd="pkitool__subcmd__revoke"
                 ;;
             pkitool,show)
                 cmd="pkitool__subcmd__show"
@@ -58,6 +70,9 @@ _pkitool() {
             pkitool__subcmd__help,completions)
                 cmd="pkitool__subcmd__help__subcmd__completions"
                 ;;
+            pkitool__subcmd__help,crl)
+                cmd="pkitool__subcmd__help__subcmd__crl"
+                ;;
             pkitool__subcmd__help,dn)
                 cmd="pkitool__subcmd__help__subcmd__dn"
                 ;;
@@ -70,6 +85,9 @@ _pkitool() {
             pkitool__subcmd__help,issue)
                 cmd="pkitool__subcmd__help__subcmd__issue"
                 ;;
+            pkitool__subcmd__help,list)
+                cmd="pkitool__subcmd__help__subcmd__list"
+                ;;
             pkitool__subcmd__help,man)
                 cmd="pkitool__subcmd__help__subcmd__man"
                 ;;
@@ -79,8 +97,14 @@ _pkitool() {
             pkitool__subcmd__help,probe)
                 cmd="pkitool__subcmd__help__subcmd__probe"
                 ;;
+            pkitool__subcmd__help,renew)
+                cmd="pkitool__subcmd__help__subcmd__renew"
+                ;;
             pkitool__subcmd__help,request)
                 cmd="pkitool__subcmd__help__subcmd__request"
+                ;;
+            pkitool__subcmd__help,revoke)
+                cmd="pkitool__subcmd__help__subcmd__revoke"
                 ;;
             pkitool__subcmd__help,show)
                 cmd="pkitool__subcmd__help__subcmd__show"
@@ -116,7 +140,7 @@ _pkitool() {
 
     case "${cmd}" in
         pkitool)
-            opts="-h -V --help --version init-ca issue request sign template validate dn show match-dn probe completions man help"
+            opts="-h -V --help --version init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,6 +167,44 @@ _pkitool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pkitool__subcmd__crl)
+            opts="-h -V --dir --days --out --layout --root --password-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -W "libvirt qemu" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pkitool__subcmd__dn)
             opts="-h -V --libvirtd --qemu --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -158,7 +220,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__help)
-            opts="init-ca issue request sign template validate dn show match-dn probe completions man help"
+            opts="init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,6 +234,20 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pkitool__subcmd__help__subcmd__crl)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -241,6 +317,20 @@ _pkitool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pkitool__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pkitool__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -283,7 +373,35 @@ _pkitool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pkitool__subcmd__help__subcmd__renew)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pkitool__subcmd__help__subcmd__request)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pkitool__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -487,6 +605,36 @@ _pkitool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pkitool__subcmd__list)
+            opts="-h -V --dir --expiring-within --status --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expiring-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --status)
+                    COMPREPLY=($(compgen -W "valid expiring expired revoked superseded" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pkitool__subcmd__man)
             opts="-h -V --out --force --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -577,6 +725,56 @@ _pkitool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pkitool__subcmd__renew)
+            opts="-h -V --dir --ca-cert --ca-key --within --rekey --days --add-san --remove-san --password-file --format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-san)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove-san)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pkitool__subcmd__request)
             opts="-h -V --out --layout --root --csr --cn --san --dn --org --template --key-type --group --force --help --version server client"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -626,6 +824,28 @@ _pkitool() {
                     ;;
                 --group)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pkitool__subcmd__revoke)
+            opts="-h -V --dir --reason --unlisted --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -W "unspecified keyCompromise cACompromise affiliationChanged superseded cessationOfOperation" -- "${cur}"))
                     return 0
                     ;;
                 *)

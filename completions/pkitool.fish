@@ -35,6 +35,10 @@ complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "validate" -d 'Valid
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "dn" -d 'Print a certificate\'s subject DN exactly as libvirt and QEMU compare it'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "show" -d 'Summarise the certificates, keys and CRLs in files'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "match-dn" -d 'Check whether a libvirt tls_allowed_dn_list pattern matches a certificate'
+complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "list" -d 'List the certificates the CA issued (its ledger), with their status'
+complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "renew" -d 'Re-issue certificates in place: same subject, SANs, usages and key, new serial'
+complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "revoke" -d 'Mark certificates revoked in the CA\'s ledger (then write the CRL with `crl`)'
+complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "crl" -d 'Write the CA\'s CRL of every revoked, unexpired certificate'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "probe" -d 'Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it presents and whether it admits the client certificate'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "man" -d 'Write the man pages (pkitool.1 and one page per subcommand) into a directory'
@@ -153,6 +157,49 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand show" -s h -l help -d 'P
 complete -c pkitool -n "__fish_pkitool_using_subcommand show" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand match-dn" -s h -l help -d 'Print help'
 complete -c pkitool -n "__fish_pkitool_using_subcommand match-dn" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand list" -l dir -d 'The CA\'s directory (holds the ledger, pkitool-ledger.jsonl)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand list" -l expiring-within -d 'Only certificates (not revoked or superseded) expiring within DAYS, expired ones included; also the window of the `expiring` status (default 30)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand list" -l status -d 'Only certificates with this status' -r -f -a "valid\t'Valid and not expiring within the window'
+expiring\t'Valid but expiring within the window'
+expired\t'Expired'
+revoked\t'Revoked'
+superseded\t'Renewed (a newer certificate supersedes it)'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand list" -l format -d 'Output format' -r -f -a "text\t'Human-readable text (colour on a terminal)'
+json\t'Machine-readable JSON (a versioned contract, see the README)'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pkitool -n "__fish_pkitool_using_subcommand list" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l dir -d 'The CA\'s directory (holds cacert.pem, cakey.pem and the ledger)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l ca-cert -d 'CA certificate (instead of DIR/cacert.pem); its directory holds the ledger' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l ca-key -d 'CA private key (instead of DIR/cakey.pem)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l within -d 'Renew only certificates expiring within DAYS; others are left byte-identical' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l days -d 'Validity in days (default: the old certificate\'s lifetime)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l add-san -d 'Add a SAN (DNS name or IP address; repeatable)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l remove-san -d 'Remove a SAN (repeatable)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l password-file -d 'File whose first line is the CA key\'s password, when the CA key is encrypted' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l format -d 'Output format (json: the summary documented in the README)' -r -f -a "text\t'Human-readable text (colour on a terminal)'
+json\t'Machine-readable JSON (a versioned contract, see the README)'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -l rekey -d 'Generate a new key too (same type); key and certificate are replaced as one set'
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pkitool -n "__fish_pkitool_using_subcommand renew" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand revoke" -l dir -d 'The CA\'s directory' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand revoke" -l reason -d 'Why' -r -f -a "unspecified\t'0 (written without a reasonCode extension)'
+keyCompromise\t'1'
+cACompromise\t'2'
+affiliationChanged\t'3'
+superseded\t'4'
+cessationOfOperation\t'5'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand revoke" -l unlisted -d 'Accept serials the ledger does not know (certificates this CA issued before the ledger existed); they stay in every CRL'
+complete -c pkitool -n "__fish_pkitool_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pkitool -n "__fish_pkitool_using_subcommand revoke" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -l dir -d 'The CA\'s directory' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -l days -d 'nextUpdate = now + N days' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -l out -d 'Write the CRL here (repeatable). Default, without --layout: DIR/cacrl.pem' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -l layout -d 'Write it where libvirt or QEMU read it' -r -f -a "libvirt\t'PREFIX/etc/pki/CA/cacrl.pem (libvirtd\'s default crl_file)'
+qemu\t'PREFIX/etc/pki/qemu/ca-crl.pem (QEMU server endpoints)'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -l root -d 'Prefix for --layout (a staged tree)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -l password-file -d 'File whose first line is the CA key\'s password, when the CA key is encrypted' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pkitool -n "__fish_pkitool_using_subcommand crl" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l service -d 'What the endpoints speak (and the default port)' -r -f -a "libvirt\t'libvirtd\'s TLS port (default 16514): TLS from the first byte'
 nbd\t'QEMU NBD (default 10809): NBD_OPT_STARTTLS'
 vnc\t'QEMU VNC (default 5900): RFB VeNCrypt with an X.509 subtype'
@@ -179,17 +226,21 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand man" -l out -d 'Director
 complete -c pkitool -n "__fish_pkitool_using_subcommand man" -l force -d 'Replace pages that exist with different content (identical pages are left alone)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand man" -s h -l help -d 'Print help'
 complete -c pkitool -n "__fish_pkitool_using_subcommand man" -s V -l version -d 'Print version'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "init-ca" -d 'Create a certificate authority (cacert.pem, cakey.pem) in --dir'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "issue" -d 'Issue a server or client certificate signed by the CA'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "request" -d 'On a host: make a private key (it never leaves the host) and a certificate request'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "sign" -d 'On the CA machine: sign a certificate request with pkitool\'s server or client profile'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "template" -d 'Work with certtool .info templates'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "validate" -d 'Validate a libvirt/QEMU PKI layout: the verdict QEMU and libvirt would give, and the fix'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "dn" -d 'Print a certificate\'s subject DN exactly as libvirt and QEMU compare it'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "show" -d 'Summarise the certificates, keys and CRLs in files'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "match-dn" -d 'Check whether a libvirt tls_allowed_dn_list pattern matches a certificate'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "probe" -d 'Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it presents and whether it admits the client certificate'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "man" -d 'Write the man pages (pkitool.1 and one page per subcommand) into a directory'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "init-ca" -d 'Create a certificate authority (cacert.pem, cakey.pem) in --dir'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "issue" -d 'Issue a server or client certificate signed by the CA'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "request" -d 'On a host: make a private key (it never leaves the host) and a certificate request'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "sign" -d 'On the CA machine: sign a certificate request with pkitool\'s server or client profile'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "template" -d 'Work with certtool .info templates'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "validate" -d 'Validate a libvirt/QEMU PKI layout: the verdict QEMU and libvirt would give, and the fix'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "dn" -d 'Print a certificate\'s subject DN exactly as libvirt and QEMU compare it'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "show" -d 'Summarise the certificates, keys and CRLs in files'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "match-dn" -d 'Check whether a libvirt tls_allowed_dn_list pattern matches a certificate'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "list" -d 'List the certificates the CA issued (its ledger), with their status'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "renew" -d 'Re-issue certificates in place: same subject, SANs, usages and key, new serial'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "revoke" -d 'Mark certificates revoked in the CA\'s ledger (then write the CRL with `crl`)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "crl" -d 'Write the CA\'s CRL of every revoked, unexpired certificate'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "probe" -d 'Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it presents and whether it admits the client certificate'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "man" -d 'Write the man pages (pkitool.1 and one page per subcommand) into a directory'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn list renew revoke crl probe completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand help; and __fish_seen_subcommand_from template" -f -a "show" -d 'Print a shipped template (certtool .info format)'

@@ -45,6 +45,14 @@ pub enum Command {
     Show(ShowArgs),
     /// Check whether a libvirt tls_allowed_dn_list pattern matches a certificate.
     MatchDn(MatchDnArgs),
+    /// List the certificates the CA issued (its ledger), with their status.
+    List(ListArgs),
+    /// Re-issue certificates in place: same subject, SANs, usages and key, new serial.
+    Renew(RenewArgs),
+    /// Mark certificates revoked in the CA's ledger (then write the CRL with `crl`).
+    Revoke(RevokeArgs),
+    /// Write the CA's CRL of every revoked, unexpired certificate.
+    Crl(CrlArgs),
     /// Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it
     /// presents and whether it admits the client certificate.
     Probe(ProbeArgs),
@@ -418,6 +426,156 @@ pub struct MatchDnArgs {
     /// The client certificate.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// `--status` values of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Valid and not expiring within the window.
+    Valid,
+    /// Valid but expiring within the window.
+    Expiring,
+    /// Expired.
+    Expired,
+    /// Revoked.
+    Revoked,
+    /// Renewed (a newer certificate supersedes it).
+    Superseded,
+}
+
+/// `pkitool list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The CA's directory (holds the ledger, pkitool-ledger.jsonl).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Only certificates (not revoked or superseded) expiring within DAYS, expired ones
+    /// included; also the window of the `expiring` status (default 30).
+    #[arg(long, value_name = "DAYS")]
+    pub expiring_within: Option<u32>,
+    /// Only certificates with this status.
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub status: Option<StatusArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `pkitool renew`.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Certificate files to renew in place (as deployed). Without any, every current ledger
+    /// entry due within --within DAYS is renewed at the paths the ledger recorded.
+    #[arg(value_name = "CERT")]
+    pub certs: Vec<PathBuf>,
+    /// The CA's directory (holds cacert.pem, cakey.pem and the ledger).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// CA certificate (instead of DIR/cacert.pem); its directory holds the ledger.
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// CA private key (instead of DIR/cakey.pem).
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// Renew only certificates expiring within DAYS; others are left byte-identical.
+    #[arg(long, value_name = "DAYS")]
+    pub within: Option<i64>,
+    /// Generate a new key too (same type); key and certificate are replaced as one set.
+    #[arg(long)]
+    pub rekey: bool,
+    /// Validity in days (default: the old certificate's lifetime).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub days: Option<i64>,
+    /// Add a SAN (DNS name or IP address; repeatable).
+    #[arg(long = "add-san", value_name = "NAME")]
+    pub add_sans: Vec<String>,
+    /// Remove a SAN (repeatable).
+    #[arg(long = "remove-san", value_name = "NAME")]
+    pub remove_sans: Vec<String>,
+    /// File whose first line is the CA key's password, when the CA key is encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Output format (json: the summary documented in the README).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Revocation reasons (RFC 5280 CRLReason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReasonArg {
+    /// 0 (written without a reasonCode extension).
+    #[value(name = "unspecified")]
+    Unspecified,
+    /// 1
+    #[value(name = "keyCompromise")]
+    KeyCompromise,
+    /// 2
+    #[value(name = "cACompromise")]
+    CaCompromise,
+    /// 3
+    #[value(name = "affiliationChanged")]
+    AffiliationChanged,
+    /// 4
+    #[value(name = "superseded")]
+    Superseded,
+    /// 5
+    #[value(name = "cessationOfOperation")]
+    CessationOfOperation,
+}
+
+/// `pkitool revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Certificate files or serial numbers (hex, colons allowed) to revoke.
+    #[arg(value_name = "CERT_OR_SERIAL", required = true)]
+    pub targets: Vec<String>,
+    /// The CA's directory.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Why.
+    #[arg(long, value_enum, default_value_t = ReasonArg::Unspecified)]
+    pub reason: ReasonArg,
+    /// Accept serials the ledger does not know (certificates this CA issued before the ledger
+    /// existed); they stay in every CRL.
+    #[arg(long)]
+    pub unlisted: bool,
+}
+
+/// Where `crl --layout` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrlLayoutArg {
+    /// PREFIX/etc/pki/CA/cacrl.pem (libvirtd's default crl_file).
+    Libvirt,
+    /// PREFIX/etc/pki/qemu/ca-crl.pem (QEMU server endpoints).
+    Qemu,
+}
+
+/// `pkitool crl`.
+#[derive(Debug, Args)]
+pub struct CrlArgs {
+    /// The CA's directory.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// nextUpdate = now + N days.
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub days: i64,
+    /// Write the CRL here (repeatable). Default, without --layout: DIR/cacrl.pem.
+    #[arg(long, value_name = "FILE")]
+    pub out: Vec<PathBuf>,
+    /// Write it where libvirt or QEMU read it.
+    #[arg(long, value_enum, value_name = "L")]
+    pub layout: Option<CrlLayoutArg>,
+    /// Prefix for --layout (a staged tree).
+    #[arg(long, value_name = "PREFIX", requires = "layout")]
+    pub root: Option<PathBuf>,
+    /// File whose first line is the CA key's password, when the CA key is encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// The services `probe` speaks.

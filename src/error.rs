@@ -46,6 +46,9 @@ pub enum Error {
     /// Files could not be written (exit 1); nothing partial is left behind.
     #[error("{0} (nothing was written)")]
     Write(#[from] crate::fsio::WriteError),
+    /// The CA directory's ledger cannot be used (exit 1).
+    #[error(transparent)]
+    Ledger(#[from] crate::ca::ledger::LedgerError),
     /// `dn` / `match-dn` found no usable certificate in the file (exit 1).
     #[error(transparent)]
     Inspect(#[from] crate::inspect::InspectError),

@@ -1,7 +1,10 @@
 //! The certificate authority's operations: create a CA, load one, issue leaves, read certtool
 //! templates.
 
+pub mod ledger;
 pub mod provision;
+pub mod renew;
 pub mod request;
+pub mod revoke;
 pub mod sign;
 pub mod template;

@@ -213,6 +213,8 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
     ];
     fsio::write_tree(&[(req.dir.clone(), PRIVATE_DIR_MODE)], &files, req.force)?;
+    let mut warnings = Vec::new();
+    crate::ca::ledger::record_new_ca(&req.dir, &cert.der, &cert_path, &key_path, &mut warnings)?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -233,7 +235,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
             },
         ],
         role: layout::Role::Ca,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -501,7 +503,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     written.push(Written {
         path: paths.cert.clone(),
         mode: CERT_MODE,
-        what: WrittenKind::Cert(cert.der),
+        what: WrittenKind::Cert(cert.der.clone()),
         unchanged: false,
     });
     written.push(Written {
@@ -511,8 +513,10 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         unchanged: false,
     });
 
+    // The ledger is locked before the files are written and recorded after.
+    let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
     let unchanged = fsio::write_tree(&paths.dirs, &planned, req.force)?;
-    let warnings = if role == layout::Role::Client {
+    let mut warnings = if role == layout::Role::Client {
         separator_warnings(&req.spec.subject)
     } else {
         Vec::new()
@@ -522,6 +526,14 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     {
         w.unchanged = u;
     }
+    crate::ca::ledger::record_issued(
+        &mut ledger,
+        &cert.der,
+        role,
+        &paths.cert,
+        &paths.key,
+        &mut warnings,
+    )?;
     Ok(Outcome {
         files: written,
         role,

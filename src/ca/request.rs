@@ -71,7 +71,8 @@ pub fn request(req: &KeyRequest) -> Result<Requested, Error> {
     };
     let mut key_file = PlannedFile::new(&req.key_path, key_mode, keys::to_pem(&key).as_bytes());
     if let Some((_, gid)) = &req.group {
-        key_file = key_file.with_group(*gid);
+        // Owned by whoever runs pkitool (root on a host), group GROUP, before any byte is written.
+        key_file = key_file.with_owner(nix::unistd::geteuid().as_raw(), *gid);
     }
     let files = vec![
         key_file,

@@ -21,6 +21,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
 use crate::Error;
+use crate::ca::ledger::{self, Entry, Ledger};
 use crate::ca::provision::{CaRequest, LoadedCa, Outcome, Written, WrittenKind};
 use crate::check::finding::{FRole, Severity};
 use crate::fsio::{self, CERT_MODE, KEY_MODE, PlannedFile};
@@ -42,6 +43,8 @@ pub struct SignRequest {
     pub ca_cert_path: PathBuf,
     /// The CA key file (never overwritten by `out`).
     pub ca_key_path: Option<PathBuf>,
+    /// The CA's directory, whose ledger records the certificate.
+    pub ca_dir: PathBuf,
     /// Where the certificate goes.
     pub out: PathBuf,
     /// Replace an existing `out`.
@@ -175,6 +178,8 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
         &ca_ders,
         &req.ca_cert_path,
     )?;
+    // The ledger's lock is taken before the certificate is written.
+    let mut ledger = Ledger::open_append(&req.ca_dir)?;
     fsio::write_all_or_nothing(
         &[PlannedFile::new(
             &req.out,
@@ -183,6 +188,8 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
         )],
         req.force,
     )?;
+    let mut warnings = Vec::new();
+    record_signed(&mut ledger, &cert.der, role, &req.out, &mut warnings)?;
     Ok(Signed {
         outcome: Outcome {
             files: vec![Written {
@@ -192,12 +199,36 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
                 unchanged: false,
             }],
             role,
-            warnings: Vec::new(),
+            warnings,
         },
         csr,
         added_sans: added,
         ca_file_certs: ca_ders.len(),
     })
+}
+
+/// Records a signed certificate in the CA's ledger. Its key stays on the host, so the entry has
+/// no key path. A CA directory that is not writable (a CA used read-only through `--ca-cert`) is
+/// not an error: the certificate is written and a warning says it is not recorded, as `issue`
+/// does.
+fn record_signed(
+    ledger: &mut Ledger,
+    der: &[u8],
+    role: layout::Role,
+    cert_path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    if nix::unistd::access(ledger.dir(), nix::unistd::AccessFlags::W_OK).is_err() {
+        warnings.push(format!(
+            "{}: not writable, so this certificate is not recorded in its ledger ({}); renew and revoke it by path",
+            ledger.dir().display(),
+            ledger::FILE_NAME
+        ));
+        return Ok(());
+    }
+    let entry = Entry::from_der(der, role, vec![cert_path.to_path_buf()], Vec::new())?;
+    ledger.append_entry(&entry)?;
+    Ok(())
 }
 
 /// The pathLenConstraint of a CA certificate (`None` = unlimited).
@@ -265,11 +296,29 @@ pub fn create_intermediate(
         PlannedFile::new(&key_path, KEY_MODE, key_text.to_vec()),
         PlannedFile::new(&target, CERT_MODE, bundle.into_bytes()),
     ];
+    // The parent records what it signed; its lock is taken before anything is written.
+    let parent_dir = match parent_cert.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut parent_ledger = Ledger::open_append(&parent_dir)?;
     fsio::write_tree(
         &[(req.dir.clone(), crate::ca::provision::PRIVATE_DIR_MODE)],
         &files,
         req.force,
     )?;
+    let mut warnings = Vec::new();
+    ledger::record_issued(
+        &mut parent_ledger,
+        &cert.der,
+        layout::Role::Ca,
+        &target,
+        &key_path,
+        &mut warnings,
+    )?;
+    drop(parent_ledger);
+    // The intermediate starts its own ledger with itself, as init-ca does.
+    ledger::record_new_ca(&req.dir, &cert.der, &target, &key_path, &mut warnings)?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -290,7 +339,7 @@ pub fn create_intermediate(
             },
         ],
         role: layout::Role::Ca,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -346,6 +395,7 @@ mod tests {
             spec,
             ca_cert_path: dir.join("ca/cacert.pem"),
             ca_key_path: Some(dir.join("ca/cakey.pem")),
+            ca_dir: dir.join("ca"),
             out: dir.join("out.pem"),
             force: false,
         }

@@ -3,13 +3,17 @@
 //! returns the exit status. Nothing below this layer knows clap.
 
 pub mod completions;
+pub mod crl;
 pub mod dn;
 pub mod init_ca;
 pub mod issue;
+pub mod list;
 pub mod man;
 pub mod match_dn;
 pub mod probe;
+pub mod renew;
 pub mod request;
+pub mod revoke;
 pub mod show;
 pub mod sign;
 pub mod template;
@@ -33,10 +37,19 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Dn(args) => dn::run(&args),
         Command::Show(args) => show::run(&args),
         Command::MatchDn(args) => match_dn::run(&args),
+        Command::List(args) => list::run(&args),
+        Command::Renew(args) => renew::run(&args),
+        Command::Revoke(args) => revoke::run(&args),
+        Command::Crl(args) => crl::run(&args),
         Command::Probe(args) => probe::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
     }
+}
+
+/// Maps a stdout write error.
+pub(crate) fn out_err(e: std::io::Error) -> Error {
+    Error::Environment(format!("cannot write to stdout: {e}"))
 }
 
 impl From<KeyTypeArg> for KeyType {

@@ -82,6 +82,13 @@ pub fn run(args: &SignArgs) -> Result<u8, Error> {
         spec,
         ca_cert_path: ca_cert.clone(),
         ca_key_path: Some(ca_key.clone()),
+        ca_dir: match &args.ca_cert {
+            Some(p) => match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            },
+            None => args.dir.clone(),
+        },
         out: args.out.clone(),
         force: args.force,
     };

@@ -122,6 +122,9 @@ pub struct PlannedFile {
     pub keep_identical: bool,
     /// Group to give the file (before any byte is written); `None` keeps the creator's.
     pub gid: Option<u32>,
+    /// Owner and group to give the file before it is renamed into place (`renew` keeps those
+    /// of the file it replaces); `None` = the writing process's.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl PlannedFile {
@@ -133,7 +136,15 @@ impl PlannedFile {
             contents: zeroize::Zeroizing::new(contents.into()),
             keep_identical: false,
             gid: None,
+            owner: None,
         }
+    }
+
+    /// The same file, owned by `uid:gid` (set on the temporary file, before any byte and before
+    /// the rename).
+    pub fn with_owner(mut self, uid: u32, gid: u32) -> Self {
+        self.owner = Some((uid, gid));
+        self
     }
 
     /// The same file, owned by group `gid` from its first byte (a key QEMU's group reads).
@@ -565,6 +576,10 @@ fn write_inner(
         // The umask can only have removed bits; make the mode exact before writing anything.
         nix::sys::stat::fchmod(t.file.as_fd(), Mode::from_bits_truncate(f.mode & 0o7777))
             .map_err(errno_err(&f.path, "cannot set the mode"))?;
+        if let Some((uid, gid)) = f.owner {
+            std::os::unix::fs::fchown(&t.file, Some(uid), Some(gid))
+                .map_err(io_err(&f.path, "cannot set the owner"))?;
+        }
         if let Some(gid) = f.gid {
             std::os::unix::fs::fchown(&t.file, None, Some(gid))
                 .map_err(io_err(&f.path, "cannot set the group"))?;

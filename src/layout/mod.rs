@@ -65,7 +65,7 @@ pub mod qemu {
 }
 
 /// Which end of a TLS connection a certificate serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A certificate authority.

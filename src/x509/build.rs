@@ -240,8 +240,8 @@ impl San {
         Ok(San::Dns(s.to_string()))
     }
 
-    /// The GeneralName DER of this SAN.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The GeneralName DER.
+    pub fn encode(&self) -> Vec<u8> {
         match self {
             San::Dns(d) => der::context(2, false, d.as_bytes()),
             San::Email(e) => der::context(1, false, e.as_bytes()),
@@ -588,7 +588,8 @@ pub fn random_serial() -> Result<Vec<u8>, IssueError> {
     Ok(s.to_vec())
 }
 
-fn extension(oid: &[u64], critical: bool, value: &[u8]) -> Vec<u8> {
+/// One Extension: extnID, critical (only when true, as DER requires), extnValue.
+pub(crate) fn extension(oid: &[u64], critical: bool, value: &[u8]) -> Vec<u8> {
     if critical {
         der::sequence(&[
             &der::oid(oid),
@@ -718,7 +719,11 @@ fn build_and_sign(
 
 /// Parses what was just signed, verifies its signature with the issuer's SPKI and compares its
 /// issuer with the expected bytes.
-fn self_check(der: &[u8], issuer_spki: &[u8], issuer_raw: &[u8]) -> Result<(), IssueError> {
+pub(crate) fn self_check(
+    der: &[u8],
+    issuer_spki: &[u8],
+    issuer_raw: &[u8],
+) -> Result<(), IssueError> {
     let (rest, cert) =
         X509Certificate::from_der(der).map_err(|e| IssueError::SelfCheck(e.to_string()))?;
     if !rest.is_empty() {

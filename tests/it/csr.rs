@@ -200,6 +200,34 @@ fn openssl_request(
     (key, csr)
 }
 
+/// The CA's ledger (`pkitool list --format json`) records `cert` (serial as openssl prints it)
+/// with `role` and, when given, `path`.
+#[track_caller]
+fn assert_recorded(ca: &Path, cert: &Path, role: &str, path: Option<&Path>) {
+    let o = run("openssl", ["x509", "-in", s(cert), "-noout", "-serial"]);
+    let serial = stdout(&o).trim().trim_start_matches("serial=").to_string();
+    let list = ok(&pkitool(["list", "--dir", s(ca), "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&list).expect("list JSON");
+    let found = v["certificates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["serial"].as_str() == Some(serial.as_str()))
+        .unwrap_or_else(|| panic!("{serial} is not in the ledger of {}:\n{list}", ca.display()));
+    assert_eq!(found["role"], role, "{found}");
+    if let Some(p) = path {
+        let want = fs::canonicalize(p).expect("canonicalize");
+        let paths: Vec<std::path::PathBuf> = found["paths"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str())
+            .filter_map(|x| fs::canonicalize(x).ok())
+            .collect();
+        assert!(paths.contains(&want), "{found}");
+    }
+}
+
 #[test]
 fn certtool_ecdsa_and_openssl_rsa_requests_signed_work_in_qemu_and_libvirt() {
     if !peers() {
@@ -228,6 +256,8 @@ fn certtool_ecdsa_and_openssl_rsa_requests_signed_work_in_qemu_and_libvirt() {
     assert!(out.contains("Not copied from the request"), "{out}");
     let out = sign(&ca, "client", &ccsr, &ccert, &[]);
     assert_eq!(libvirt_dn(&ccert), client_dn, "RDN order must be kept");
+    assert_recorded(&ca, &scert, "server", Some(&scert));
+    assert_recorded(&ca, &ccert, "client", Some(&ccert));
     assert!(
         out.contains(&format!("tls_allowed_dn_list = [\"{client_dn}\"]")),
         "{out}"
@@ -811,6 +841,9 @@ fn intermediate_ca_leaves_work_in_qemu_and_libvirt_and_pass_validate() {
     fs::write(&inter, &text[..first_end]).unwrap();
     let it = openssl_text(&inter);
     assert!(it.contains("CA:TRUE, pathlen:0"), "{it}");
+    // The root's ledger records what it signed; the intermediate's starts with itself.
+    assert_recorded(&rdir, &inter, "ca", Some(&bundle));
+    assert_recorded(&idir, &inter, "ca", Some(&bundle));
     assert!(it.contains("Certificate Sign, CRL Sign"), "{it}");
     // Issuer byte for byte = root subject; AKI = root SKI.
     let inter_der = der_of(&inter);

@@ -8,6 +8,7 @@ mod dn_forms;
 mod hosts;
 mod inspect;
 mod interop;
+mod lifecycle;
 mod man;
 mod peers;
 mod probe;

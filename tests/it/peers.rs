@@ -188,6 +188,74 @@ impl QemuNbdServer {
     }
 }
 
+impl QemuNbdServer {
+    /// Starts qemu-nbd like [`QemuNbdServer::start`] (no authz) but in the foreground with its
+    /// stderr in a log file, so that a test can assert the server's own refusal message
+    /// ([`QemuNbdServer::log`]); `--fork` closes stderr once the server runs.
+    pub fn start_logged(dir: &Path) -> Result<QemuNbdServer, String> {
+        let scratch = tempfile::Builder::new()
+            .prefix("pkitool-nbd-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let image = scratch.path().join("disk.raw");
+        let o = Command::new("qemu-img")
+            .args(["create", "-q", "-f", "raw"])
+            .arg(&image)
+            .arg("1M")
+            .output()
+            .map_err(|e| format!("cannot run qemu-img: {e}"))?;
+        if !o.status.success() {
+            return Err(format!("qemu-img create failed: {}", out_text(&o)));
+        }
+        let dir = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let log = scratch.path().join("qemu-nbd.log");
+        let port = free_port();
+        let mut child = Command::new("qemu-nbd")
+            .arg("--object")
+            .arg(format!(
+                "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer=yes",
+                dir.display()
+            ))
+            .args(["--tls-creds", "tls0"])
+            .args(["-b", "127.0.0.1", "-p", &port.to_string()])
+            .args(["--persistent", "--shared", "8", "-f", "raw"])
+            .arg(&image)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).map_err(|e| e.to_string())?)
+            .spawn()
+            .map_err(|e| format!("cannot start qemu-nbd: {e}"))?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                return Err(format!(
+                    "qemu-nbd exited ({st}): {}",
+                    fs::read_to_string(&log).unwrap_or_default()
+                ));
+            }
+            if listening(port) {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("qemu-nbd did not listen within {START_TIMEOUT:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(QemuNbdServer {
+            port,
+            pid: child.id() as i32,
+            _scratch: scratch,
+        })
+    }
+
+    /// The server's stderr so far (only for [`QemuNbdServer::start_logged`]).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self._scratch.path().join("qemu-nbd.log")).unwrap_or_default()
+    }
+}
+
 impl Drop for QemuNbdServer {
     fn drop(&mut self) {
         let _ = Command::new("kill")
@@ -231,6 +299,9 @@ pub struct LibvirtdConf {
     pub allowed_dn: Option<Vec<String>>,
     /// Extra raw lines appended to libvirtd.conf.
     pub extra: String,
+    /// Run libvirtd in a private mount namespace with this tree's `etc/pki` bind-mounted on
+    /// `/etc/pki` (root only): `virt-admin server-update-tls` re-reads only the system paths.
+    pub system_pki: Option<PathBuf>,
 }
 
 impl LibvirtdConf {
@@ -240,6 +311,19 @@ impl LibvirtdConf {
             ca_file: dir.join("cacert.pem"),
             cert_file: dir.join("servercert.pem"),
             key_file: dir.join("serverkey.pem"),
+            ..LibvirtdConf::default()
+        }
+    }
+
+    /// The system layout of a staged tree `root` (`root/etc/pki/...`), seen by libvirtd at
+    /// `/etc/pki` through a private mount namespace, with `crl_file = /etc/pki/CA/cacrl.pem`.
+    pub fn system(root: &Path) -> LibvirtdConf {
+        LibvirtdConf {
+            ca_file: PathBuf::from("/etc/pki/CA/cacert.pem"),
+            cert_file: PathBuf::from("/etc/pki/libvirt/servercert.pem"),
+            key_file: PathBuf::from("/etc/pki/libvirt/private/serverkey.pem"),
+            extra: "crl_file = \"/etc/pki/CA/cacrl.pem\"\n".into(),
+            system_pki: Some(abs(root)),
             ..LibvirtdConf::default()
         }
     }
@@ -325,7 +409,18 @@ impl Libvirtd {
             let conf_path = s.join("libvirtd.conf");
             fs::write(&conf_path, &text).map_err(|e| e.to_string())?;
             let _ = fs::remove_file(&log);
-            let mut child = Command::new("libvirtd")
+            let mut cmd = match &conf.system_pki {
+                Some(root) => {
+                    let mut c = Command::new("unshare");
+                    c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                        .arg("mkdir -p /etc/pki && mount --bind \"$0\" /etc/pki && exec \"$@\"")
+                        .arg(root.join("etc/pki"))
+                        .arg("libvirtd");
+                    c
+                }
+                None => Command::new("libvirtd"),
+            };
+            let mut child = cmd
                 .arg("--listen")
                 // a safety net if this test process dies without dropping the guard: the daemon
                 // exits after this many idle seconds
@@ -387,6 +482,14 @@ impl Libvirtd {
     /// The error and warning lines of the daemon's log so far.
     pub fn log_errors(&self) -> String {
         log_errors(&self.log())
+    }
+
+    /// The `virt-admin` URI of this daemon's admin socket (for `LIBVIRT_ADMIN_DEFAULT_URI`).
+    pub fn admin_uri(&self) -> String {
+        format!(
+            "libvirtd:///system?socket={}",
+            self.state.path().join("run/libvirt-admin-sock").display()
+        )
     }
 
     /// `virsh hostname` against this daemon through the test driver.
