@@ -816,8 +816,16 @@ impl Ledger {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // A symlink planted at the ledger's name is refused, never followed.
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
             .open(&self.path)
             .map_err(io(&self.path, "cannot open the ledger for writing"))?;
+        if created {
+            // The umask may have removed bits: 0600 exactly, set on the handle.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io(&self.path, "cannot set the ledger's mode"))?;
+        }
         let len = f
             .metadata()
             .map_err(io(&self.path, "cannot read the ledger"))?

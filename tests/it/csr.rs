@@ -1141,6 +1141,8 @@ fn templates_in_sign_and_request_and_parent_flags() {
     // init-ca --parent with an encrypted root key and --parent-password-file.
     let pw = root.join("pw");
     fs::write(&pw, "s3cret\n").unwrap();
+    // pkitool refuses a password file others can read.
+    fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let eroot = root.join("eroot");
     ok(&pkitool([
         "init-ca",
