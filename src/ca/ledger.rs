@@ -780,6 +780,16 @@ impl Ledger {
     /// Appends one record: one `write` of the line, then fsync (and of the directory when the
     /// file was created). A torn last line is cut off first.
     pub fn append(&mut self, rec: &Record) -> Result<(), LedgerError> {
+        self.append_many(std::slice::from_ref(rec))
+    }
+
+    /// Appends several records with one `write` and one fsync (`revoke` of many certificates).
+    /// A failed write is cut back to where it started; a crash mid-write can leave the first
+    /// lines complete and the last torn (skipped and cut off as usual).
+    pub fn append_many(&mut self, recs: &[Record]) -> Result<(), LedgerError> {
+        if recs.is_empty() {
+            return Ok(());
+        }
         if !self.exclusive {
             return Err(LedgerError::Io {
                 path: self.path.clone(),
@@ -787,12 +797,18 @@ impl Ledger {
                 source: std::io::Error::other("the ledger was opened read-only"),
             });
         }
-        let mut line = serde_json::to_vec(&Line {
-            v: FORMAT_VERSION,
-            record: rec,
-        })
-        .map_err(|e| LedgerError::BadCertificate(e.to_string()))?;
-        line.push(b'\n');
+        let mut line = Vec::new();
+        for rec in recs {
+            serde_json::to_writer(
+                &mut line,
+                &Line {
+                    v: FORMAT_VERSION,
+                    record: rec,
+                },
+            )
+            .map_err(|e| LedgerError::BadCertificate(e.to_string()))?;
+            line.push(b'\n');
+        }
         let created = !self.path.exists();
         let mut f = std::fs::OpenOptions::new()
             .read(true)
@@ -800,8 +816,16 @@ impl Ledger {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // A symlink planted at the ledger's name is refused, never followed.
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
             .open(&self.path)
             .map_err(io(&self.path, "cannot open the ledger for writing"))?;
+        if created {
+            // The umask may have removed bits: 0600 exactly, set on the handle.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io(&self.path, "cannot set the ledger's mode"))?;
+        }
         let len = f
             .metadata()
             .map_err(io(&self.path, "cannot read the ledger"))?
@@ -838,7 +862,9 @@ impl Ledger {
                 .map_err(io(&self.dir, "cannot fsync the CA directory"))?;
         }
         self.good_len = end + line.len() as u64;
-        self.push(rec.clone());
+        for rec in recs {
+            self.push(rec.clone());
+        }
         Ok(())
     }
 }

@@ -4,5 +4,7 @@
 pub mod ledger;
 pub mod provision;
 pub mod renew;
+pub mod request;
 pub mod revoke;
+pub mod sign;
 pub mod template;

@@ -40,7 +40,7 @@ pub enum Layout {
 }
 
 /// A request for a new CA.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CaRequest {
     /// Directory receiving cacert.pem and cakey.pem.
     pub dir: PathBuf,
@@ -55,7 +55,7 @@ pub struct CaRequest {
 }
 
 /// A request for a server or client certificate.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LeafRequest {
     /// CA certificate file.
     pub ca_cert: PathBuf,
@@ -77,6 +77,47 @@ pub struct LeafRequest {
     pub root: PathBuf,
     /// Replace existing files.
     pub force: bool,
+}
+
+/// How a password field is shown by `Debug`: never its bytes.
+fn redacted(p: &Option<zeroize::Zeroizing<Vec<u8>>>) -> &'static str {
+    if p.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for CaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaRequest")
+            .field("dir", &self.dir)
+            .field("spec", &self.spec)
+            .field("key_type", &self.key_type)
+            .field("password", &format_args!("{}", redacted(&self.password)))
+            .field("force", &self.force)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LeafRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafRequest")
+            .field("ca_cert", &self.ca_cert)
+            .field("ca_key", &self.ca_key)
+            .field(
+                "ca_password",
+                &format_args!("{}", redacted(&self.ca_password)),
+            )
+            .field("spec", &self.spec)
+            .field("key_type", &self.key_type)
+            .field("out", &self.out)
+            .field("dir", &self.dir)
+            .field("layout", &self.layout)
+            .field("root", &self.root)
+            .field("force", &self.force)
+            .finish()
+    }
 }
 
 /// One file written.
@@ -112,7 +153,10 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn key_pem(
+    key: &KeyPair,
+    password: Option<&[u8]>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
     let text = match password {
         Some(pw) => {
             zeroize::Zeroizing::new(keys::to_encrypted_pem(key, pw).map_err(|e| Error::Key {
@@ -125,6 +169,29 @@ fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<
     Ok(zeroize::Zeroizing::new(text.as_bytes().to_vec()))
 }
 
+/// Reads a certificate pkitool is about to write back through its own strict loader (PEM
+/// framing, DER structure, X.509 parse, GnuTLS-style DN): a certificate that cannot be loaded
+/// is never renamed into place.
+fn strict_reload(pem: &str, what: &str) -> Result<(), Error> {
+    let fail = |why: String| {
+        Error::Failed(format!(
+            "internal check: the new {what} certificate {why}; nothing was written"
+        ))
+    };
+    let contents = load::parse(pem.as_bytes()).map_err(|e| fail(format!("does not load: {e}")))?;
+    let certs: Vec<_> = contents.certificates().collect();
+    if certs.len() != 1 || contents.objects.len() != 1 {
+        return Err(fail("is not exactly one certificate".into()));
+    }
+    let (rest, c) = x509_parser::parse_x509_certificate(&certs[0].der)
+        .map_err(|e| fail(format!("does not parse: {e}")))?;
+    if !rest.is_empty() {
+        return Err(fail("has trailing bytes".into()));
+    }
+    let _ = crate::x509::dn::format_gnutls(c.subject());
+    Ok(())
+}
+
 /// Creates a CA: a new key and a self-signed certificate, written to `dir/cacert.pem` (0644)
 /// and `dir/cakey.pem` (0600), both or neither.
 pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
@@ -133,6 +200,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         source: e,
     })?;
     let cert = build::self_signed_ca(&req.spec, &key)?;
+    strict_reload(&cert.pem(), "CA")?;
     let cert_path = req.dir.join(libvirt::CA_CERT);
     let key_path = req.dir.join("cakey.pem");
     guard(&cert, layout::Role::Ca, &cert_path)?;
@@ -144,11 +212,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         ),
         PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
     ];
-    let created = fsio::create_dir_all_mode(&req.dir, PRIVATE_DIR_MODE)?;
-    if let Err(e) = fsio::write_all_or_nothing(&files, req.force) {
-        fsio::remove_created_dirs(&created);
-        return Err(e.into());
-    }
+    fsio::write_tree(&[(req.dir.clone(), PRIVATE_DIR_MODE)], &files, req.force)?;
     let mut warnings = Vec::new();
     crate::ca::ledger::record_new_ca(&req.dir, &cert.der, &cert_path, &key_path, &mut warnings)?;
     let mut desc = keys::describe(&key);
@@ -179,10 +243,25 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
 pub struct LoadedCa {
     /// Certificate DER.
     pub cert_der: Vec<u8>,
-    /// Certificate file bytes (copied as they are).
+    /// The certificate file's certificates, re-encoded as PEM (what is copied to the hosts).
     pub cert_file: Vec<u8>,
-    /// The key.
-    pub key: KeyPair,
+    /// The key (zeroized on drop).
+    pub key: keys::SecretKeyPair,
+}
+
+/// The certificates of a parsed CA file as PEM, re-encoded from their DER (an OpenSSL
+/// `TRUSTED CERTIFICATE` loses its trust settings), with LF line ends.
+fn ca_certificate_pem(contents: &load::Contents) -> Vec<u8> {
+    let mut out = String::new();
+    for c in contents.certificates() {
+        use x509_parser::prelude::FromDer;
+        let der = match x509_parser::certificate::X509Certificate::from_der(&c.der) {
+            Ok((rest, _)) => &c.der[..c.der.len() - rest.len()],
+            Err(_) => &c.der[..],
+        };
+        out.push_str(&crate::x509::der::pem_lf("CERTIFICATE", der.to_vec()));
+    }
+    out.into_bytes()
 }
 
 /// Loads a CA certificate and key (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8 with `password`).
@@ -207,8 +286,27 @@ pub fn load_ca(
             cert_path.display()
         )));
     };
-    let cert_der = cert.der.clone();
-    let key_bytes = zeroize::Zeroizing::new(fsio::read_input(key_path)?);
+    let cert_der = cert.der.to_vec();
+    // The certificate file is copied to every host: never with a private key in it. Only the
+    // certificate blocks are written, re-encoded from the parsed DER (no text, no other block).
+    if let Some(k) = contents.objects.iter().find(|o| o.kind.is_private_key()) {
+        return Err(Error::Failed(format!(
+            "{}: holds a {} (line {}) besides the certificate; refusing it as --ca-cert, because the CA certificate is copied to every host (keep the key in its own 0600 file and pass that as --ca-key)",
+            cert_path.display(),
+            k.kind.describe(),
+            k.line
+        )));
+    }
+    let cert_file = ca_certificate_pem(&contents);
+    let (key_bytes, key_meta) = fsio::read_limited_meta(key_path, fsio::MAX_INPUT_BYTES)?;
+    let key_bytes = zeroize::Zeroizing::new(key_bytes);
+    // Whoever can write the CA key (or owns it) can swap in their own CA.
+    if let Some(why) = fsio::untrusted_secret(&key_meta, 0) {
+        return Err(Error::Failed(format!(
+            "{}: refusing to use this CA key: {why}",
+            key_path.display()
+        )));
+    }
     let key_contents = load::parse(&key_bytes).map_err(|e| Error::Parse {
         path: key_path.to_path_buf(),
         source: e,
@@ -344,7 +442,7 @@ pub fn leaf_paths(
 
 /// Refuses to write a certificate that pkitool's own `validate` would call an error
 /// ([`crate::check::guard`]): exit 1 naming the file and each reason.
-fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
+pub(crate) fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
     let reasons = crate::check::guard::refusals(&cert.der, cert.pem().len(), role, path);
     if reasons.is_empty() {
         return Ok(());
@@ -375,6 +473,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         key: &ca.key,
     };
     let cert = build::issue_leaf(&req.spec, &key, &signer)?;
+    strict_reload(&cert.pem(), "leaf")?;
     let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
     guard(&cert, role, &paths.cert)?;
 
@@ -382,15 +481,13 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     let mut written = Vec::new();
     if let Some(ca_path) = &paths.ca {
         // An identical CA certificate already there is left alone (no --force needed).
-        let unchanged = std::fs::read(ca_path).is_ok_and(|b| b == ca.cert_file);
-        if !unchanged {
-            planned.push(PlannedFile::new(ca_path, CERT_MODE, ca.cert_file.clone()));
-        }
+        planned
+            .push(PlannedFile::new(ca_path, CERT_MODE, ca.cert_file.clone()).keep_if_identical());
         written.push(Written {
             path: ca_path.clone(),
             mode: CERT_MODE,
             what: WrittenKind::Cert(ca.cert_der.clone()),
-            unchanged,
+            unchanged: false,
         });
     }
     planned.push(PlannedFile::new(
@@ -418,21 +515,17 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
 
     // The ledger is locked before the files are written and recorded after.
     let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
-    let mut created = Vec::new();
-    for (d, mode) in &paths.dirs {
-        match fsio::create_dir_all_mode(d, *mode) {
-            Ok(c) => created.extend(c),
-            Err(e) => {
-                fsio::remove_created_dirs(&created);
-                return Err(e.into());
-            }
-        }
+    let unchanged = fsio::write_tree(&paths.dirs, &planned, req.force)?;
+    let mut warnings = if role == layout::Role::Client {
+        separator_warnings(&req.spec.subject)
+    } else {
+        Vec::new()
+    };
+    if paths.ca.is_some()
+        && let (Some(w), Some(&u)) = (written.first_mut(), unchanged.first())
+    {
+        w.unchanged = u;
     }
-    if let Err(e) = fsio::write_all_or_nothing(&planned, req.force) {
-        fsio::remove_created_dirs(&created);
-        return Err(e.into());
-    }
-    let mut warnings = Vec::new();
     crate::ca::ledger::record_issued(
         &mut ledger,
         &cert.der,
@@ -488,7 +581,7 @@ pub fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
     path.map(template::load).transpose()
 }
 
-fn validity(
+pub(crate) fn validity(
     spec: &mut CertSpec,
     days_flag: Option<i64>,
     t: Option<&Template>,
@@ -516,9 +609,72 @@ fn validity(
     Ok(())
 }
 
+/// Refuses a flag value holding a control character (C0, DEL, C1): it would be signed into the
+/// certificate and printed raw by every other tool that shows it.
+fn refuse_controls(flag: &str, value: &str) -> Result<(), Error> {
+    use crate::quoting::terminal;
+    if terminal::has_control(value) {
+        return Err(Error::Usage(format!(
+            "{flag} {}: control characters (newline, ESC, ...) are not allowed in certificate fields",
+            terminal::escape(value)
+        )));
+    }
+    Ok(())
+}
+
+/// The text values of a subject (a `#hex` value as the bytes it holds).
+fn subject_values(subject: &SubjectFields) -> Vec<String> {
+    use crate::x509::dn::AttributeValue;
+    subject
+        .to_dn()
+        .rdns
+        .iter()
+        .flatten()
+        .map(|a| match &a.value {
+            AttributeValue::Text(t) => t.clone(),
+            AttributeValue::Der(d) => String::from_utf8_lossy(d).into_owned(),
+        })
+        .collect()
+}
+
+/// A client's DN is matched by libvirt's `tls_allowed_dn_list` with GLib globs, which cannot
+/// escape `*` or `?`: the allow-list line printed for a client whose DN holds one would admit
+/// other clients too (a CN of `*` admits every client of the CA). Such values are refused.
+fn refuse_glob_characters(subject: &SubjectFields) -> Result<(), Error> {
+    for v in subject_values(subject) {
+        if let Some(c) = v.chars().find(|c| matches!(c, '*' | '?')) {
+            return Err(Error::Usage(format!(
+                "client DN value {:?}: '{c}' is a wildcard in libvirt's tls_allowed_dn_list, which cannot escape it, so the allow-list line for this client would admit others too; leave it out",
+                crate::quoting::terminal::escape(&v)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Warnings for a client DN whose values hold DN separators: they are escaped in the DN string
+/// (`\,`), but a pattern such as `*,CN=admin` can still match across the escape.
+fn separator_warnings(subject: &SubjectFields) -> Vec<String> {
+    subject_values(subject)
+        .into_iter()
+        .filter(|v| v.contains([',', '+', '=']))
+        .map(|v| {
+            format!(
+                "client DN value {:?} contains ',', '+' or '=': allow-list patterns with '*' can match across its escaped separator; prefer values without them",
+                crate::quoting::terminal::escape(&v)
+            )
+        })
+        .collect()
+}
+
 /// Builds the CA [`CertSpec`] from `init-ca` flags and an optional template; asks for the CN on
 /// a terminal when neither gives one.
 pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    for (flag, v) in [("--cn", &args.cn), ("--org", &args.org)] {
+        if let Some(v) = v {
+            refuse_controls(flag, v)?;
+        }
+    }
     let mut subject = t.map(|t| t.subject.clone()).unwrap_or_default();
     if let Some(cn) = &args.cn {
         subject.cn = Some(cn.clone());
@@ -543,6 +699,14 @@ pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> 
 
 /// Builds the leaf [`CertSpec`] from `issue` flags and an optional template.
 pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    for (flag, v) in [("--cn", &args.cn), ("--org", &args.org), ("--dn", &args.dn)] {
+        if let Some(v) = v {
+            refuse_controls(flag, v)?;
+        }
+    }
+    for v in &args.sans {
+        refuse_controls("--san", v)?;
+    }
     let server = args.server;
     if let Some(t) = t
         && t.ca
@@ -606,6 +770,7 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     let profile = if server {
         Profile::Server
     } else {
+        refuse_glob_characters(&subject)?;
         Profile::Client
     };
     let mut spec = CertSpec::new(profile, subject, LEAF_DAYS)?;
@@ -624,4 +789,48 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     }
     spec.eku = Some(ekus);
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_requests_never_shows_the_password() {
+        let subject = SubjectFields {
+            cn: Some("Debug CA".into()),
+            ..Default::default()
+        };
+        let spec = CertSpec::new(Profile::Ca { path_len: None }, subject, 10).unwrap();
+        let pw = zeroize::Zeroizing::new(b"hunter2-secret".to_vec());
+        let ca = CaRequest {
+            dir: PathBuf::from("ca"),
+            spec: spec.clone(),
+            key_type: KeyType::default(),
+            password: Some(pw.clone()),
+            force: false,
+        };
+        let leaf = LeafRequest {
+            ca_cert: PathBuf::from("ca/cacert.pem"),
+            ca_key: PathBuf::from("ca/cakey.pem"),
+            ca_password: Some(pw),
+            spec,
+            key_type: KeyType::default(),
+            out: PathBuf::from("out"),
+            dir: PathBuf::from("ca"),
+            layout: Layout::Flat,
+            root: PathBuf::from("/"),
+            force: false,
+        };
+        for text in [format!("{ca:?}"), format!("{leaf:?}"), format!("{ca:#?}")] {
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+            // Neither as bytes: 104 = 'h', 117 = 'u' ...
+            assert!(!text.contains("104, 117, 110"), "{text}");
+            assert!(
+                text.contains("Debug CA") || text.contains("cacert.pem"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -60,7 +60,7 @@ pub fn ca_cert_der(ca_cert: &Path) -> Result<Vec<u8>, Error> {
     contents
         .certificates()
         .next()
-        .map(|o| o.der.clone())
+        .map(|o| o.der.to_vec())
         .ok_or_else(|| {
             Error::Failed(format!(
                 "{}: no certificate found; the CA directory must hold the CA certificate",
@@ -104,7 +104,7 @@ pub fn read_certificate(path: &Path) -> Result<(Vec<u8>, Vec<u8>), String> {
     let bytes = fsio::read_input(path).map_err(|e| e.to_string())?;
     let contents = load::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     match contents.certificates().next() {
-        Some(c) => Ok((c.der.clone(), bytes)),
+        Some(c) => Ok((c.der.to_vec(), bytes)),
         None => Err(format!(
             "{}: not a certificate (found {})",
             path.display(),
@@ -203,9 +203,10 @@ pub fn revoke(req: &RevokeRequest) -> Result<RevokeOutcome, Error> {
         if out.revoked.iter().any(|x| x.serial == r.serial) {
             continue;
         }
-        ledger.append(&Record::Revoke(r.clone()))?;
         out.revoked.push(r);
     }
+    let recs: Vec<Record> = out.revoked.iter().cloned().map(Record::Revoke).collect();
+    ledger.append_many(&recs)?;
     Ok(out)
 }
 

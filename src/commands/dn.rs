@@ -6,6 +6,7 @@ use std::io::Write;
 
 use crate::cli::DnArgs;
 use crate::inspect::subject_dn;
+use crate::quoting::terminal::escape as esc;
 use crate::quoting::{DnForms, tls_allowed_dn_list};
 use crate::{Error, Result};
 
@@ -30,15 +31,15 @@ pub fn run(args: &DnArgs) -> Result<u8> {
         if let Some(note) = note {
             eprintln!("pkitool: note: {note}");
         }
-        format!("{line}\n")
+        format!("{}\n", esc(&line))
     } else if args.qemu {
         let first = dns
             .first()
             .ok_or_else(|| Error::Usage("give a certificate FILE".into()))?;
         let forms = DnForms::of(first);
-        format!("{}\n{}\n", forms.qemu_object, forms.qmp)
+        format!("{}\n{}\n", esc(&forms.qemu_object), esc(&forms.qmp))
     } else {
-        dns.iter().map(|d| format!("{d}\n")).collect()
+        dns.iter().map(|d| format!("{}\n", esc(d))).collect()
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())

@@ -12,8 +12,10 @@ pub mod man;
 pub mod match_dn;
 pub mod probe;
 pub mod renew;
+pub mod request;
 pub mod revoke;
 pub mod show;
+pub mod sign;
 pub mod template;
 pub mod validate;
 
@@ -28,6 +30,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::InitCa(args) => init_ca::run(&args),
         Command::Issue(args) => issue::run(&args),
+        Command::Request(args) => request::run(&args),
+        Command::Sign(args) => sign::run(&args),
         Command::Template(cmd) => template::run(&cmd),
         Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => dn::run(&args),

@@ -11,6 +11,7 @@ use x509_parser::prelude::FromDer;
 use crate::ca::provision::{Outcome, WrittenKind};
 use crate::layout;
 use crate::quoting::DnForms;
+use crate::quoting::terminal::{escape as esc, path as term_path};
 
 /// SHA-256 fingerprint as `AB:CD:...`.
 pub fn fingerprint(der: &[u8]) -> String {
@@ -80,7 +81,7 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
 /// Prints what was written and where it goes.
 pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     for w in &o.warnings {
-        writeln!(out, "warning: {w}")?;
+        writeln!(out, "warning: {}", esc(w))?;
     }
     let leaf_dn = print_files(out, o)?;
     writeln!(out)?;
@@ -109,19 +110,19 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
         } else {
             ""
         };
-        writeln!(out, "  {}  mode {:04o}{state}", f.path.display(), f.mode)?;
+        writeln!(out, "  {}  mode {:04o}{state}", term_path(&f.path), f.mode)?;
         match &f.what {
             WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
             WrittenKind::Cert(der) => {
                 let Some(facts) = cert_facts(der) else {
                     continue;
                 };
-                writeln!(out, "    subject:  {}", facts.subject)?;
+                writeln!(out, "    subject:  {}", esc(&facts.subject))?;
                 if facts.issuer != facts.subject {
-                    writeln!(out, "    issuer:   {}", facts.issuer)?;
+                    writeln!(out, "    issuer:   {}", esc(&facts.issuer))?;
                 }
                 if !facts.sans.is_empty() {
-                    writeln!(out, "    SANs:     {}", facts.sans.join(", "))?;
+                    writeln!(out, "    SANs:     {}", esc(&facts.sans.join(", ")))?;
                 }
                 writeln!(
                     out,
@@ -129,10 +130,7 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
                     facts.not_before, facts.not_after
                 )?;
                 writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                let is_leaf_cert = f.path.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.contains("server") || n.contains("client")
-                });
+                let is_leaf_cert = X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
                 if is_leaf_cert {
                     leaf_dn = Some(facts.subject);
                 }
@@ -177,9 +175,9 @@ fn print_dn_forms(out: &mut impl Write, dn: &str) -> std::io::Result<()> {
     let forms = DnForms::of(dn);
     writeln!(out)?;
     writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
-    writeln!(out, "  {}", forms.dn)?;
+    writeln!(out, "  {}", esc(&forms.dn))?;
     writeln!(out, "libvirtd.conf on the server:")?;
-    writeln!(out, "  {}", forms.libvirtd_conf)?;
+    writeln!(out, "  {}", esc(&forms.libvirtd_conf))?;
     if let Some(note) = &forms.libvirtd_note {
         writeln!(out, "  (note: {note})")?;
     }
@@ -187,7 +185,7 @@ fn print_dn_forms(out: &mut impl Write, dn: &str) -> std::io::Result<()> {
         out,
         "QEMU authorization (server side), command line and QMP:"
     )?;
-    writeln!(out, "  {}", forms.qemu_object)?;
-    writeln!(out, "  {}", forms.qmp)?;
+    writeln!(out, "  {}", esc(&forms.qemu_object))?;
+    writeln!(out, "  {}", esc(&forms.qmp))?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod crl;
+pub mod csr;
 pub mod der;
 pub mod dn;
 pub mod keys;

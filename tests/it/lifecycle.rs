@@ -133,8 +133,26 @@ fn date(secs: i64) -> String {
 const DAY: i64 = 86_400;
 
 /// init-ca in `dir`.
+/// A pkitool CA that started two years ago (leaves back-dated by the tests must not start
+/// before their CA: pkitool refuses that).
 fn init_ca(dir: &Path) {
-    ok(&pkitool(["init-ca", "--dir", s(dir), "--cn", "Test CA"]));
+    let template = dir.with_extension("info");
+    fs::write(
+        &template,
+        format!(
+            "cn = \"Test CA\"\nca\ncert_signing_key\ncrl_signing_key\nactivation_date = \"{}\"\n",
+            date(-730 * DAY)
+        ),
+    )
+    .unwrap();
+    ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(dir),
+        "--template",
+        s(&template),
+    ]));
+    fs::remove_file(&template).unwrap();
 }
 
 /// Copies files into a new directory under new names.
@@ -1255,10 +1273,10 @@ fn full_disk_mid_renew_leaves_the_old_certificate_in_place() {
     }
     if !nix::unistd::Uid::effective().is_root() {
         assert!(
-            std::env::var_os("CI").is_none(),
+            !crate::util::in_ci(),
             "CI must run as root: the full-disk test mounts a tmpfs"
         );
-        eprintln!("SKIP: not root (the full-disk test mounts a tmpfs)");
+        crate::util::note_skip("not root (the full-disk test mounts a tmpfs)");
         return;
     }
     let t = tmpdir();
@@ -1279,7 +1297,7 @@ fn full_disk_mid_renew_leaves_the_old_certificate_in_place() {
     fs::create_dir(&full).unwrap();
     let ledger_before = fs::read(ca.join("pkitool-ledger.jsonl")).unwrap();
     let script = format!(
-        "set -e; mount -t tmpfs -o size=64k none {full}; cp {src} {full}/servercert.pem; \
+        "set -e; mount -t tmpfs -o size=64k,mode=0755 none {full}; cp {src} {full}/servercert.pem; \
          cp {full}/servercert.pem {p}/before.pem; \
          dd if=/dev/zero of={full}/fill bs=1k count=1024 2>/dev/null || true; \
          set +e; {pk} renew --dir {ca} {full}/servercert.pem > {p}/out.txt 2>&1; echo $? > {p}/rc; \
@@ -1332,6 +1350,12 @@ fn encrypted_ca_key_is_read_only_when_needed_and_ca_flags_take_effect() {
     let p = t.path();
     let ca = p.join("ca");
     fs::write(p.join("pw"), "secret\n").unwrap();
+    // pkitool refuses a password file others can read.
+    fs::set_permissions(
+        p.join("pw"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     // The CA key encrypted by openssl with few PBKDF2 rounds (pkitool's own 600,000 make a debug
     // build slow; reading another tool's encrypted key is the point here anyway).
     init_ca(&ca);
@@ -1599,8 +1623,11 @@ fn read_only_ca_dir_and_a_ledger_that_cannot_be_written() {
         return;
     }
     if !nix::unistd::Uid::effective().is_root() {
-        assert!(std::env::var_os("CI").is_none(), "CI must run as root");
-        eprintln!("SKIP: not root");
+        assert!(
+            !crate::util::in_ci(),
+            "CI must run as root (a read-only bind mount)"
+        );
+        crate::util::note_skip("not root (the test makes a read-only bind mount)");
         return;
     }
     let t = tmpdir();

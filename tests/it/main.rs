@@ -2,6 +2,7 @@
 
 mod ci_formats;
 mod consumer_model;
+mod csr;
 mod differential;
 mod dn_forms;
 mod fleet;
@@ -14,6 +15,7 @@ mod peers;
 mod probe;
 mod provision;
 mod robust;
+mod security;
 mod util;
 mod validate;
 mod verdicts;
