@@ -23,7 +23,7 @@ group() {
   # shellcheck disable=SC2086
   cargo mutants --no-shuffle --output "target/mutants-$name" $files \
     --cargo-test-arg=--lib --cargo-test-arg=--test --cargo-test-arg=integration \
-    -- $tests || true
+    -- -- $tests || true
   out="target/mutants-$name/mutants.out"
   caught=$(wc -l < "$out/caught.txt"); missed=$(wc -l < "$out/missed.txt")
   timeout=$(wc -l < "$out/timeout.txt"); unviable=$(wc -l < "$out/unviable.txt")
