@@ -208,6 +208,9 @@ pub struct PlannedFile {
     pub mode: u32,
     /// Contents (zeroized on drop: may be a private key).
     pub contents: zeroize::Zeroizing<Vec<u8>>,
+    /// Group to give the file (set on the temporary file before any byte is written; root
+    /// stays the owner). `None`: the creator's group, or the replaced file's with `--force`.
+    pub group: Option<u32>,
 }
 
 impl PlannedFile {
@@ -217,8 +220,61 @@ impl PlannedFile {
             path: path.into(),
             mode,
             contents: zeroize::Zeroizing::new(contents.into()),
+            group: None,
         }
     }
+
+    /// The same file, given group `gid` (its mode stays the planned one, e.g. 0640).
+    pub fn with_group(mut self, gid: Option<u32>) -> Self {
+        self.group = gid;
+        self
+    }
+}
+
+/// Gives a temporary file, before anything is written to it, the owner, group and mode its
+/// target will have: with `force`, those of the file it replaces (an operator's `root:qemu 0640`
+/// survives a re-issue); the planned group and mode when [`PlannedFile::group`] is set (it wins
+/// over the replaced file's group and mode); otherwise the planned mode.
+pub fn set_owner_before_write(
+    file: &File,
+    planned: &PlannedFile,
+    force: bool,
+) -> Result<(), WriteError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let existing = if force {
+        std::fs::symlink_metadata(&planned.path)
+            .ok()
+            .filter(|m| m.file_type().is_file())
+    } else {
+        None
+    };
+    let (mut uid, mut gid, mut mode) = match &existing {
+        Some(m) => (Some(m.uid()), Some(m.gid()), m.mode() & 0o7777),
+        None => (None, None, planned.mode),
+    };
+    if let Some(g) = planned.group {
+        gid = Some(g);
+        mode = planned.mode;
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if uid == Some(me) {
+        uid = None;
+    }
+    if uid.is_some() || gid.is_some() {
+        nix::unistd::fchown(
+            file,
+            uid.map(nix::unistd::Uid::from_raw),
+            gid.map(nix::unistd::Gid::from_raw),
+        )
+        .map_err(|e| WriteError::Io {
+            path: planned.path.clone(),
+            what: "cannot give the file its owner and group",
+            source: io::Error::from(e),
+        })?;
+    }
+    // chown clears set-id bits and the mode may differ: set it exactly, still before any byte.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(io_err(&planned.path, "cannot set the mode"))
 }
 
 fn io_err(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> WriteError {
@@ -325,11 +381,16 @@ fn write_with_hook(
             .suffix(".tmp")
             .permissions(std::fs::Permissions::from_mode(f.mode))
             .tempfile_in(dir)
-            .map_err(io_err(dir, "cannot create a temporary file"))?;
+            // tempfile's error names its random file name; report the directory only.
+            .map_err(|e| {
+                let e = e.raw_os_error().map(io::Error::from_raw_os_error).unwrap_or(e);
+                io_err(dir, "cannot create a temporary file")(e)
+            })?;
         // The umask can only have removed bits; make the mode exact before writing anything.
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(f.mode))
             .map_err(io_err(&f.path, "cannot set the mode"))?;
+        set_owner_before_write(tmp.as_file(), f, force)?;
         tmp.write_all(&f.contents)
             .map_err(io_err(&f.path, "cannot write"))?;
         temps.push(tmp);

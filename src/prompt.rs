@@ -62,18 +62,74 @@ pub fn password(
     Ok(Zeroizing::new(pw.as_bytes().to_vec()))
 }
 
-/// The first line of a password file, without `\n` or `\r\n`. An empty password is refused.
+/// The most a password file, pipe or stdin may hold.
+const MAX_PASSWORD_INPUT: u64 = 64 * 1024;
+
+/// The first line of a password file, without `\n` or `\r\n`. `-` reads standard input; a pipe
+/// (`--password-file <(...)`, `/dev/stdin`) is read like a file, bounded. An empty password is
+/// refused; a regular file others can read gives a warning on stderr. Errors name
+/// `--password-file`.
 pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let bytes = Zeroizing::new(crate::fsio::read_limited(path, 64 * 1024)?);
+    let flag = |msg: String| Error::Usage(format!("--password-file {msg}"));
+    let bytes = if path == Path::new("-") {
+        read_stream(std::io::stdin().lock(), "- (standard input)")?
+    } else {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            flag(match e.kind() {
+                std::io::ErrorKind::NotFound => format!("{}: no such file", path.display()),
+                std::io::ErrorKind::PermissionDenied => {
+                    format!("{}: permission denied", path.display())
+                }
+                _ => format!("{}: {e}", path.display()),
+            })
+        })?;
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let ft = meta.file_type();
+        if ft.is_fifo() || ft.is_char_device() || ft.is_socket() {
+            let f = std::fs::File::open(path)
+                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
+            read_stream(f, &path.display().to_string())?
+        } else {
+            let mode = meta.permissions().mode();
+            if ft.is_file() && mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: --password-file {}: mode {:04o}, readable by {}; chmod 600 {}",
+                    path.display(),
+                    mode & 0o7777,
+                    if mode & 0o007 != 0 { "others" } else { "its group" },
+                    crate::quoting::shell_quote(&path.display().to_string())
+                );
+            }
+            Zeroizing::new(
+                crate::fsio::read_limited(path, MAX_PASSWORD_INPUT)
+                    .map_err(|e| flag(e.to_string()))?,
+            )
+        }
+    };
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
         return Err(Error::Failed(format!(
-            "{}: the first line (the password) is empty",
+            "--password-file {}: the first line (the password) is empty",
             path.display()
         )));
     }
     Ok(Zeroizing::new(line.to_vec()))
+}
+
+/// Reads a pipe or terminal to its end, at most [`MAX_PASSWORD_INPUT`] bytes.
+fn read_stream(r: impl std::io::Read, name: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    use std::io::Read;
+    let mut buf = Zeroizing::new(Vec::new());
+    r.take(MAX_PASSWORD_INPUT + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::Usage(format!("--password-file {name}: {e}")))?;
+    if buf.len() as u64 > MAX_PASSWORD_INPUT {
+        return Err(Error::Usage(format!(
+            "--password-file {name}: more than {MAX_PASSWORD_INPUT} bytes; a password file holds one line"
+        )));
+    }
+    Ok(buf)
 }
 
 #[cfg(test)]

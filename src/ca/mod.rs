@@ -1,5 +1,6 @@
 //! The certificate authority's operations: create a CA, load one, issue leaves, read certtool
 //! templates.
 
+pub mod lock;
 pub mod provision;
 pub mod template;

@@ -10,8 +10,8 @@ pub mod show;
 pub mod template;
 pub mod validate;
 
-use crate::ca::provision::{Layout, Outcome};
-use crate::cli::{Cli, Command, KeyTypeArg, LayoutArg};
+use crate::ca::provision::Outcome;
+use crate::cli::{Cli, Command, KeyTypeArg};
 use crate::x509::keys::KeyType;
 use crate::{Error, Result};
 
@@ -39,15 +39,6 @@ impl From<KeyTypeArg> for KeyType {
             KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
             KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
         }
-    }
-}
-
-/// The naming scheme `--layout` names.
-fn layout_of(a: LayoutArg) -> Layout {
-    match a {
-        LayoutArg::Flat => Layout::Flat,
-        LayoutArg::Qemu => Layout::Qemu,
-        LayoutArg::Libvirt => Layout::Libvirt,
     }
 }
 

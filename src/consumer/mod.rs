@@ -7,6 +7,7 @@
 //!   near-miss explanations.
 
 pub mod allowlist;
+pub mod qemu_user;
 pub mod rules;
 pub mod version;
 

@@ -5,6 +5,7 @@
 
 pub mod discover;
 pub mod libvirtd_conf;
+pub mod qemu_conf;
 
 use std::path::{Path, PathBuf};
 

@@ -4,5 +4,6 @@
 pub mod build;
 pub mod der;
 pub mod dn;
+pub mod idn;
 pub mod keys;
 pub mod load;

@@ -1,0 +1,38 @@
+//! One pkitool at a time per output tree: an exclusive `flock` on the tree's top directory
+//! (created first if needed, so two runs into one fresh `--root` lock the same directory). Held
+//! while the files are compared and written, so a concurrent `issue server` and `issue client`
+//! see each other's identical CA certificate instead of racing to create it. The lock leaves no
+//! file behind and dies with the process.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::{Error, fsio};
+
+/// A held lock; released on drop.
+#[derive(Debug)]
+pub struct TreeLock {
+    _lock: Flock<File>,
+    /// Directories created to hold the lock (to remove again if the operation fails).
+    pub created: Vec<PathBuf>,
+}
+
+/// Creates `dir` (missing parts with `mode`) and locks it exclusively, waiting for another
+/// pkitool holding it.
+pub fn lock_tree(dir: &Path, mode: u32) -> Result<TreeLock, Error> {
+    let created = fsio::create_dir_all_mode(dir, mode)?;
+    let f = File::open(dir).map_err(|e| {
+        fsio::remove_created_dirs(&created);
+        Error::Environment(format!("{}: cannot open the directory to lock it: {e}", dir.display()))
+    })?;
+    let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| {
+        fsio::remove_created_dirs(&created);
+        Error::Environment(format!("{}: cannot lock the directory: {e}", dir.display()))
+    })?;
+    Ok(TreeLock {
+        _lock: lock,
+        created,
+    })
+}
