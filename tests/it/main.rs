@@ -7,6 +7,7 @@ mod inspect;
 mod interop;
 mod man;
 mod peers;
+mod provisioning;
 mod provision;
 mod robust;
 mod util;
