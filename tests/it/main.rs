@@ -8,6 +8,7 @@ mod interop;
 mod man;
 mod peers;
 mod provisioning;
+mod readme_guide;
 mod provision;
 mod robust;
 mod util;
