@@ -341,7 +341,18 @@ pub fn remove_created_dirs(created: &[PathBuf]) {
 /// replaced is restored, so a failure leaves neither a partial file nor a half-set. The
 /// directories are fsynced at the end.
 pub fn write_all_or_nothing(files: &[PlannedFile], force: bool) -> Result<(), WriteError> {
-    write_with_hook(files, force, |_| {})
+    write_with_hook(files, force, |_| {}, None)
+}
+
+/// [`write_all_or_nothing`] that also keeps the interrupted-set journal ([`crate::journal`]) in
+/// `journal_dir` during the renames, so a run killed between two renames is completed by the next
+/// one ([`crate::journal::recover`]).
+pub fn write_all_or_nothing_journaled(
+    files: &[PlannedFile],
+    force: bool,
+    journal_dir: &Path,
+) -> Result<(), WriteError> {
+    write_with_hook(files, force, |_| {}, Some(journal_dir))
 }
 
 /// [`write_all_or_nothing`] with a hook run before each rename (tests use it to make a rename
@@ -350,6 +361,7 @@ fn write_with_hook(
     files: &[PlannedFile],
     force: bool,
     before_rename: impl Fn(usize),
+    journal_dir: Option<&Path>,
 ) -> Result<(), WriteError> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
@@ -441,6 +453,32 @@ fn write_with_hook(
         }
     }
 
+    // The journal: from here on a killed run is completed by the next one.
+    let journaled = match journal_dir {
+        Some(jd) => {
+            let entries: Vec<crate::journal::Entry> = temps
+                .iter()
+                .zip(files)
+                .map(|(t, f)| crate::journal::Entry {
+                    target: f.path.clone(),
+                    temp: t.path().to_path_buf(),
+                    backup: backups
+                        .iter()
+                        .find(|(o, _)| o == &f.path)
+                        .map(|(_, b)| b.clone()),
+                })
+                .collect();
+            match crate::journal::begin(jd, &entries) {
+                Ok(j) => j.then_some(jd),
+                Err(e) => {
+                    cleanup_backups(&backups);
+                    return Err(io_err(jd, "cannot write the journal")(e));
+                }
+            }
+        }
+        None => None,
+    };
+
     // 3. Rename into place; undo on the first failure.
     let mut renamed: Vec<&Path> = Vec::new();
     for (i, (tmp, f)) in temps.into_iter().zip(files).enumerate() {
@@ -456,6 +494,9 @@ fn write_with_hook(
             }
             for (orig, backup) in &backups {
                 let _ = std::fs::rename(backup, orig);
+            }
+            if let Some(jd) = journaled {
+                crate::journal::end(jd);
             }
             let err = if e.error.kind() == io::ErrorKind::AlreadyExists {
                 WriteError::AlreadyExists {
@@ -478,6 +519,9 @@ fn write_with_hook(
         File::open(d)
             .and_then(|h| h.sync_all())
             .map_err(io_err(d, "cannot fsync the directory"))?;
+    }
+    if let Some(jd) = journaled {
+        crate::journal::end(jd);
     }
     Ok(())
 }
@@ -628,7 +672,7 @@ mod tests {
             if i == 1 {
                 std::fs::write(&cert, b"RACE").unwrap();
             }
-        })
+        }, None)
         .unwrap_err();
         assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
         assert!(!key.exists(), "the key renamed first must be removed again");
@@ -644,7 +688,7 @@ mod tests {
                 std::fs::create_dir(&cert).unwrap();
                 std::fs::write(cert.join("x"), b"x").unwrap();
             }
-        })
+        }, None)
         .unwrap_err();
         assert!(matches!(err, WriteError::Io { .. }), "{err}");
         assert_eq!(std::fs::read(&key).unwrap(), b"OLDKEY");

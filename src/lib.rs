@@ -18,6 +18,7 @@
 //! | objects | [`x509`] | DER, DNs, loading files, keys, the certificate builder |
 //! | base | [`quoting`] | shell, libvirtd.conf, QEMU option and QMP quoting |
 //! | | [`fsio`], [`prompt`], [`error`] | bounded reads and atomic writes, TTY prompts, errors |
+//! | | [`journal`] | the interrupted-set journal: a killed write is completed by the next run |
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ pub mod consumer;
 pub mod error;
 pub mod fsio;
 pub mod inspect;
+pub mod journal;
 pub mod layout;
 pub mod prompt;
 pub mod quoting;

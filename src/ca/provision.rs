@@ -170,11 +170,14 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         ),
         PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
     ];
-    let created = fsio::create_dir_all_mode(&req.dir, PRIVATE_DIR_MODE)?;
-    if let Err(e) = fsio::write_all_or_nothing(&files, req.force) {
+    let lock = crate::ca::lock::lock_tree(&req.dir, PRIVATE_DIR_MODE)?;
+    let created = lock.created.clone();
+    let notes = recover_note(&req.dir, std::slice::from_ref(&req.dir))?;
+    if let Err(e) = fsio::write_all_or_nothing_journaled(&files, req.force, &req.dir) {
         fsio::remove_created_dirs(&created);
         return Err(e.into());
     }
+    drop(lock);
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -198,7 +201,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         ],
         role: layout::Role::Ca,
         warnings: Vec::new(),
-        notes: Vec::new(),
+        notes,
         qemu_group_hint: None,
     })
 }
@@ -416,10 +419,11 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     let top = lock_dir_of(req.layout, &paths, &req.root);
     let lock = crate::ca::lock::lock_tree(&top, paths.dirs[0].1)?;
     let mut created = lock.created.clone();
+    let write_dirs: Vec<PathBuf> = paths.dirs.iter().map(|(d, _)| d.clone()).collect();
+    let mut notes = recover_note(&top, &write_dirs)?;
 
     let mut planned = Vec::new();
     let mut written = Vec::new();
-    let mut notes = Vec::new();
     let mut replace = req.force;
     if let Some(ca_path) = &paths.ca {
         match ca_file_plan(ca_path, ca, req)? {
@@ -486,7 +490,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
             }
         }
     }
-    if let Err(e) = fsio::write_all_or_nothing(&planned, replace) {
+    if let Err(e) = fsio::write_all_or_nothing_journaled(&planned, replace, &top) {
         fsio::remove_created_dirs(&created);
         return Err(e.into());
     }
@@ -510,6 +514,29 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         warnings: Vec::new(),
         notes,
         qemu_group_hint: crate::consumer::qemu_user::hint_group(),
+    })
+}
+
+/// Completes a set of files an interrupted run left in `dir` ([`crate::journal::recover`]; the
+/// lock is held) and says so.
+fn recover_note(dir: &Path, write_dirs: &[PathBuf]) -> Result<Vec<String>, Error> {
+    let done = crate::journal::recover(dir, write_dirs).map_err(|e| {
+        Error::Environment(format!(
+            "{}: cannot complete the interrupted write its {} records: {e}",
+            dir.display(),
+            crate::journal::JOURNAL
+        ))
+    })?;
+    Ok(if done.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "completed an earlier run's interrupted write first: {}",
+            done.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]
     })
 }
 

@@ -242,6 +242,11 @@ pub const CODES: &[(&str, Class, &str)] = &[
         "a PEM file carries extra objects that are ignored",
     ),
     ("PKI-F14", Class::BadPem, "unusable DH parameters file"),
+    (
+        "PKI-F15",
+        Class::MissingFile,
+        "an interrupted pkitool write (journal left by a killed run)",
+    ),
     ("PKI-T01", Class::Expired, "a leaf certificate has expired"),
     (
         "PKI-T02",

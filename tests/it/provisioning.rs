@@ -561,3 +561,76 @@ fn messages_name_the_flag_and_never_a_temporary_file() {
     assert!(stderr(&o).contains("ip.info: cn: the CN 10.0.0.1 is an IP address"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("--cn"), "{}", stderr(&o));
 }
+
+#[test]
+fn validity_messages_round_and_at_without_offset_is_utc() {
+    let d = tmpdir();
+    let p = d.path();
+    ca(p);
+    ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--days", "5", "--out", "o"]));
+    let o = pkitool_in(p, ["validate", "o"]);
+    let out = stdout(&o);
+    assert!(out.contains("(in 5 days)"), "{out}");
+    let o = pkitool_in(p, ["validate", "o", "--at", "2027-11-01T00:00:00"]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stdout(&o).contains("at 2027-11-01T00:00:00Z"), "{}", stdout(&o));
+    let o = pkitool_in(p, ["validate", "o", "--at", "tomorrow"]);
+    status(&o, 2);
+    assert!(stderr(&o).contains("--at tomorrow: expected a date (2027-01-31), a UTC date and time (2027-01-31T00:00:00"), "{}", stderr(&o));
+}
+
+/// The public key of a certificate or private key file, by openssl (the independent judge).
+fn pubkey(file: &Path, cert: bool) -> String {
+    let o = if cert {
+        run("openssl", ["x509", "-noout", "-pubkey", "-in", file.to_str().unwrap()])
+    } else {
+        run("openssl", ["pkey", "-pubout", "-in", file.to_str().unwrap()])
+    };
+    assert!(o.status.success(), "{}: {}", file.display(), stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn a_set_killed_between_renames_is_reported_and_completed_by_the_next_run() {
+    if !have_peer("strace") || !have_peer("openssl") {
+        return;
+    }
+    let mut journal_seen = 0;
+    for when in 1..=4 {
+        let d = tmpdir();
+        let p = d.path();
+        ca(p);
+        ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "o"]));
+        let o = Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("inject=rename,renameat,renameat2:signal=KILL:when={when}"))
+            .arg(PKITOOL)
+            .args(["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "o", "--force"])
+            .current_dir(p)
+            .stdin(Stdio::null())
+            .output()
+            .expect("strace");
+        let killed = o.status.code() != Some(0);
+        let o_dir = p.join("o");
+        if p.join("o/.pkitool-journal").exists() {
+            journal_seen += 1;
+            let v = pkitool_in(p, ["validate", "o", "--format", "json"]);
+            assert!(stdout(&v).contains("\"PKI-F15\""), "kill at rename #{when}: {}", stdout(&v));
+        }
+        // The next run touching the directory completes the set.
+        let n = ok(&pkitool_in(p, ["issue", "client", "--dir", "ca", "--cn", "c", "--out", "o"]));
+        assert_eq!(
+            pubkey(&o_dir.join("servercert.pem"), true),
+            pubkey(&o_dir.join("serverkey.pem"), false),
+            "kill at rename #{when} (killed: {killed}): the server pair does not match after the next run\n{n}"
+        );
+        let left: Vec<_> = tree(&o_dir)
+            .into_iter()
+            .filter(|e| e.file_name().unwrap().to_string_lossy().starts_with(".pkitool-"))
+            .collect();
+        assert!(left.is_empty(), "kill at rename #{when}: left {left:?}");
+        let v = pkitool_in(p, ["validate", "o"]);
+        assert!(!stdout(&v).contains("PKI-F15"), "{}", stdout(&v));
+    }
+    assert!(journal_seen >= 2, "the kill points between renames left a journal {journal_seen} times");
+}
