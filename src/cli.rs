@@ -114,7 +114,8 @@ pub enum LayoutArg {
     /// libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...).
     #[default]
     Flat,
-    /// QEMU names in --out (ca-cert.pem, server-cert.pem, server-key.pem, ...).
+    /// QEMU names (ca-cert.pem, server-cert.pem, server-key.pem, ...) in --out, or in
+    /// PREFIX/etc/pki/qemu (the key then gets QEMU's group).
     Qemu,
     /// The system tree under --root (etc/pki/CA, etc/pki/libvirt, etc/pki/libvirt/private).
     Libvirt,

@@ -5,6 +5,7 @@
 pub mod dn;
 pub mod init_ca;
 pub mod issue;
+pub mod man;
 pub mod match_dn;
 pub mod show;
 pub mod template;

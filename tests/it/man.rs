@@ -1,5 +1,6 @@
-//! man/ is generated from the clap definitions (`pkitool::cli::Cli`) with clap_mangen: one page
-//! `pkitool.1` plus one page per subcommand (`pkitool-init-ca.1`, ...).
+//! man/ is generated from the clap definitions (`pkitool::cli::Cli`) by
+//! `pkitool::commands::man::pages`: one page `pkitool.1` plus one page per subcommand and nested
+//! subcommand (`pkitool-init-ca.1`, `pkitool-template-show.1`, ...).
 //!
 //! Regenerate: `PKITOOL_UPDATE_MAN=1 cargo test --test integration man::`
 //! Otherwise the test fails when a page in man/ differs from what the CLI renders, is missing, or
@@ -15,22 +16,9 @@ fn man_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("man")
 }
 
-/// Every page, rendered: file name → roff bytes.
+/// Every page, rendered: file name → roff bytes (the library's one renderer).
 fn render_all() -> BTreeMap<String, Vec<u8>> {
-    let mut cmd = pkitool::cli::Cli::command().disable_help_subcommand(true);
-    cmd.build();
-    let mut pages = BTreeMap::new();
-    let mut render = |c: clap::Command| {
-        let man = clap_mangen::Man::new(c).source(concat!("pkitool ", env!("CARGO_PKG_VERSION")));
-        let mut buf = Vec::new();
-        man.render(&mut buf).expect("render man page");
-        pages.insert(man.get_filename(), buf);
-    };
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        render(sub.clone());
-    }
-    render(cmd);
-    pages
+    pkitool::commands::man::pages()
 }
 
 #[test]
@@ -88,6 +76,7 @@ fn one_page_per_subcommand_naming_every_flag() {
             "pkitool-issue.1",
             "pkitool-match-dn.1",
             "pkitool-show.1",
+            "pkitool-template-show.1",
             "pkitool-template.1",
             "pkitool-validate.1",
             "pkitool.1",
@@ -111,4 +100,83 @@ fn one_page_per_subcommand_naming_every_flag() {
             }
         }
     }
+}
+
+fn page(name: &str) -> String {
+    String::from_utf8(render_all()[name].clone()).expect("utf-8 page")
+}
+
+#[test]
+fn every_page_reference_exists_and_sections_are_there() {
+    let pages = render_all();
+    for (name, body) in &pages {
+        let text = String::from_utf8_lossy(body);
+        for section in ["SYNOPSIS", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"] {
+            assert!(text.contains(&format!(".SH {section}")), "{name}: no {section}");
+        }
+        assert!(text.contains("NO_COLOR") && text.contains("\n.TP\nCI\n"), "{name}: ENVIRONMENT lacks NO_COLOR/CI");
+        // Every pkitool page it names (\fBpkitool\-x\fR(1)) exists.
+        for (i, _) in text.match_indices("\\fBpkitool") {
+            let rest = &text[i + 3..];
+            let end = rest.find("\\fR(1)").unwrap_or(0);
+            if end == 0 {
+                continue;
+            }
+            let page = rest[..end].replace("\\-", "-");
+            if page.contains(' ') {
+                continue;
+            }
+            assert!(pages.contains_key(&format!("{page}.1")), "{name} refers to {page}(1), which does not exist");
+        }
+    }
+    let issue = page("pkitool-issue.1");
+    let synopsis = &issue[issue.find(".SH SYNOPSIS").unwrap()..issue.find(".SH DESCRIPTION").unwrap()];
+    for want in [
+        "[\\fB\\-\\-dir\\fR \\fIDIR\\fR]",
+        "[\\fB\\-\\-san\\fR \\fINAME_OR_IP\\fR]...",
+        "[\\fB\\-\\-layout\\fR \\fIflat|qemu|libvirt\\fR]",
+        "\\fIserver|client\\fR",
+        "[\\fB\\-\\-force\\fR]",
+    ] {
+        assert!(synopsis.contains(want), "issue SYNOPSIS lacks {want}:\n{synopsis}");
+    }
+    let validate = page("pkitool-validate.1");
+    assert!(validate.contains("[\\fIPATH\\fR]..."), "validate SYNOPSIS: [PATH]...");
+    assert!(page("pkitool-template.1").contains("\\fBpkitool\\-template\\-show\\fR(1)"));
+}
+
+/// The EXAMPLES of every page run as printed (after the setup the pages assume: a CA in `ca`,
+/// a server and client in the staged tree `stage`).
+#[test]
+fn man_page_examples_run() {
+    use crate::util::*;
+    let d = tmpdir();
+    let p = d.path();
+    let bin = std::path::Path::new(PKITOOL).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let sh = |script: &str| {
+        let o = std::process::Command::new("sh")
+            .args(["-ec", script])
+            .current_dir(p)
+            .env("PATH", &path)
+            .env("CA_PASSWORD", "example password")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    let mut order: Vec<&str> = vec!["pkitool"];
+    order.extend(["pkitool init-ca", "pkitool issue", "pkitool template", "pkitool template show", "pkitool dn", "pkitool show", "pkitool match-dn", "pkitool validate"]);
+    let mut ran = 0;
+    for full in order {
+        for (_, cmd) in pkitool::commands::man::examples(full) {
+            let (code, out, err) = sh(cmd);
+            // validate may report findings (exit 1); anything else must succeed.
+            let fine = code == Some(0) || (cmd.contains("validate") && code == Some(1));
+            assert!(fine, "example of {full}: {cmd}\nexit {code:?}\n{out}\n{err}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "{ran} examples");
 }
