@@ -407,25 +407,7 @@ fn write_with_hook(
             .map_err(io_err(&f.path, "cannot write"))?;
         temps.push(tmp);
     }
-    // fsync the temporary files concurrently: their journal commits overlap.
-    let synced: Vec<io::Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = temps
-            .iter()
-            .map(|t| s.spawn(move || t.as_file().sync_all()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
-            })
-            .collect()
-    });
-    for (res, f) in synced.into_iter().zip(files) {
-        res.map_err(io_err(&f.path, "cannot fsync"))?;
-    }
-
-    // 2. Keep the files --force replaces (hard links), to restore them if a later rename fails.
+    // 2. (Before the fsyncs: links are metadata only.) Keep the files --force replaces (hard links), to restore them if a later rename fails.
     let mut backups: Vec<(PathBuf, PathBuf)> = Vec::new();
     let cleanup_backups = |backups: &[(PathBuf, PathBuf)]| {
         for (_, b) in backups {
@@ -453,9 +435,10 @@ fn write_with_hook(
         }
     }
 
-    // The journal: from here on a killed run is completed by the next one.
-    let journaled = match journal_dir {
-        Some(jd) => {
+    // The journal of a set of two or more renames ([`crate::journal`]), prepared now so that it
+    // is fsynced together with the files; put in place before the first rename.
+    let journal = match journal_dir {
+        Some(jd) if files.len() > 1 => {
             let entries: Vec<crate::journal::Entry> = temps
                 .iter()
                 .zip(files)
@@ -468,16 +451,54 @@ fn write_with_hook(
                         .map(|(_, b)| b.clone()),
                 })
                 .collect();
-            match crate::journal::begin(jd, &entries) {
-                Ok(j) => j.then_some(jd),
+            match crate::journal::prepare(jd, &entries) {
+                Ok(j) => j.map(|t| (t, jd)),
                 Err(e) => {
                     cleanup_backups(&backups);
                     return Err(io_err(jd, "cannot write the journal")(e));
                 }
             }
         }
+        _ => None,
+    };
+
+    // fsync the temporary files (and the journal) concurrently: their journal commits overlap.
+    let synced: Vec<io::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = temps
+            .iter()
+            .map(|t| t.as_file())
+            .chain(journal.as_ref().map(|(j, _)| j.as_file()))
+            .map(|f| s.spawn(move || f.sync_all()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
+            })
+            .collect()
+    });
+    let paths = files
+        .iter()
+        .map(|f| f.path.as_path())
+        .chain(journal.as_ref().map(|(_, d)| *d));
+    for (res, p) in synced.into_iter().zip(paths) {
+        if let Err(e) = res {
+            cleanup_backups(&backups);
+            return Err(io_err(p, "cannot fsync")(e));
+        }
+    }
+    let journaled = match journal {
+        Some((tmp, jd)) => match crate::journal::commit(tmp, jd) {
+            Ok(()) => Some(jd),
+            Err(e) => {
+                cleanup_backups(&backups);
+                return Err(io_err(jd, "cannot write the journal")(e));
+            }
+        },
         None => None,
     };
+
 
     // 3. Rename into place; undo on the first failure.
     let mut renamed: Vec<&Path> = Vec::new();

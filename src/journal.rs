@@ -82,19 +82,34 @@ fn decode(text: &str) -> Vec<Entry> {
         .collect()
 }
 
-/// Writes the journal durably (temporary file, fsync, rename). `Ok(false)` when the paths cannot
-/// be journaled (see the module notes).
-pub fn begin(dir: &Path, entries: &[Entry]) -> std::io::Result<bool> {
+/// Writes the journal's temporary file (not yet fsynced: the caller fsyncs it together with the
+/// set's files, then [`commit`]s it). `Ok(None)` when the paths cannot be journaled (see the
+/// module notes).
+pub fn prepare(dir: &Path, entries: &[Entry]) -> std::io::Result<Option<tempfile::NamedTempFile>> {
     let Some(text) = encode(entries) else {
-        return Ok(false);
+        return Ok(None);
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".pkitool-journal-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
+    Ok(Some(tmp))
+}
+
+/// Puts a prepared, fsynced journal in place (before the set's first rename).
+pub fn commit(tmp: tempfile::NamedTempFile, dir: &Path) -> std::io::Result<()> {
+    tmp.persist(dir.join(JOURNAL)).map(|_| ()).map_err(|e| e.error)
+}
+
+/// Writes the journal durably in one step (prepare, fsync, commit). `Ok(false)` when the paths
+/// cannot be journaled.
+pub fn begin(dir: &Path, entries: &[Entry]) -> std::io::Result<bool> {
+    let Some(tmp) = prepare(dir, entries)? else {
+        return Ok(false);
+    };
     tmp.as_file().sync_all()?;
-    tmp.persist(dir.join(JOURNAL)).map_err(|e| e.error)?;
+    commit(tmp, dir)?;
     Ok(true)
 }
 

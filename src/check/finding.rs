@@ -507,6 +507,7 @@ mod tests {
             include_str!("dn_acl.rs"),
             include_str!("crl.rs"),
             include_str!("validate.rs"),
+            include_str!("interrupted.rs"),
         ];
         let mut emitted = std::collections::BTreeSet::new();
         for src in sources {

@@ -168,8 +168,13 @@ pub fn group_name(gid: u32) -> Option<String> {
 /// The QEMU group to name in a hint on this machine: this machine's QEMU group when it exists,
 /// else none (a hint never names a group the machine does not have).
 pub fn hint_group() -> Option<String> {
-    let (g, _) = qemu_group(Path::new("/")).ok()?;
-    group_id(Path::new("/"), &g).ok().flatten().map(|_| g)
+    hint_group_under(Path::new("/"))
+}
+
+/// [`hint_group`] for the system under `root`.
+pub fn hint_group_under(root: &Path) -> Option<String> {
+    let (g, _) = qemu_group(root).ok()?;
+    group_id(root, &g).ok().flatten().map(|_| g)
 }
 
 #[cfg(test)]
@@ -202,6 +207,17 @@ mod tests {
         let (g, src) = qemu_group(root).unwrap();
         assert_eq!(g, "kvm");
         assert!(matches!(src, GroupSource::QemuConf(_)));
+    }
+
+    #[test]
+    fn hints_name_only_groups_that_exist() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("etc")).unwrap();
+        std::fs::write(d.path().join("etc/os-release"), "ID=fedora\n").unwrap();
+        std::fs::write(d.path().join("etc/group"), "root:x:0:\n").unwrap();
+        assert_eq!(hint_group_under(d.path()), None);
+        std::fs::write(d.path().join("etc/group"), "root:x:0:\nqemu:x:107:\n").unwrap();
+        assert_eq!(hint_group_under(d.path()).as_deref(), Some("qemu"));
     }
 
     #[test]
