@@ -41,6 +41,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Check whether a libvirt tls_allowed_dn_list pattern matches a certificate.
     MatchDn(MatchDnArgs),
+    /// Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it
+    /// presents and whether it admits the client certificate.
+    Probe(ProbeArgs),
 }
 
 /// Key algorithms pkitool can generate.
@@ -124,7 +127,7 @@ pub enum LayoutArg {
 /// The QEMU services with their own certificate directory (`/etc/pki/libvirt-SERVICE`, qemu.conf
 /// `SERVICE_tls_x509_cert_dir`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ServiceArg {
+pub enum QemuServiceArg {
     /// VNC (vnc_tls_x509_cert_dir).
     Vnc,
     /// SPICE (spice_tls_x509_cert_dir).
@@ -169,7 +172,7 @@ pub struct IssueArgs {
     /// Write QEMU names into the per-service directory libvirt's qemu.conf uses for this service,
     /// PREFIX/etc/pki/libvirt-SERVICE (implies --layout qemu).
     #[arg(long, value_enum, value_name = "SERVICE")]
-    pub service: Option<ServiceArg>,
+    pub service: Option<QemuServiceArg>,
     /// Make the private key root:GROUP 0640 (certificates stay 0644), so QEMU running as an
     /// unprivileged user can read it. Default for QEMU layouts under a system tree: the group in
     /// PREFIX/etc/libvirt/qemu.conf, else the distribution's QEMU group.
@@ -323,4 +326,74 @@ pub struct MatchDnArgs {
     /// The client certificate.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// The services `probe` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceArg {
+    /// libvirtd's TLS port (default 16514): TLS from the first byte.
+    Libvirt,
+    /// QEMU NBD (default 10809): NBD_OPT_STARTTLS.
+    Nbd,
+    /// QEMU VNC (default 5900): RFB VeNCrypt with an X.509 subtype.
+    Vnc,
+    /// Any service that starts TLS at once (QEMU migration and chardev ports, websocket VNC).
+    Tls,
+}
+
+/// `pkitool probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Endpoints: HOST, HOST:PORT or [IPV6]:PORT. Without --service the port decides (16514
+    /// libvirt, 10809 nbd, 5900-5999 vnc).
+    #[arg(value_name = "HOST[:PORT]", required = true)]
+    pub targets: Vec<String>,
+    /// What the endpoints speak (and the default port).
+    #[arg(long, value_enum, value_name = "SERVICE")]
+    pub service: Option<ServiceArg>,
+    /// CA certificate to judge the presented chain against (default: the --pkipath or local
+    /// layout's CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The name clients use to reach the server (default: the HOST probed).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Client certificate to offer.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_key",
+        conflicts_with = "pkipath"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (unencrypted, as libvirt and QEMU load it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "client_cert",
+        conflicts_with = "pkipath"
+    )]
+    pub client_key: Option<PathBuf>,
+    /// libvirt client directory: clientcert.pem, clientkey.pem (or private/clientkey.pem) and
+    /// cacert.pem.
+    #[arg(long, value_name = "DIR")]
+    pub pkipath: Option<PathBuf>,
+    /// Bound for each step (connect, protocol, handshake, answer), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Evaluate at this time (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_within: u32,
+    /// Judge for these libvirt/QEMU versions (e.g. qemu=10.2,libvirt=11.0).
+    #[arg(long, value_name = "NAME=VERSION,...", value_parser = parse_consumers, default_value = "libvirt=9.0.0,qemu=10.0.2")]
+    pub consumers: Consumers,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }

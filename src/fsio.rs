@@ -395,7 +395,10 @@ fn write_with_hook(
             .tempfile_in(dir)
             // tempfile's error names its random file name; report the directory only.
             .map_err(|e| {
-                let e = e.raw_os_error().map(io::Error::from_raw_os_error).unwrap_or(e);
+                let e = e
+                    .raw_os_error()
+                    .map(io::Error::from_raw_os_error)
+                    .unwrap_or(e);
                 io_err(dir, "cannot create a temporary file")(e)
             })?;
         // The umask can only have removed bits; make the mode exact before writing anything.
@@ -498,7 +501,6 @@ fn write_with_hook(
         },
         None => None,
     };
-
 
     // 3. Rename into place; undo on the first failure.
     let mut renamed: Vec<&Path> = Vec::new();
@@ -689,11 +691,16 @@ mod tests {
             PlannedFile::new(&cert, CERT_MODE, b"C".to_vec()),
         ];
         // Without --force: the second target appears just before its rename.
-        let err = write_with_hook(&files, false, |i| {
-            if i == 1 {
-                std::fs::write(&cert, b"RACE").unwrap();
-            }
-        }, None)
+        let err = write_with_hook(
+            &files,
+            false,
+            |i| {
+                if i == 1 {
+                    std::fs::write(&cert, b"RACE").unwrap();
+                }
+            },
+            None,
+        )
         .unwrap_err();
         assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
         assert!(!key.exists(), "the key renamed first must be removed again");
@@ -703,13 +710,18 @@ mod tests {
         // its place); the first file is restored to its old contents.
         std::fs::write(&key, b"OLDKEY").unwrap();
         std::fs::write(&cert, b"OLDCERT").unwrap();
-        let err = write_with_hook(&files, true, |i| {
-            if i == 1 {
-                std::fs::remove_file(&cert).unwrap();
-                std::fs::create_dir(&cert).unwrap();
-                std::fs::write(cert.join("x"), b"x").unwrap();
-            }
-        }, None)
+        let err = write_with_hook(
+            &files,
+            true,
+            |i| {
+                if i == 1 {
+                    std::fs::remove_file(&cert).unwrap();
+                    std::fs::create_dir(&cert).unwrap();
+                    std::fs::write(cert.join("x"), b"x").unwrap();
+                }
+            },
+            None,
+        )
         .unwrap_err();
         assert!(matches!(err, WriteError::Io { .. }), "{err}");
         assert_eq!(std::fs::read(&key).unwrap(), b"OLDKEY");

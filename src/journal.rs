@@ -99,7 +99,9 @@ pub fn prepare(dir: &Path, entries: &[Entry]) -> std::io::Result<Option<tempfile
 
 /// Puts a prepared, fsynced journal in place (before the set's first rename).
 pub fn commit(tmp: tempfile::NamedTempFile, dir: &Path) -> std::io::Result<()> {
-    tmp.persist(dir.join(JOURNAL)).map(|_| ()).map_err(|e| e.error)
+    tmp.persist(dir.join(JOURNAL))
+        .map(|_| ())
+        .map_err(|e| e.error)
 }
 
 /// Writes the journal durably in one step (prepare, fsync, commit). `Ok(false)` when the paths
@@ -212,8 +214,14 @@ mod tests {
         assert_eq!(find(p).unwrap().len(), 2);
         let done = recover(p, &[p.to_path_buf()]).unwrap();
         assert_eq!(done.len(), 1);
-        assert_eq!(std::fs::read_to_string(p.join("cert.pem")).unwrap(), "new cert");
-        assert_eq!(std::fs::read_to_string(p.join("key.pem")).unwrap(), "new key");
+        assert_eq!(
+            std::fs::read_to_string(p.join("cert.pem")).unwrap(),
+            "new cert"
+        );
+        assert_eq!(
+            std::fs::read_to_string(p.join("key.pem")).unwrap(),
+            "new key"
+        );
         assert!(!p.join(".bk").exists() && !p.join(JOURNAL).exists() && !p.join(".t2").exists());
         assert!(recover(p, &[]).unwrap().is_empty());
         std::fs::write(p.join(".pkitool-abc.tmp"), "k").unwrap();

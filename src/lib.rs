@@ -9,10 +9,11 @@
 //! |---|---|---|
 //! | command line | [`cli`] | the clap definitions: every flag, once (the man pages come from here) |
 //! | | [`commands`] | one file per subcommand: flags in, domain call, output, exit status |
-//! | output | [`report`] | findings as text and JSON, `show`'s text, provisioning summaries |
+//! | output | [`report`] | findings as text and JSON, `show`'s text, provisioning summaries, `probe`'s report |
 //! | operations | [`check`] | every check of `validate`, findings with stable codes ([`check::finding`]), [`check::validate`] |
 //! | | [`ca`] | create and load CAs, issue leaves, certtool `.info` templates |
 //! | | [`inspect`] | what a file holds, described (`show`, `dn`) |
+//! | | [`probe`] | `probe`: reach a live endpoint's TLS handshake (NBD STARTTLS, VeNCrypt, libvirt), capture the chain, judge it with [`check`] |
 //! | consumers | [`consumer`] | what libvirt and QEMU accept, per version: [`consumer::rules`], allow-list matching |
 //! | | [`layout`] | where libvirt and QEMU look: file names, discovery, libvirtd.conf |
 //! | objects | [`x509`] | DER, DNs, loading files, keys, the certificate builder |
@@ -32,6 +33,7 @@ pub mod fsio;
 pub mod inspect;
 pub mod journal;
 pub mod layout;
+pub mod probe;
 pub mod prompt;
 pub mod quoting;
 pub mod report;

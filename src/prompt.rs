@@ -86,8 +86,8 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let ft = meta.file_type();
         if ft.is_fifo() || ft.is_char_device() || ft.is_socket() {
-            let f = std::fs::File::open(path)
-                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
+            let f =
+                std::fs::File::open(path).map_err(|e| flag(format!("{}: {e}", path.display())))?;
             read_stream(f, &path.display().to_string())?
         } else {
             let mode = meta.permissions().mode();
@@ -96,7 +96,11 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
                     "warning: --password-file {}: mode {:04o}, readable by {}; chmod 600 {}",
                     path.display(),
                     mode & 0o7777,
-                    if mode & 0o007 != 0 { "others" } else { "its group" },
+                    if mode & 0o007 != 0 {
+                        "others"
+                    } else {
+                        "its group"
+                    },
                     crate::quoting::shell_quote(&path.display().to_string())
                 );
             }

@@ -25,7 +25,10 @@ pub fn lock_tree(dir: &Path, mode: u32) -> Result<TreeLock, Error> {
     let created = fsio::create_dir_all_mode(dir, mode)?;
     let f = File::open(dir).map_err(|e| {
         fsio::remove_created_dirs(&created);
-        Error::Environment(format!("{}: cannot open the directory to lock it: {e}", dir.display()))
+        Error::Environment(format!(
+            "{}: cannot open the directory to lock it: {e}",
+            dir.display()
+        ))
     })?;
     let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| {
         fsio::remove_created_dirs(&created);

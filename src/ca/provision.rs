@@ -457,7 +457,11 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         });
     }
     let gid = req.key_group.as_ref().map(|g| g.gid);
-    let key_mode = if gid.is_some() { GROUP_KEY_MODE } else { KEY_MODE };
+    let key_mode = if gid.is_some() {
+        GROUP_KEY_MODE
+    } else {
+        KEY_MODE
+    };
     planned.push(
         PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()).with_group(gid),
     );
@@ -565,8 +569,8 @@ fn stat_written(w: &mut Written) {
             .flatten()
             .map(|u| u.name)
             .unwrap_or_else(|| m.uid().to_string());
-        let group = crate::consumer::qemu_user::group_name(m.gid())
-            .unwrap_or_else(|| m.gid().to_string());
+        let group =
+            crate::consumer::qemu_user::group_name(m.gid()).unwrap_or_else(|| m.gid().to_string());
         w.owner = Some(format!("{user}:{group}"));
     }
 }

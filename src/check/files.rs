@@ -8,8 +8,13 @@ use crate::check::finding::{FRole, Finding, Severity};
 use crate::fsio::{self, ReadError};
 use crate::x509::load::{self, Contents, Encoding, ObjectKind};
 
-/// libvirt reads credential files with `virFileReadAll(..., 1 << 16)`.
-pub const LIBVIRT_MAX: usize = 1 << 16;
+/// The most libvirt reads of a credential file (`virFileReadAll(..., 1 << 16)`), from the
+/// consumer model.
+pub const LIBVIRT_MAX: usize =
+    match crate::consumer::rules::max_file_size(crate::consumer::Consumer::Libvirt) {
+        Some(n) => n,
+        None => usize::MAX,
+    };
 
 /// What a file is supposed to hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@
 //! | `D` | the DN allow-list (`tls_allowed_dn_list`, QEMU authz) |
 //! | `R` | CRLs and revocation |
 //! | `S` | configuration (libvirtd.conf, layout-level notes) |
+//! | `N` | a probed endpoint (`pkitool probe`): connection, protocol, handshake, client admission |
 //!
 //! [`CODES`] lists every code with its class and a title; the README renders it.
 
@@ -82,6 +83,8 @@ pub enum Class {
     Revoked,
     Crl,
     Config,
+    Endpoint,
+    ClientAuth,
 }
 
 /// The role of the file a finding is about.
@@ -443,6 +446,62 @@ pub const CODES: &[(&str, Class, &str)] = &[
         Class::Config,
         "a role is not set up (no certificate and no key)",
     ),
+    (
+        "PKI-N01",
+        Class::Endpoint,
+        "cannot connect to the endpoint (refused, unreachable, unknown host)",
+    ),
+    (
+        "PKI-N02",
+        Class::Endpoint,
+        "the endpoint timed out (connect, prelude, handshake or answer)",
+    ),
+    (
+        "PKI-N03",
+        Class::Endpoint,
+        "the endpoint closed the connection",
+    ),
+    (
+        "PKI-N04",
+        Class::Endpoint,
+        "not the expected protocol (plain text, HTTP, not NBD/RFB/TLS)",
+    ),
+    (
+        "PKI-N05",
+        Class::Endpoint,
+        "the endpoint does not offer TLS with a certificate (NBD_REP_ERR_POLICY, no VeNCrypt)",
+    ),
+    ("PKI-N06", Class::Endpoint, "the TLS handshake failed"),
+    (
+        "PKI-N07",
+        Class::ClientAuth,
+        "the server requires a client certificate and none was given",
+    ),
+    (
+        "PKI-N08",
+        Class::ClientAuth,
+        "the server refused the client certificate (allow-list, authz, untrusted)",
+    ),
+    (
+        "PKI-N09",
+        Class::ClientAuth,
+        "the server does not ask for a client certificate",
+    ),
+    (
+        "PKI-N10",
+        Class::ClientAuth,
+        "the server asked for a client certificate but admitted a client without one",
+    ),
+    (
+        "PKI-N11",
+        Class::ClientAuth,
+        "the server accepted the client certificate",
+    ),
+    (
+        "PKI-N12",
+        Class::Chain,
+        "the presented chain was not checked against a CA (none given or found)",
+    ),
 ];
 
 /// The class of a code (from [`CODES`]); `config` for an unknown code.
@@ -508,6 +567,8 @@ mod tests {
             include_str!("crl.rs"),
             include_str!("validate.rs"),
             include_str!("interrupted.rs"),
+            include_str!("../probe/mod.rs"),
+            include_str!("../probe/judge.rs"),
         ];
         let mut emitted = std::collections::BTreeSet::new();
         for src in sources {

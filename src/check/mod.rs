@@ -382,8 +382,9 @@ fn check_cas(
         }
     }
     path_len(p, cas, out);
-    // libvirt and QEMU <= 10.1 import (and check) only the first 16.
-    for (i, ca) in cas.certs.iter().enumerate().take(16) {
+    // libvirt and QEMU <= 10.1 import (and check) only the first 16; QEMU 10.2 all of them.
+    let checked = crate::consumer::rules::ca_bundle_checked(&opts.consumers).unwrap_or(usize::MAX);
+    for (i, ca) in cas.certs.iter().enumerate().take(checked) {
         let c = CertRef::new(ca, p, FRole::Ca, i);
         time::check(&c, true, opts, out);
         constraints::check(

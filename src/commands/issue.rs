@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use crate::ca::provision::{self, KeyGroup, Layout, LeafInput, LeafRequest};
-use crate::cli::{IssueArgs, LayoutArg, LeafKind, ServiceArg};
+use crate::cli::{IssueArgs, LayoutArg, LeafKind, QemuServiceArg};
 use crate::consumer::qemu_user;
 use crate::layout::{self, libvirt, qemu};
 use crate::x509::keys::KeyType;
@@ -25,14 +25,14 @@ pub fn leaf_input(args: &IssueArgs) -> LeafInput {
     }
 }
 
-fn service_name(s: ServiceArg) -> &'static str {
+fn service_name(s: QemuServiceArg) -> &'static str {
     match s {
-        ServiceArg::Vnc => "vnc",
-        ServiceArg::Spice => "spice",
-        ServiceArg::Chardev => "chardev",
-        ServiceArg::Migrate => "migrate",
-        ServiceArg::Backup => "backup",
-        ServiceArg::Nbd => "nbd",
+        QemuServiceArg::Vnc => "vnc",
+        QemuServiceArg::Spice => "spice",
+        QemuServiceArg::Chardev => "chardev",
+        QemuServiceArg::Migrate => "migrate",
+        QemuServiceArg::Backup => "backup",
+        QemuServiceArg::Nbd => "nbd",
     }
 }
 
@@ -61,9 +61,8 @@ pub struct Target {
 /// Resolves `--layout`, `--out`, `--root` and `--service`, refusing combinations where a flag
 /// would be ignored.
 pub fn target(args: &IssueArgs) -> Result<Target, Error> {
-    let conflict = |a: &str, b: &str, why: &str| {
-        Err(Error::Usage(format!("{a} and {b} conflict: {why}")))
-    };
+    let conflict =
+        |a: &str, b: &str, why: &str| Err(Error::Usage(format!("{a} and {b} conflict: {why}")));
     let layout = match (args.layout, args.service) {
         (Some(l), Some(s)) if l != LayoutArg::Qemu => {
             return conflict(
@@ -157,7 +156,9 @@ pub fn key_group(args: &IssueArgs, t: &Target) -> Result<Option<KeyGroup>, Error
         (None, false) => return Ok(None),
     };
     let db = if t.root != Path::new("/") && layout::under_root(&t.root, "etc/group").exists() {
-        layout::under_root(&t.root, "etc/group").display().to_string()
+        layout::under_root(&t.root, "etc/group")
+            .display()
+            .to_string()
     } else {
         "this machine's group database".to_string()
     };

@@ -56,7 +56,12 @@ fn value_text(a: &Arg) -> String {
         return vals.join("|");
     }
     a.get_value_names()
-        .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" "))
+        .map(|v| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|| a.get_id().as_str().to_ascii_uppercase())
 }
 
@@ -94,7 +99,11 @@ fn synopsis_item(a: &Arg) -> String {
     } else {
         format!("[{body}]")
     };
-    if repeats(a) { format!("{item}...") } else { item }
+    if repeats(a) {
+        format!("{item}...")
+    } else {
+        item
+    }
 }
 
 fn synopsis(cmd: &Command, full: &str) -> String {
@@ -118,33 +127,54 @@ fn synopsis(cmd: &Command, full: &str) -> String {
 /// `ca`, a staged tree in `stage`; `tests/it/man.rs` runs them).
 pub fn examples(full: &str) -> &'static [(&'static str, &'static str)] {
     match full {
-        "pkitool" => &[
-            ("Create a CA, a server and a client certificate in a staged system tree, and check it:", "pkitool init-ca --dir ca --cn \"Example CA\"\npkitool issue server --dir ca --cn compute1.example.org --san 10.0.0.74 --layout libvirt --root stage\npkitool issue client --dir ca --dn \"C=GB,O=Example Org,CN=client1\" --layout libvirt --root stage\npkitool validate --root stage --hostname compute1.example.org"),
-        ],
-        "pkitool init-ca" => &[
-            ("A CA with an encrypted key, the password read from a pipe:", "printf '%s\\n' \"$CA_PASSWORD\" | pkitool init-ca --dir ca2 --cn \"Example CA\" --encrypt-key --password-file -"),
-        ],
+        "pkitool" => &[(
+            "Create a CA, a server and a client certificate in a staged system tree, and check it:",
+            "pkitool init-ca --dir ca --cn \"Example CA\"\npkitool issue server --dir ca --cn compute1.example.org --san 10.0.0.74 --layout libvirt --root stage\npkitool issue client --dir ca --dn \"C=GB,O=Example Org,CN=client1\" --layout libvirt --root stage\npkitool validate --root stage --hostname compute1.example.org",
+        )],
+        "pkitool init-ca" => &[(
+            "A CA with an encrypted key, the password read from a pipe:",
+            "printf '%s\\n' \"$CA_PASSWORD\" | pkitool init-ca --dir ca2 --cn \"Example CA\" --encrypt-key --password-file -",
+        )],
         "pkitool issue" => &[
-            ("A libvirt server certificate in a staged tree:", "pkitool issue server --dir ca --cn compute1.example.org --san compute1 --san 10.0.0.74 --layout libvirt --root stage --force"),
-            ("A VNC server certificate in stage/etc/pki/libvirt-vnc, the key readable by QEMU's group (root:libvirt-qemu 0640):", "pkitool issue server --dir ca --cn compute1.example.org --service vnc --root stage --group libvirt-qemu"),
-            ("A client certificate with a whole DN, in its own directory:", "pkitool issue client --dir ca --dn \"C=GB,O=Example Org,CN=client2\" --out client2"),
+            (
+                "A libvirt server certificate in a staged tree:",
+                "pkitool issue server --dir ca --cn compute1.example.org --san compute1 --san 10.0.0.74 --layout libvirt --root stage --force",
+            ),
+            (
+                "A VNC server certificate in stage/etc/pki/libvirt-vnc, the key readable by QEMU's group (root:libvirt-qemu 0640):",
+                "pkitool issue server --dir ca --cn compute1.example.org --service vnc --root stage --group libvirt-qemu",
+            ),
+            (
+                "A client certificate with a whole DN, in its own directory:",
+                "pkitool issue client --dir ca --dn \"C=GB,O=Example Org,CN=client2\" --out client2",
+            ),
         ],
         "pkitool validate" => &[
-            ("Check a staged tree for the names clients use, failing on warnings too:", "pkitool validate --root stage --hostname compute1.example.org --strict"),
-            ("The JSON report, evaluated a year from now:", "pkitool validate --root stage --format json --at 2027-12-01"),
+            (
+                "Check a staged tree for the names clients use, failing on warnings too:",
+                "pkitool validate --root stage --hostname compute1.example.org --strict",
+            ),
+            (
+                "The JSON report, evaluated a year from now:",
+                "pkitool validate --root stage --format json --at 2027-12-01",
+            ),
         ],
-        "pkitool dn" => &[
-            ("The tls_allowed_dn_list line for a client certificate:", "pkitool dn stage/etc/pki/libvirt/clientcert.pem --libvirtd"),
-        ],
-        "pkitool show" => &[
-            ("Summarise a CA and a server certificate:", "pkitool show ca/cacert.pem stage/etc/pki/libvirt/servercert.pem"),
-        ],
-        "pkitool match-dn" => &[
-            ("Does a pattern admit the client?", "pkitool match-dn \"C=GB,O=Example Org,CN=*\" stage/etc/pki/libvirt/clientcert.pem"),
-        ],
-        "pkitool template" | "pkitool template show" => &[
-            ("Start from the shipped server template:", "pkitool template show server > server.info"),
-        ],
+        "pkitool dn" => &[(
+            "The tls_allowed_dn_list line for a client certificate:",
+            "pkitool dn stage/etc/pki/libvirt/clientcert.pem --libvirtd",
+        )],
+        "pkitool show" => &[(
+            "Summarise a CA and a server certificate:",
+            "pkitool show ca/cacert.pem stage/etc/pki/libvirt/servercert.pem",
+        )],
+        "pkitool match-dn" => &[(
+            "Does a pattern admit the client?",
+            "pkitool match-dn \"C=GB,O=Example Org,CN=*\" stage/etc/pki/libvirt/clientcert.pem",
+        )],
+        "pkitool template" | "pkitool template show" => &[(
+            "Start from the shipped server template:",
+            "pkitool template show server > server.info",
+        )],
         _ => &[],
     }
 }
@@ -152,10 +182,7 @@ pub fn examples(full: &str) -> &'static [(&'static str, &'static str)] {
 fn render(cmd: &Command, full: &str, pages: &[String]) -> Vec<u8> {
     let mut w = Vec::new();
     let name = full.replace(' ', "-");
-    let about = cmd
-        .get_about()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
     let _ = (|| -> std::io::Result<()> {
         writeln!(w, ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '")?;
         writeln!(
@@ -222,8 +249,14 @@ fn render(cmd: &Command, full: &str, pages: &[String]) -> Vec<u8> {
                 )?;
             }
         }
-        writeln!(w, ".SH EXIT STATUS\n.TP\n0\nSuccess; for validate, no errors (warnings allowed).\n.TP\n1\nThe operation failed on its input (an unreadable or invalid file, a certificate pkitool refuses to write, ...); for validate, errors found (or warnings with \\-\\-strict); for match\\-dn, no match.\n.TP\n2\nUsage or environment error: a bad, missing or conflicting flag (the message names it), no terminal to prompt on.")?;
-        writeln!(w, ".SH ENVIRONMENT\n.TP\nNO_COLOR\nWhen set (to anything), no colour, even on a terminal. Colour is only ever used on a terminal.\n.TP\nHOME\nvalidate \\-\\-user checks $HOME/.pki/libvirt.\n.TP\nCI\nNot read by pkitool. Its test suite (cargo test) treats a missing interop peer (certtool, openssl, qemu\\-nbd, libvirtd) as a failure instead of a skip when CI is set.")?;
+        writeln!(
+            w,
+            ".SH EXIT STATUS\n.TP\n0\nSuccess; for validate, no errors (warnings allowed).\n.TP\n1\nThe operation failed on its input (an unreadable or invalid file, a certificate pkitool refuses to write, ...); for validate, errors found (or warnings with \\-\\-strict); for match\\-dn, no match.\n.TP\n2\nUsage or environment error: a bad, missing or conflicting flag (the message names it), no terminal to prompt on."
+        )?;
+        writeln!(
+            w,
+            ".SH ENVIRONMENT\n.TP\nNO_COLOR\nWhen set (to anything), no colour, even on a terminal. Colour is only ever used on a terminal.\n.TP\nHOME\nvalidate \\-\\-user checks $HOME/.pki/libvirt.\n.TP\nCI\nNot read by pkitool. Its test suite (cargo test) treats a missing interop peer (certtool, openssl, qemu\\-nbd, libvirtd) as a failure instead of a skip when CI is set."
+        )?;
         let ex = examples(full);
         if !ex.is_empty() {
             writeln!(w, ".SH EXAMPLES")?;
@@ -249,9 +282,17 @@ fn render(cmd: &Command, full: &str, pages: &[String]) -> Vec<u8> {
         for s in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             push(format!("{name}-{}", s.get_name()));
         }
-        let mut refs: Vec<String> = see.iter().map(|p| format!("\\fB{}\\fR(1)", esc(p))).collect();
+        let mut refs: Vec<String> = see
+            .iter()
+            .map(|p| format!("\\fB{}\\fR(1)", esc(p)))
+            .collect();
         // The peers' own pages (gnutls-bin, libvirt-clients, libvirt-daemon, qemu-utils).
-        for (p, sec) in [("certtool", 1), ("virt-pki-validate", 1), ("libvirtd", 8), ("qemu-nbd", 8)] {
+        for (p, sec) in [
+            ("certtool", 1),
+            ("virt-pki-validate", 1),
+            ("libvirtd", 8),
+            ("qemu-nbd", 8),
+        ] {
             refs.push(format!("\\fB{}\\fR({sec})", esc(p)));
         }
         writeln!(w, ".SH SEE ALSO\n{}", refs.join(", "))?;
@@ -276,5 +317,9 @@ fn option_head(a: &Arg) -> String {
     } else {
         parts.join(", ")
     };
-    if repeats(a) { format!("{head}...") } else { head }
+    if repeats(a) {
+        format!("{head}...")
+    } else {
+        head
+    }
 }

@@ -7,6 +7,7 @@ pub mod init_ca;
 pub mod issue;
 pub mod man;
 pub mod match_dn;
+pub mod probe;
 pub mod show;
 pub mod template;
 pub mod validate;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Dn(args) => dn::run(&args),
         Command::Show(args) => show::run(&args),
         Command::MatchDn(args) => match_dn::run(&args),
+        Command::Probe(args) => probe::run(&args),
     }
 }
 

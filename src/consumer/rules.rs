@@ -355,6 +355,15 @@ pub fn other_stacks_refuse(rule: Rule) -> Option<&'static str> {
     }
 }
 
+/// How many certificates of a CA file any of the judged consumers imports and checks (`None`:
+/// all of them).
+pub fn ca_bundle_checked(at: &Consumers) -> Option<usize> {
+    Consumer::ALL
+        .iter()
+        .map(|&c| ca_bundle_limit(c, at.version(c)))
+        .try_fold(0, |acc, l| l.map(|n| acc.max(n)))
+}
+
 /// How many certificates of a CA file the consumer imports (`None`: all of them).
 pub fn ca_bundle_limit(c: Consumer, v: Version) -> Option<usize> {
     match c {
@@ -366,7 +375,7 @@ pub fn ca_bundle_limit(c: Consumer, v: Version) -> Option<usize> {
 }
 
 /// The largest credential file the consumer reads (`None`: no limit of its own).
-pub fn max_file_size(c: Consumer) -> Option<usize> {
+pub const fn max_file_size(c: Consumer) -> Option<usize> {
     match c {
         // virFileReadAll(path, 1 << 16, ...).
         Consumer::Libvirt => Some(1 << 16),
@@ -623,5 +632,8 @@ mod tests {
             None
         );
         assert_eq!(ca_bundle_limit(Consumer::Libvirt, LV11), Some(16));
+        assert_eq!(ca_bundle_checked(&Consumers::default()), Some(16));
+        let newer = Consumers::parse("qemu=10.2").unwrap();
+        assert_eq!(ca_bundle_checked(&newer), None);
     }
 }

@@ -124,7 +124,10 @@ mod tests {
     #[test]
     fn refuses_unquoted_and_unterminated_values() {
         let e = parse(Path::new("q"), "\ngroup = kvm\n").unwrap_err();
-        assert!(e.to_string().contains("q:2: group must be a quoted string"), "{e}");
+        assert!(
+            e.to_string().contains("q:2: group must be a quoted string"),
+            "{e}"
+        );
         let e = parse(Path::new("q"), "user = \"kvm\n").unwrap_err();
         assert!(e.to_string().contains("unterminated"), "{e}");
     }

@@ -12,6 +12,7 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
 }
 
 pub mod json;
+pub mod probe;
 pub mod provision;
 pub mod show;
 pub mod text;

@@ -49,12 +49,12 @@ fn agree_on(
     for f in report["findings"].as_array().into_iter().flatten() {
         let code = f["code"].as_str().unwrap_or_default();
         let sev = f["severity"].as_str().unwrap_or_default();
-        if CONSTRAINT_CODES.contains(&code) || code == "PKI-E04" {
-            if sev == "error" || code == "PKI-K01" {
-                let path = f["path"].as_str().unwrap_or_default().to_string();
-                let role = f["role"].as_str().unwrap_or_default().to_string();
-                refused.entry((path, role)).or_default().push(code.into());
-            }
+        if (CONSTRAINT_CODES.contains(&code) || code == "PKI-E04")
+            && (sev == "error" || code == "PKI-K01")
+        {
+            let path = f["path"].as_str().unwrap_or_default().to_string();
+            let role = f["role"].as_str().unwrap_or_default().to_string();
+            refused.entry((path, role)).or_default().push(code.into());
         }
     }
     let mut entries: Vec<PathBuf> = fs::read_dir(case)

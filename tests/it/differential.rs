@@ -121,21 +121,7 @@ struct Case {
 fn base() -> &'static Path {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        // Remove bases left by earlier runs whose process is gone.
-        if let Ok(rd) = fs::read_dir(tmp) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = name.strip_prefix("differential-")
-                    && !Path::new("/proc").join(pid).exists()
-                {
-                    let _ = fs::remove_dir_all(e.path());
-                }
-            }
-        }
-        let dir = tmp.join(format!("differential-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create base dir");
+        let dir = crate::util::shared_tmp("differential");
         sh(
             &dir,
             &format!("BASE={}\n{PRELUDE}\n{BASE_SCRIPT}", dir.display()),

@@ -190,3 +190,59 @@ fn issue_prints_the_dn_forms_dn_prints_and_libvirtd_and_qemu_accept_them() {
     assert!(!d.join("pwned").exists(), "a printed line ran a command");
     assert!(fs::read_dir(d).is_ok());
 }
+
+/// `match-dn`'s suggested pattern is judged by libvirtd itself: the near-miss pattern refuses
+/// the client, the suggestion admits it.
+#[test]
+fn match_dn_suggestions_are_admitted_by_real_libvirtd() {
+    if !peers::have_libvirt() {
+        return;
+    }
+    let t = tmpdir();
+    let d = t.path();
+    ok(&pkitool_in(d, ["init-ca", "--cn", "Near Miss CA"]));
+    ok(&pkitool_in(
+        d,
+        ["issue", "server", "--cn", "localhost", "--out", "ls"],
+    ));
+    let dn = "C=GB,ST=London,L=London,O=Example Org,OU=Virt Team,CN=client1";
+    ok(&pkitool_in(
+        d,
+        ["issue", "client", "--dn", dn, "--out", "lc"],
+    ));
+    let cert = d.join("lc/clientcert.pem");
+    for pattern in [
+        "CN=client1,OU=Virt Team,O=Example Org,L=London,ST=London,C=GB",
+        "C=GB, ST=London, L=London, O=Example Org, OU=Virt Team, CN=client1",
+        "C=GB,,ST=London,,L=London,,O=Example Org,,OU=Virt Team,,CN=client1",
+        "c=gb,st=london,l=london,o=example org,ou=virt team,cn=client1",
+        "C=GB,ST=London,L=London,O=Example Org,CN=client1",
+    ] {
+        let o = pkitool(["match-dn", pattern, cert.to_str().expect("utf-8")]);
+        crate::util::status(&o, 1);
+        let out = crate::util::stdout(&o);
+        let suggestion = out
+            .lines()
+            .find_map(|l| l.strip_prefix("suggested pattern: "))
+            .unwrap_or_else(|| panic!("no suggestion for {pattern}: {out}"))
+            .to_string();
+        for (p, admitted) in [(pattern.to_string(), false), (suggestion.clone(), true)] {
+            let conf = LibvirtdConf::pkipath(&d.join("ls")).allowed_dn([p.clone()]);
+            let daemon = Libvirtd::start(&conf).expect("libvirtd");
+            let r = daemon.virsh_hostname("localhost", &d.join("lc"));
+            assert_eq!(
+                r.is_ok(),
+                admitted,
+                "libvirtd with [{p}] (near miss {pattern}): {r:?}\n{}",
+                daemon.log_errors()
+            );
+            if !admitted {
+                assert!(
+                    daemon
+                        .log()
+                        .contains("is not on the list of allowed clients")
+                );
+            }
+        }
+    }
+}

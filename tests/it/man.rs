@@ -75,6 +75,7 @@ fn one_page_per_subcommand_naming_every_flag() {
             "pkitool-init-ca.1",
             "pkitool-issue.1",
             "pkitool-match-dn.1",
+            "pkitool-probe.1",
             "pkitool-show.1",
             "pkitool-template-show.1",
             "pkitool-template.1",
@@ -111,10 +112,22 @@ fn every_page_reference_exists_and_sections_are_there() {
     let pages = render_all();
     for (name, body) in &pages {
         let text = String::from_utf8_lossy(body);
-        for section in ["SYNOPSIS", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"] {
-            assert!(text.contains(&format!(".SH {section}")), "{name}: no {section}");
+        for section in [
+            "SYNOPSIS",
+            "OPTIONS",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "SEE ALSO",
+        ] {
+            assert!(
+                text.contains(&format!(".SH {section}")),
+                "{name}: no {section}"
+            );
         }
-        assert!(text.contains("NO_COLOR") && text.contains("\n.TP\nCI\n"), "{name}: ENVIRONMENT lacks NO_COLOR/CI");
+        assert!(
+            text.contains("NO_COLOR") && text.contains("\n.TP\nCI\n"),
+            "{name}: ENVIRONMENT lacks NO_COLOR/CI"
+        );
         // Every pkitool page it names (\fBpkitool\-x\fR(1)) exists.
         for (i, _) in text.match_indices("\\fBpkitool") {
             let rest = &text[i + 3..];
@@ -126,11 +139,15 @@ fn every_page_reference_exists_and_sections_are_there() {
             if page.contains(' ') {
                 continue;
             }
-            assert!(pages.contains_key(&format!("{page}.1")), "{name} refers to {page}(1), which does not exist");
+            assert!(
+                pages.contains_key(&format!("{page}.1")),
+                "{name} refers to {page}(1), which does not exist"
+            );
         }
     }
     let issue = page("pkitool-issue.1");
-    let synopsis = &issue[issue.find(".SH SYNOPSIS").unwrap()..issue.find(".SH DESCRIPTION").unwrap()];
+    let synopsis =
+        &issue[issue.find(".SH SYNOPSIS").unwrap()..issue.find(".SH DESCRIPTION").unwrap()];
     for want in [
         "[\\fB\\-\\-dir\\fR \\fIDIR\\fR]",
         "[\\fB\\-\\-san\\fR \\fINAME_OR_IP\\fR]...",
@@ -138,10 +155,16 @@ fn every_page_reference_exists_and_sections_are_there() {
         "\\fIserver|client\\fR",
         "[\\fB\\-\\-force\\fR]",
     ] {
-        assert!(synopsis.contains(want), "issue SYNOPSIS lacks {want}:\n{synopsis}");
+        assert!(
+            synopsis.contains(want),
+            "issue SYNOPSIS lacks {want}:\n{synopsis}"
+        );
     }
     let validate = page("pkitool-validate.1");
-    assert!(validate.contains("[\\fIPATH\\fR]..."), "validate SYNOPSIS: [PATH]...");
+    assert!(
+        validate.contains("[\\fIPATH\\fR]..."),
+        "validate SYNOPSIS: [PATH]..."
+    );
     assert!(page("pkitool-template.1").contains("\\fBpkitool\\-template\\-show\\fR(1)"));
 }
 
@@ -153,7 +176,11 @@ fn man_page_examples_run() {
     let d = tmpdir();
     let p = d.path();
     let bin = std::path::Path::new(PKITOOL).parent().unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let sh = |script: &str| {
         let o = std::process::Command::new("sh")
             .args(["-ec", script])
@@ -167,14 +194,26 @@ fn man_page_examples_run() {
         (o.status.code(), stdout(&o), stderr(&o))
     };
     let mut order: Vec<&str> = vec!["pkitool"];
-    order.extend(["pkitool init-ca", "pkitool issue", "pkitool template", "pkitool template show", "pkitool dn", "pkitool show", "pkitool match-dn", "pkitool validate"]);
+    order.extend([
+        "pkitool init-ca",
+        "pkitool issue",
+        "pkitool template",
+        "pkitool template show",
+        "pkitool dn",
+        "pkitool show",
+        "pkitool match-dn",
+        "pkitool validate",
+    ]);
     let mut ran = 0;
     for full in order {
         for (_, cmd) in pkitool::commands::man::examples(full) {
             let (code, out, err) = sh(cmd);
             // validate may report findings (exit 1); anything else must succeed.
             let fine = code == Some(0) || (cmd.contains("validate") && code == Some(1));
-            assert!(fine, "example of {full}: {cmd}\nexit {code:?}\n{out}\n{err}");
+            assert!(
+                fine,
+                "example of {full}: {cmd}\nexit {code:?}\n{out}\n{err}"
+            );
             ran += 1;
         }
     }

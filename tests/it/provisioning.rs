@@ -19,7 +19,10 @@ fn mode(p: &Path) -> u32 {
 }
 
 fn ca(dir: &Path) {
-    ok(&pkitool_in(dir, ["init-ca", "--dir", "ca", "--cn", "Test CA"]));
+    ok(&pkitool_in(
+        dir,
+        ["init-ca", "--dir", "ca", "--cn", "Test CA"],
+    ));
 }
 
 /// Every path under `dir`, sorted (to prove nothing was written).
@@ -65,17 +68,41 @@ fn conflicting_flags_exit_2_naming_them_before_anything_is_written() {
     ca(p);
     let before = tree(p);
     let cases: &[(&[&str], &[&str])] = &[
-        (&["--layout", "libvirt", "--out", "somewhere"], &["--out", "--layout libvirt"]),
-        (&["--layout", "flat", "--root", "stage"], &["--root stage", "--layout flat"]),
+        (
+            &["--layout", "libvirt", "--out", "somewhere"],
+            &["--out", "--layout libvirt"],
+        ),
+        (
+            &["--layout", "flat", "--root", "stage"],
+            &["--root stage", "--layout flat"],
+        ),
         (&["--root", "stage"], &["--root stage", "--layout flat"]),
-        (&["--layout", "qemu", "--out", "q", "--root", "stage"], &["--out", "--root stage"]),
-        (&["--service", "vnc", "--layout", "libvirt"], &["--service vnc", "--layout libvirt"]),
-        (&["--service", "nbd", "--out", "q"], &["--out", "--service nbd"]),
-        (&["--cn", "a.example", "--dn", "CN=b.example"], &["--cn a.example", "--dn CN=b.example"]),
-        (&["--dn", "C=GB,O=A,CN=x.example", "--org", "B"], &["--org B", "--dn C=GB,O=A,CN=x.example"]),
+        (
+            &["--layout", "qemu", "--out", "q", "--root", "stage"],
+            &["--out", "--root stage"],
+        ),
+        (
+            &["--service", "vnc", "--layout", "libvirt"],
+            &["--service vnc", "--layout libvirt"],
+        ),
+        (
+            &["--service", "nbd", "--out", "q"],
+            &["--out", "--service nbd"],
+        ),
+        (
+            &["--cn", "a.example", "--dn", "CN=b.example"],
+            &["--cn a.example", "--dn CN=b.example"],
+        ),
+        (
+            &["--dn", "C=GB,O=A,CN=x.example", "--org", "B"],
+            &["--org B", "--dn C=GB,O=A,CN=x.example"],
+        ),
         (&["--out", "ca", "--add-ca"], &["--add-ca"]),
         (&["--dir", "nonexist"], &["--dir nonexist"]),
-        (&["--password-file", "/nonexist"], &["--password-file /nonexist", "not used"]),
+        (
+            &["--password-file", "/nonexist"],
+            &["--password-file /nonexist", "not used"],
+        ),
     ];
     for (extra, names) in cases {
         let mut args = vec!["issue", "server"];
@@ -111,26 +138,66 @@ fn layout_qemu_honours_root_and_service_writes_per_service_dirs() {
     std::fs::create_dir_all(stage.join("etc")).unwrap();
     std::fs::write(stage.join("etc/group"), "root:x:0:\nqemu:x:107:\n").unwrap();
     std::fs::create_dir_all(stage.join("etc/libvirt")).unwrap();
-    std::fs::write(stage.join("etc/libvirt/qemu.conf"), "user = \"qemu\"\ngroup = \"qemu\"\n")
-        .unwrap();
+    std::fs::write(
+        stage.join("etc/libvirt/qemu.conf"),
+        "user = \"qemu\"\ngroup = \"qemu\"\n",
+    )
+    .unwrap();
     ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "h.example", "--layout", "qemu", "--root", "stage"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--layout",
+            "qemu",
+            "--root",
+            "stage",
+        ],
     ));
     let q = stage.join("etc/pki/qemu");
-    verify_openssl(&q.join("ca-cert.pem"), &q.join("server-cert.pem"), "sslserver", &[]);
+    verify_openssl(
+        &q.join("ca-cert.pem"),
+        &q.join("server-cert.pem"),
+        "sslserver",
+        &[],
+    );
     assert!(q.join("server-key.pem").is_file());
     assert!(!p.join("ca/server-key.pem").exists() && !p.join("ca/serverkey.pem").exists());
     for svc in ["vnc", "spice", "chardev", "migrate", "backup", "nbd"] {
         for kind in ["server", "client"] {
             ok(&pkitool_in(
                 p,
-                ["issue", kind, "--dir", "ca", "--cn", "h.example", "--service", svc, "--root", "stage"],
+                [
+                    "issue",
+                    kind,
+                    "--dir",
+                    "ca",
+                    "--cn",
+                    "h.example",
+                    "--service",
+                    svc,
+                    "--root",
+                    "stage",
+                ],
             ));
         }
         let sd = stage.join(format!("etc/pki/libvirt-{svc}"));
-        verify_openssl(&sd.join("ca-cert.pem"), &sd.join("server-cert.pem"), "sslserver", &[]);
-        verify_openssl(&sd.join("ca-cert.pem"), &sd.join("client-cert.pem"), "sslclient", &[]);
+        verify_openssl(
+            &sd.join("ca-cert.pem"),
+            &sd.join("server-cert.pem"),
+            "sslserver",
+            &[],
+        );
+        verify_openssl(
+            &sd.join("ca-cert.pem"),
+            &sd.join("client-cert.pem"),
+            "sslclient",
+            &[],
+        );
         // The staged tree's group database and qemu.conf decide the key's group.
         for k in ["server-key.pem", "client-key.pem"] {
             let m = std::fs::metadata(sd.join(k)).unwrap();
@@ -149,10 +216,26 @@ fn password_file_with_an_unencrypted_ca_key_is_refused_and_stdin_and_pipes_work(
     std::fs::set_permissions(p.join("pw"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let o = pkitool_in(
         p,
-        ["issue", "client", "--dir", "ca", "--cn", "c", "--out", "o", "--password-file", "pw"],
+        [
+            "issue",
+            "client",
+            "--dir",
+            "ca",
+            "--cn",
+            "c",
+            "--out",
+            "o",
+            "--password-file",
+            "pw",
+        ],
     );
     status(&o, 2);
-    assert!(stderr(&o).contains("--password-file pw is not used: the CA key ca/cakey.pem is not encrypted"), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("--password-file pw is not used: the CA key ca/cakey.pem is not encrypted"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!p.join("o").exists());
 
     // An encrypted CA (its password file group-readable: warned), then the password from
@@ -162,16 +245,34 @@ fn password_file_with_an_unencrypted_ca_key_is_refused_and_stdin_and_pipes_work(
     std::fs::create_dir(&e).unwrap();
     let o = pkitool_in(
         &e,
-        ["init-ca", "--cn", "Enc CA", "--encrypt-key", "--password-file", "../pw"],
+        [
+            "init-ca",
+            "--cn",
+            "Enc CA",
+            "--encrypt-key",
+            "--password-file",
+            "../pw",
+        ],
     );
     ok(&o);
     assert!(
-        stderr(&o).contains("warning: --password-file ../pw: mode 0640, readable by its group; chmod 600 ../pw"),
+        stderr(&o).contains(
+            "warning: --password-file ../pw: mode 0640, readable by its group; chmod 600 ../pw"
+        ),
         "{}",
         stderr(&o)
     );
     let mut c = Command::new(PKITOOL)
-        .args(["issue", "client", "--cn", "c1", "--out", "o1", "--password-file", "-"])
+        .args([
+            "issue",
+            "client",
+            "--cn",
+            "c1",
+            "--out",
+            "o1",
+            "--password-file",
+            "-",
+        ])
         .current_dir(&e)
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
@@ -210,23 +311,62 @@ fn group_key_is_root_group_0640_with_defaults_from_qemu_conf_or_distribution() {
     // Explicit --group, any layout.
     let out = ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "f", "--group", "daemon"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "f",
+            "--group",
+            "daemon",
+        ],
     ));
     let m = std::fs::metadata(p.join("f/serverkey.pem")).unwrap();
     assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, daemon, 0o640));
     assert_eq!(mode(&p.join("f/servercert.pem")), 0o644);
-    assert!(out.contains("f/serverkey.pem  mode 0640 root:daemon"), "{out}");
-    assert!(out.contains("root:daemon 0640 so QEMU running as group daemon can read it (group from --group)"), "{out}");
+    assert!(
+        out.contains("f/serverkey.pem  mode 0640 root:daemon"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "root:daemon 0640 so QEMU running as group daemon can read it (group from --group)"
+        ),
+        "{out}"
+    );
 
     // QEMU layout in a system tree: qemu.conf's group (host database: no etc/group staged).
     let s1 = p.join("s1");
     std::fs::create_dir_all(s1.join("etc/libvirt")).unwrap();
-    std::fs::write(s1.join("etc/libvirt/qemu.conf"), "# group = \"x\"\ngroup = \"daemon\"\n").unwrap();
+    std::fs::write(
+        s1.join("etc/libvirt/qemu.conf"),
+        "# group = \"x\"\ngroup = \"daemon\"\n",
+    )
+    .unwrap();
     let out = ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "h.example", "--layout", "qemu", "--root", "s1"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--layout",
+            "qemu",
+            "--root",
+            "s1",
+        ],
     ));
-    assert_eq!(std::fs::metadata(s1.join("etc/pki/qemu/server-key.pem")).unwrap().gid(), daemon);
+    assert_eq!(
+        std::fs::metadata(s1.join("etc/pki/qemu/server-key.pem"))
+            .unwrap()
+            .gid(),
+        daemon
+    );
     assert!(out.contains("`group` in s1/etc/libvirt/qemu.conf"), "{out}");
 
     // No qemu.conf group: the distribution's (os-release ID=fedora -> qemu, staged group db).
@@ -236,11 +376,25 @@ fn group_key_is_root_group_0640_with_defaults_from_qemu_conf_or_distribution() {
     std::fs::write(s2.join("etc/group"), "root:x:0:\nqemu:x:107:\n").unwrap();
     let out = ok(&pkitool_in(
         p,
-        ["issue", "client", "--dir", "ca", "--cn", "c", "--service", "migrate", "--root", "s2"],
+        [
+            "issue",
+            "client",
+            "--dir",
+            "ca",
+            "--cn",
+            "c",
+            "--service",
+            "migrate",
+            "--root",
+            "s2",
+        ],
     ));
     let m = std::fs::metadata(s2.join("etc/pki/libvirt-migrate/client-key.pem")).unwrap();
     assert_eq!((m.gid(), m.mode() & 0o7777), (107, 0o640));
-    assert!(out.contains("the fedora default (s2/etc/os-release)"), "{out}");
+    assert!(
+        out.contains("the fedora default (s2/etc/os-release)"),
+        "{out}"
+    );
 
     // Unknown distribution: refused naming --group, nothing written.
     let s3 = p.join("s3");
@@ -248,7 +402,18 @@ fn group_key_is_root_group_0640_with_defaults_from_qemu_conf_or_distribution() {
     std::fs::write(s3.join("etc/os-release"), "ID=plan9\n").unwrap();
     let o = pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "h.example", "--layout", "qemu", "--root", "s3"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--layout",
+            "qemu",
+            "--root",
+            "s3",
+        ],
     );
     status(&o, 2);
     assert!(stderr(&o).contains("pass --group GROUP"), "{}", stderr(&o));
@@ -257,10 +422,25 @@ fn group_key_is_root_group_0640_with_defaults_from_qemu_conf_or_distribution() {
     // A group that does not exist is never used (nor named as done).
     let o = pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "g", "--group", "no-such-group-x"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "g",
+            "--group",
+            "no-such-group-x",
+        ],
     );
     status(&o, 2);
-    assert!(stderr(&o).contains("group no-such-group-x (from --group) does not exist"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("group no-such-group-x (from --group) does not exist"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!p.join("g").exists());
 }
 
@@ -288,13 +468,44 @@ fn qemu_nbd_as_libvirt_qemu_reads_a_group_key_and_not_a_root_0600_key() {
     std::fs::write(root.join("etc/os-release"), "ID=debian\n").unwrap();
     ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "localhost", "--san", "127.0.0.1", "--layout", "qemu", "--root", "root"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "localhost",
+            "--san",
+            "127.0.0.1",
+            "--layout",
+            "qemu",
+            "--root",
+            "root",
+        ],
     ));
     let good = root.join("etc/pki/qemu");
-    assert_eq!(std::fs::metadata(good.join("server-key.pem")).unwrap().gid(), gid);
+    assert_eq!(
+        std::fs::metadata(good.join("server-key.pem"))
+            .unwrap()
+            .gid(),
+        gid
+    );
     ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "localhost", "--san", "127.0.0.1", "--layout", "qemu", "--out", "plain"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "localhost",
+            "--san",
+            "127.0.0.1",
+            "--layout",
+            "qemu",
+            "--out",
+            "plain",
+        ],
     ));
     let bad = p.join("plain");
     assert_eq!(mode(&bad.join("server-key.pem")), 0o600);
@@ -302,21 +513,42 @@ fn qemu_nbd_as_libvirt_qemu_reads_a_group_key_and_not_a_root_0600_key() {
     let scratch = p.join("scratch");
     std::fs::create_dir(&scratch).unwrap();
     let image = scratch.join("d.raw");
-    ok(&run("qemu-img", ["create", "-q", "-f", "raw", image.to_str().unwrap(), "1M"]));
-    let uid = nix::unistd::User::from_name("libvirt-qemu").unwrap().expect("libvirt-qemu user").uid;
+    ok(&run(
+        "qemu-img",
+        ["create", "-q", "-f", "raw", image.to_str().unwrap(), "1M"],
+    ));
+    let uid = nix::unistd::User::from_name("libvirt-qemu")
+        .unwrap()
+        .expect("libvirt-qemu user")
+        .uid;
     for f in [&scratch, &image] {
         nix::unistd::chown(f.as_path(), Some(uid), None).unwrap();
     }
     let start = |dir: &Path, name: &str| {
         let pid = scratch.join(format!("{name}.pid"));
         let o = Command::new("setpriv")
-            .args(["--reuid=libvirt-qemu", "--regid=libvirt-qemu", "--clear-groups", "qemu-nbd"])
+            .args([
+                "--reuid=libvirt-qemu",
+                "--regid=libvirt-qemu",
+                "--clear-groups",
+                "qemu-nbd",
+            ])
             .arg("--object")
             .arg(format!(
                 "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer=yes",
                 dir.display()
             ))
-            .args(["--tls-creds", "tls0", "-b", "127.0.0.1", "-p", "0", "--fork", "-f", "raw"])
+            .args([
+                "--tls-creds",
+                "tls0",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                "0",
+                "--fork",
+                "-f",
+                "raw",
+            ])
             .arg("--pid-file")
             .arg(&pid)
             .arg(&image)
@@ -329,12 +561,18 @@ fn qemu_nbd_as_libvirt_qemu_reads_a_group_key_and_not_a_root_0600_key() {
         o
     };
     let o = start(&good, "good");
-    assert!(o.status.success(), "qemu-nbd as libvirt-qemu refused the --group key: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "qemu-nbd as libvirt-qemu refused the --group key: {}",
+        stderr(&o)
+    );
     let o = start(&bad, "bad");
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(
-        err.contains("Cannot load certificate") && err.contains("server-key.pem") && err.contains("Error while reading file"),
+        err.contains("Cannot load certificate")
+            && err.contains("server-key.pem")
+            && err.contains("Error while reading file"),
         "{err}"
     );
 }
@@ -348,7 +586,18 @@ fn force_keeps_owner_group_and_mode_of_every_replaced_file() {
     let d = tmpdir();
     let p = d.path();
     ca(p);
-    let args = ["issue", "server", "--dir", "ca", "--cn", "h.example", "--layout", "qemu", "--out", "q"];
+    let args = [
+        "issue",
+        "server",
+        "--dir",
+        "ca",
+        "--cn",
+        "h.example",
+        "--layout",
+        "qemu",
+        "--out",
+        "q",
+    ];
     ok(&pkitool_in(p, args));
     let q = p.join("q");
     let key = q.join("server-key.pem");
@@ -362,12 +611,19 @@ fn force_keeps_owner_group_and_mode_of_every_replaced_file() {
     let mut force = args.to_vec();
     force.push("--force");
     let out = ok(&pkitool_in(p, &force));
-    assert_ne!(std::fs::read(&key).unwrap(), old_key, "the key was re-issued");
+    assert_ne!(
+        std::fs::read(&key).unwrap(),
+        old_key,
+        "the key was re-issued"
+    );
     let k = std::fs::metadata(&key).unwrap();
     assert_eq!((k.uid(), k.gid(), k.mode() & 0o7777), (0, daemon, 0o640));
     let c = std::fs::metadata(&cert).unwrap();
     assert_eq!((c.uid(), c.gid(), c.mode() & 0o7777), (1, daemon, 0o444));
-    assert!(out.contains("server-key.pem  mode 0640 root:daemon"), "{out}");
+    assert!(
+        out.contains("server-key.pem  mode 0640 root:daemon"),
+        "{out}"
+    );
 }
 
 fn certs_in(path: &Path) -> Vec<Vec<u8>> {
@@ -387,7 +643,10 @@ fn ca_bundles_are_never_flattened_and_a_bundle_without_this_ca_needs_add_ca() {
     let p = d.path();
     ca(p);
     std::fs::create_dir(p.join("other")).unwrap();
-    ok(&pkitool_in(&p.join("other"), ["init-ca", "--cn", "Other CA"]));
+    ok(&pkitool_in(
+        &p.join("other"),
+        ["init-ca", "--cn", "Other CA"],
+    ));
     let this = std::fs::read(p.join("ca/cacert.pem")).unwrap();
     let other = std::fs::read(p.join("other/cacert.pem")).unwrap();
     // A rollover bundle holding this CA: left byte for byte, with and without --force.
@@ -395,11 +654,44 @@ fn ca_bundles_are_never_flattened_and_a_bundle_without_this_ca_needs_add_ca() {
     std::fs::create_dir(&out).unwrap();
     let bundle = [other.clone(), this.clone()].concat();
     std::fs::write(out.join("cacert.pem"), &bundle).unwrap();
-    let o = ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "out"]));
-    assert!(o.contains("out/cacert.pem  mode 0644 (already there, identical)"), "{o}");
-    ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "out", "--force"]));
+    let o = ok(&pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "out",
+        ],
+    ));
+    assert!(
+        o.contains("out/cacert.pem  mode 0644 (already there, identical)"),
+        "{o}"
+    );
+    ok(&pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "out",
+            "--force",
+        ],
+    ));
     assert_eq!(std::fs::read(out.join("cacert.pem")).unwrap(), bundle);
-    verify_openssl(&out.join("cacert.pem"), &out.join("servercert.pem"), "sslserver", &[]);
+    verify_openssl(
+        &out.join("cacert.pem"),
+        &out.join("servercert.pem"),
+        "sslserver",
+        &[],
+    );
 
     // A bundle without this CA: refused naming --add-ca (also with --force); --add-ca appends.
     let out2 = p.join("out2");
@@ -407,7 +699,16 @@ fn ca_bundles_are_never_flattened_and_a_bundle_without_this_ca_needs_add_ca() {
     let two = [other.clone(), other.clone()].concat();
     std::fs::write(out2.join("cacert.pem"), &two).unwrap();
     for extra in [&[][..], &["--force"][..]] {
-        let mut a = vec!["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "out2"];
+        let mut a = vec![
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "out2",
+        ];
         a.extend_from_slice(extra);
         let o = pkitool_in(p, &a);
         status(&o, 2);
@@ -417,13 +718,31 @@ fn ca_bundles_are_never_flattened_and_a_bundle_without_this_ca_needs_add_ca() {
     }
     let o = ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "out2", "--add-ca"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "out2",
+            "--add-ca",
+        ],
     ));
-    assert!(o.contains("this CA appended to the 2 certificate(s) already there (--add-ca)"), "{o}");
+    assert!(
+        o.contains("this CA appended to the 2 certificate(s) already there (--add-ca)"),
+        "{o}"
+    );
     let got = certs_in(&out2.join("cacert.pem"));
     assert_eq!(got.len(), 3);
     assert_eq!(got[2], certs_in(&p.join("ca/cacert.pem"))[0]);
-    verify_openssl(&out2.join("cacert.pem"), &out2.join("servercert.pem"), "sslserver", &[]);
+    verify_openssl(
+        &out2.join("cacert.pem"),
+        &out2.join("servercert.pem"),
+        "sslserver",
+        &[],
+    );
 }
 
 #[test]
@@ -435,7 +754,10 @@ fn concurrent_server_and_client_into_one_fresh_root_both_succeed() {
         let root = format!("r{i}");
         let spawn = |kind: &str, cn: &str| {
             Command::new(PKITOOL)
-                .args(["issue", kind, "--dir", "ca", "--cn", cn, "--layout", "libvirt", "--root", &root])
+                .args([
+                    "issue", kind, "--dir", "ca", "--cn", cn, "--layout", "libvirt", "--root",
+                    &root,
+                ])
                 .current_dir(p)
                 .env("NO_COLOR", "1")
                 .stdin(Stdio::null())
@@ -454,12 +776,24 @@ fn concurrent_server_and_client_into_one_fresh_root_both_succeed() {
             std::fs::read(r.join("etc/pki/CA/cacert.pem")).unwrap(),
             std::fs::read(p.join("ca/cacert.pem")).unwrap()
         );
-        for f in ["etc/pki/libvirt/servercert.pem", "etc/pki/libvirt/clientcert.pem", "etc/pki/libvirt/private/serverkey.pem", "etc/pki/libvirt/private/clientkey.pem"] {
+        for f in [
+            "etc/pki/libvirt/servercert.pem",
+            "etc/pki/libvirt/clientcert.pem",
+            "etc/pki/libvirt/private/serverkey.pem",
+            "etc/pki/libvirt/private/clientkey.pem",
+        ] {
             assert!(r.join(f).is_file(), "{root}/{f}");
         }
         // No leftovers of either run.
         for e in tree(&r) {
-            assert!(!e.file_name().unwrap().to_string_lossy().starts_with(".pkitool-"), "{}", e.display());
+            assert!(
+                !e.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".pkitool-"),
+                "{}",
+                e.display()
+            );
         }
     }
 }
@@ -474,9 +808,23 @@ fn internationalised_names_become_a_labels_as_certtool_makes_them_and_non_names_
     ca(p);
     let o = ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--cn", "bücher.example", "--san", "straße.example", "--out", "o"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "bücher.example",
+            "--san",
+            "straße.example",
+            "--out",
+            "o",
+        ],
     ));
-    assert!(o.contains("DNS:xn--bcher-kva.example (bücher.example)"), "{o}");
+    assert!(
+        o.contains("DNS:xn--bcher-kva.example (bücher.example)"),
+        "{o}"
+    );
     // certtool (libidn2) is the judge of the A-label form.
     std::fs::write(
         p.join("t.info"),
@@ -488,14 +836,38 @@ fn internationalised_names_become_a_labels_as_certtool_makes_them_and_non_names_
         "certtool --generate-privkey --key-type ecdsa --outfile k.pem 2>/dev/null && certtool --generate-self-signed --load-privkey k.pem --template t.info --outfile c.pem 2>/dev/null",
     );
     let sans = |f: &str| {
-        let o = run("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", f]);
-        stdout(&o).lines().nth(1).unwrap_or_default().trim().to_string()
+        let o = run(
+            "openssl",
+            ["x509", "-noout", "-ext", "subjectAltName", "-in", f],
+        );
+        stdout(&o)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     };
-    assert_eq!(sans(p.join("o/servercert.pem").to_str().unwrap()), sans(p.join("c.pem").to_str().unwrap()));
-    assert_eq!(sans(p.join("c.pem").to_str().unwrap()), "DNS:xn--bcher-kva.example, DNS:xn--strae-oqa.example");
-    verify_certtool(&p.join("ca/cacert.pem"), &p.join("o/servercert.pem"), SERVER_AUTH, Some("xn--bcher-kva.example"));
+    assert_eq!(
+        sans(p.join("o/servercert.pem").to_str().unwrap()),
+        sans(p.join("c.pem").to_str().unwrap())
+    );
+    assert_eq!(
+        sans(p.join("c.pem").to_str().unwrap()),
+        "DNS:xn--bcher-kva.example, DNS:xn--strae-oqa.example"
+    );
+    verify_certtool(
+        &p.join("ca/cacert.pem"),
+        &p.join("o/servercert.pem"),
+        SERVER_AUTH,
+        Some("xn--bcher-kva.example"),
+    );
 
-    for (flag, bad) in [("--cn", "has space"), ("--cn", "host."), ("--san", "bad name.example"), ("--san", "xn--zz-.example")] {
+    for (flag, bad) in [
+        ("--cn", "has space"),
+        ("--cn", "host."),
+        ("--san", "bad name.example"),
+        ("--san", "xn--zz-.example"),
+    ] {
         let mut a = vec!["issue", "server", "--dir", "ca", "--out", "bad"];
         if flag == "--san" {
             a.extend_from_slice(&["--cn", "ok.example"]);
@@ -503,11 +875,27 @@ fn internationalised_names_become_a_labels_as_certtool_makes_them_and_non_names_
         a.extend_from_slice(&[flag, bad]);
         let o = pkitool_in(p, &a);
         status(&o, 2);
-        assert!(stderr(&o).contains(flag) && stderr(&o).contains(bad), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(flag) && stderr(&o).contains(bad),
+            "{}",
+            stderr(&o)
+        );
         assert!(!p.join("bad").exists());
     }
     // A client's CN is a name, not a host: anything goes.
-    ok(&pkitool_in(p, ["issue", "client", "--dir", "ca", "--cn", "has space", "--out", "cl"]));
+    ok(&pkitool_in(
+        p,
+        [
+            "issue",
+            "client",
+            "--dir",
+            "ca",
+            "--cn",
+            "has space",
+            "--out",
+            "cl",
+        ],
+    ));
 }
 
 #[test]
@@ -519,7 +907,18 @@ fn cn_overriding_a_template_with_sans_is_refused_unless_san_is_given() {
     std::fs::write(p.join("server.info"), t).unwrap();
     let o = pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--template", "server.info", "--cn", "other.example.org", "--out", "o"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--template",
+            "server.info",
+            "--cn",
+            "other.example.org",
+            "--out",
+            "o",
+        ],
     );
     status(&o, 2);
     let err = stderr(&o);
@@ -528,11 +927,39 @@ fn cn_overriding_a_template_with_sans_is_refused_unless_san_is_given() {
     assert!(!p.join("o").exists());
     let out = ok(&pkitool_in(
         p,
-        ["issue", "server", "--dir", "ca", "--template", "server.info", "--cn", "other.example.org", "--san", "10.0.0.9", "--out", "o"],
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--template",
+            "server.info",
+            "--cn",
+            "other.example.org",
+            "--san",
+            "10.0.0.9",
+            "--out",
+            "o",
+        ],
     ));
-    assert!(out.contains("SANs:     DNS:other.example.org, IP:10.0.0.9\n"), "{out}");
+    assert!(
+        out.contains("SANs:     DNS:other.example.org, IP:10.0.0.9\n"),
+        "{out}"
+    );
     // The template's own cn: its SANs are the right ones.
-    ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--template", "server.info", "--out", "o2"]));
+    ok(&pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--template",
+            "server.info",
+            "--out",
+            "o2",
+        ],
+    ));
 }
 
 #[test]
@@ -541,24 +968,95 @@ fn messages_name_the_flag_and_never_a_temporary_file() {
     let p = d.path();
     ca(p);
     std::fs::write(p.join("afile"), "x").unwrap();
-    let o = pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "afile"]);
+    let o = pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--out",
+            "afile",
+        ],
+    );
     status(&o, 2);
-    assert!(stderr(&o).contains("--out afile: is a regular file, not a directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--out afile: is a regular file, not a directory"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains(".pkitool-"));
-    let o = pkitool_in(p, ["issue", "server", "--dir", "/nonexist", "--cn", "h.example"]);
+    let o = pkitool_in(
+        p,
+        ["issue", "server", "--dir", "/nonexist", "--cn", "h.example"],
+    );
     status(&o, 2);
-    assert!(stderr(&o).contains("--dir /nonexist: no such directory"), "{}", stderr(&o));
-    let o = pkitool_in(p, ["init-ca", "--dir", "e", "--cn", "x", "--encrypt-key", "--password-file", "/nonexist"]);
+    assert!(
+        stderr(&o).contains("--dir /nonexist: no such directory"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pkitool_in(
+        p,
+        [
+            "init-ca",
+            "--dir",
+            "e",
+            "--cn",
+            "x",
+            "--encrypt-key",
+            "--password-file",
+            "/nonexist",
+        ],
+    );
     status(&o, 2);
-    assert!(stderr(&o).contains("--password-file /nonexist: no such file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--password-file /nonexist: no such file"),
+        "{}",
+        stderr(&o)
+    );
     // An IP as CN from --dn or a template is named as such, not as --cn.
-    let o = pkitool_in(p, ["issue", "server", "--dir", "ca", "--dn", "O=x,CN=10.0.0.1", "--out", "o"]);
+    let o = pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--dn",
+            "O=x,CN=10.0.0.1",
+            "--out",
+            "o",
+        ],
+    );
     status(&o, 2);
-    assert!(stderr(&o).starts_with("pkitool: error: --dn: the CN 10.0.0.1 is an IP address"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("pkitool: error: --dn: the CN 10.0.0.1 is an IP address"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::write(p.join("ip.info"), "cn = 10.0.0.1\ntls_www_server\n").unwrap();
-    let o = pkitool_in(p, ["issue", "server", "--dir", "ca", "--template", "ip.info", "--out", "o"]);
+    let o = pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--template",
+            "ip.info",
+            "--out",
+            "o",
+        ],
+    );
     status(&o, 2);
-    assert!(stderr(&o).contains("ip.info: cn: the CN 10.0.0.1 is an IP address"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ip.info: cn: the CN 10.0.0.1 is an IP address"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("--cn"), "{}", stderr(&o));
 }
 
@@ -567,24 +1065,54 @@ fn validity_messages_round_and_at_without_offset_is_utc() {
     let d = tmpdir();
     let p = d.path();
     ca(p);
-    ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--days", "5", "--out", "o"]));
+    ok(&pkitool_in(
+        p,
+        [
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--days",
+            "5",
+            "--out",
+            "o",
+        ],
+    ));
     let o = pkitool_in(p, ["validate", "o"]);
     let out = stdout(&o);
     assert!(out.contains("(in 5 days)"), "{out}");
     let o = pkitool_in(p, ["validate", "o", "--at", "2027-11-01T00:00:00"]);
     assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stdout(&o).contains("at 2027-11-01T00:00:00Z"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("at 2027-11-01T00:00:00Z"),
+        "{}",
+        stdout(&o)
+    );
     let o = pkitool_in(p, ["validate", "o", "--at", "tomorrow"]);
     status(&o, 2);
-    assert!(stderr(&o).contains("--at tomorrow: expected a date (2027-01-31), a UTC date and time (2027-01-31T00:00:00"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "--at tomorrow: expected a date (2027-01-31), a UTC date and time (2027-01-31T00:00:00"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The public key of a certificate or private key file, by openssl (the independent judge).
 fn pubkey(file: &Path, cert: bool) -> String {
     let o = if cert {
-        run("openssl", ["x509", "-noout", "-pubkey", "-in", file.to_str().unwrap()])
+        run(
+            "openssl",
+            ["x509", "-noout", "-pubkey", "-in", file.to_str().unwrap()],
+        )
     } else {
-        run("openssl", ["pkey", "-pubout", "-in", file.to_str().unwrap()])
+        run(
+            "openssl",
+            ["pkey", "-pubout", "-in", file.to_str().unwrap()],
+        )
     };
     assert!(o.status.success(), "{}: {}", file.display(), stderr(&o));
     stdout(&o)
@@ -600,12 +1128,36 @@ fn a_set_killed_between_renames_is_reported_and_completed_by_the_next_run() {
         let d = tmpdir();
         let p = d.path();
         ca(p);
-        ok(&pkitool_in(p, ["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "o"]));
+        ok(&pkitool_in(
+            p,
+            [
+                "issue",
+                "server",
+                "--dir",
+                "ca",
+                "--cn",
+                "h.example",
+                "--out",
+                "o",
+            ],
+        ));
         let o = Command::new("strace")
             .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-            .arg(format!("inject=rename,renameat,renameat2:signal=KILL:when={when}"))
+            .arg(format!(
+                "inject=rename,renameat,renameat2:signal=KILL:when={when}"
+            ))
             .arg(PKITOOL)
-            .args(["issue", "server", "--dir", "ca", "--cn", "h.example", "--out", "o", "--force"])
+            .args([
+                "issue",
+                "server",
+                "--dir",
+                "ca",
+                "--cn",
+                "h.example",
+                "--out",
+                "o",
+                "--force",
+            ])
             .current_dir(p)
             .stdin(Stdio::null())
             .output()
@@ -615,10 +1167,17 @@ fn a_set_killed_between_renames_is_reported_and_completed_by_the_next_run() {
         if p.join("o/.pkitool-journal").exists() {
             journal_seen += 1;
             let v = pkitool_in(p, ["validate", "o", "--format", "json"]);
-            assert!(stdout(&v).contains("\"PKI-F15\""), "kill at rename #{when}: {}", stdout(&v));
+            assert!(
+                stdout(&v).contains("\"PKI-F15\""),
+                "kill at rename #{when}: {}",
+                stdout(&v)
+            );
         }
         // The next run touching the directory completes the set.
-        let n = ok(&pkitool_in(p, ["issue", "client", "--dir", "ca", "--cn", "c", "--out", "o"]));
+        let n = ok(&pkitool_in(
+            p,
+            ["issue", "client", "--dir", "ca", "--cn", "c", "--out", "o"],
+        ));
         assert_eq!(
             pubkey(&o_dir.join("servercert.pem"), true),
             pubkey(&o_dir.join("serverkey.pem"), false),
@@ -626,11 +1185,19 @@ fn a_set_killed_between_renames_is_reported_and_completed_by_the_next_run() {
         );
         let left: Vec<_> = tree(&o_dir)
             .into_iter()
-            .filter(|e| e.file_name().unwrap().to_string_lossy().starts_with(".pkitool-"))
+            .filter(|e| {
+                e.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".pkitool-")
+            })
             .collect();
         assert!(left.is_empty(), "kill at rename #{when}: left {left:?}");
         let v = pkitool_in(p, ["validate", "o"]);
         assert!(!stdout(&v).contains("PKI-F15"), "{}", stdout(&v));
     }
-    assert!(journal_seen >= 2, "the kill points between renames left a journal {journal_seen} times");
+    assert!(
+        journal_seen >= 2,
+        "the kill points between renames left a journal {journal_seen} times"
+    );
 }

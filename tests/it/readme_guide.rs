@@ -92,12 +92,8 @@ fn mask(line: &str) -> String {
 fn matches(expected: &[String], got: &[String]) -> bool {
     match expected.split_first() {
         None => got.is_empty(),
-        Some((e, rest)) if e.trim() == "..." => {
-            (0..=got.len()).any(|k| matches(rest, &got[k..]))
-        }
-        Some((e, rest)) => {
-            !got.is_empty() && mask(e) == mask(&got[0]) && matches(rest, &got[1..])
-        }
+        Some((e, rest)) if e.trim() == "..." => (0..=got.len()).any(|k| matches(rest, &got[k..])),
+        Some((e, rest)) => !got.is_empty() && mask(e) == mask(&got[0]) && matches(rest, &got[1..]),
     }
 }
 

@@ -256,10 +256,7 @@ fn fixtures() -> Option<&'static Fixtures> {
         if !have_peer("openssl") {
             return None;
         }
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("robust-fixtures-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("fixture dir");
+        let dir = crate::util::shared_tmp("robust-fixtures");
         fs::write(dir.join("openssl.cnf"), OPENSSL_CNF).expect("cnf");
         sh(
             &dir,

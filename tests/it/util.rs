@@ -76,6 +76,28 @@ pub fn status(o: &Output, code: i32) {
     );
 }
 
+/// A per-process directory `target/tmp/PREFIX-PID` for fixtures shared by the tests of one
+/// run; directories of earlier runs whose process is gone are removed first, so runs leave
+/// nothing behind but their own.
+pub fn shared_tmp(prefix: &str) -> std::path::PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(rd) = std::fs::read_dir(tmp) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix(&format!("{prefix}-"))
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = tmp.join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the shared fixture directory");
+    dir
+}
+
 /// A fresh temporary directory.
 pub fn tmpdir() -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -84,8 +106,38 @@ pub fn tmpdir() -> tempfile::TempDir {
         .expect("tempdir")
 }
 
-/// True when the peer program is on PATH. When it is missing: under CI (`CI` set) the test
-/// fails; elsewhere it is skipped with a message on stderr.
+/// True when the tests run under CI: `CI` set to anything but empty, `0` or `false` (GitHub,
+/// GitLab and `.ci/run` set `CI=true` or `CI=1`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| {
+        let v = v.trim();
+        !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false")
+    })
+}
+
+/// Reports a skipped test where it cannot be missed: on the real stderr (libtest captures only
+/// `print!`/`eprint!`), and appended to `target/test-skips.log`, which lists every skip of the
+/// run (`cat target/test-skips.log` after `cargo test`).
+pub fn note_skip(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("(unnamed test)")
+        .to_string();
+    let line = format!("SKIPPED {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-skips.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// True when the peer program is on PATH. When it is missing: under CI ([`in_ci`]) the test
+/// fails; elsewhere it is skipped, visibly ([`note_skip`]).
 #[track_caller]
 pub fn have_peer(program: &str) -> bool {
     let found = Command::new("sh")
@@ -94,10 +146,10 @@ pub fn have_peer(program: &str) -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !found {
-        if std::env::var_os("CI").is_some() {
+        if in_ci() {
             panic!("peer program {program} is missing and CI is set: interop tests must not skip");
         }
-        eprintln!("SKIP: {program} is not installed");
+        note_skip(&format!("{program} is not installed"));
     }
     found
 }
