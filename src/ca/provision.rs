@@ -517,7 +517,10 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         role,
         warnings: Vec::new(),
         notes,
-        qemu_group_hint: crate::consumer::qemu_user::hint_group(),
+        // Only a server's destinations name the QEMU group.
+        qemu_group_hint: (role == layout::Role::Server)
+            .then(crate::consumer::qemu_user::hint_group)
+            .flatten(),
     })
 }
 
