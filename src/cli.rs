@@ -44,6 +44,10 @@ pub enum Command {
     /// Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it
     /// presents and whether it admits the client certificate.
     Probe(ProbeArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(CompletionsArgs),
+    /// Write the man pages (pkitool.1 and one page per subcommand) into a directory.
+    Man(ManArgs),
 }
 
 /// Key algorithms pkitool can generate.
@@ -246,6 +250,20 @@ pub enum Format {
     Json,
 }
 
+/// Report formats of `validate` (and of the other commands that report findings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportFormat {
+    /// Human-readable text (colour on a terminal).
+    #[default]
+    Text,
+    /// Machine-readable JSON (a versioned contract, see the README).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// JUnit XML, for GitLab and Jenkins test reports.
+    Junit,
+}
+
 /// `pkitool validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -276,7 +294,7 @@ pub struct ValidateArgs {
     /// Warn about certificates expiring within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_within: u32,
-    /// Exit 1 on warnings too.
+    /// Exit 1 on warnings too (and, with --format junit, report warnings as failures).
     #[arg(long)]
     pub strict: bool,
     /// Judge against these libvirt and QEMU versions instead of the strictest widely deployed
@@ -284,8 +302,11 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "NAME=VERSION,...", value_parser = parse_consumers, default_value = "libvirt=9.0.0,qemu=10.0.2")]
     pub consumers: Consumers,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Print only errors, warnings and the summary line (--format text only).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// `pkitool dn`.
@@ -394,6 +415,36 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub strict: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// Shells `pkitool completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// GNU bash (bash-completion).
+    Bash,
+    /// zsh (compsys).
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+/// `pkitool completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+/// `pkitool man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory that receives the pages (created when missing), e.g. ~/.local/share/man/man1.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace pages that exist with different content (identical pages are left alone).
+    #[arg(long)]
+    pub force: bool,
 }

@@ -6,7 +6,17 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = pkitool::cli::Cli::parse();
+    let cli = match pkitool::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--version` on a subcommand too prints "pkitool VERSION" (clap would print
+        // "pkitool-SUBCOMMAND VERSION").
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "pkitool {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match pkitool::commands::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) => {

@@ -1,18 +1,25 @@
-//! The man pages, rendered from the clap definitions ([`crate::cli::Cli`]): one page per command
-//! and nested subcommand (`pkitool.1`, `pkitool-issue.1`, `pkitool-template-show.1`, ...), with a
-//! SYNOPSIS that keeps option values, alternatives and repetition (`[--dir DIR]`,
-//! `[--san NAME_OR_IP]...`, `[--layout flat|qemu|libvirt]`), and EXIT STATUS, ENVIRONMENT,
-//! EXAMPLES and SEE ALSO sections naming only pages that exist. [`pages`] is the one entry point
-//! (the committed `man/` is tested against it).
+//! `pkitool man [--out DIR]`: writes the man pages, rendered from the clap definitions
+//! ([`crate::cli::Cli`]): one page per command and nested subcommand (`pkitool.1`,
+//! `pkitool-issue.1`, `pkitool-template-show.1`, ...), with a SYNOPSIS that keeps option values,
+//! alternatives and repetition (`[--dir DIR]`, `[--san NAME_OR_IP]...`,
+//! `[--layout flat|qemu|libvirt]`), and EXIT STATUS, ENVIRONMENT, EXAMPLES and SEE ALSO sections
+//! naming only pages that exist. These are exactly the pages committed under `man/`
+//! (`tests/it/man.rs` compares them byte for byte) and shipped by the .deb, so `cargo install`
+//! users get them too.
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 
 use clap::{Arg, ArgAction, Command, CommandFactory};
 
-/// Every page: file name -> roff.
-pub fn pages() -> BTreeMap<String, Vec<u8>> {
-    let mut cmd = crate::cli::Cli::command().disable_help_subcommand(true);
+use crate::cli::{Cli, ManArgs};
+use crate::fsio::{self, PlannedFile};
+use crate::{Error, Result};
+
+/// Every page: file name → roff bytes, in file-name order.
+pub fn pages() -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
     let mut out = BTreeMap::new();
     collect(&cmd, "pkitool", &mut out);
@@ -22,7 +29,47 @@ pub fn pages() -> BTreeMap<String, Vec<u8>> {
     for (file, (c, full)) in out {
         pages.insert(file, render(&c, &full, &names));
     }
-    pages
+    Ok(pages)
+}
+
+/// Writes the pages into `dir` (created 0755 when missing). Pages already there with the same
+/// bytes are left alone; a page with other content is replaced only with `force` (atomically,
+/// 0644). Returns every page's path and whether it was written.
+pub fn write_pages(dir: &Path, force: bool) -> Result<Vec<(std::path::PathBuf, bool)>> {
+    let pages = pages()?;
+    fsio::create_dir_all_mode(dir, 0o755)?;
+    let mut plan = Vec::new();
+    let mut report = Vec::new();
+    for (name, body) in pages {
+        let path = dir.join(&name);
+        let same = std::fs::read(&path).is_ok_and(|have| have == body);
+        report.push((path.clone(), !same));
+        if !same {
+            plan.push(PlannedFile::new(path, fsio::CERT_MODE, body));
+        }
+    }
+    fsio::write_all_or_nothing(&plan, force)?;
+    Ok(report)
+}
+
+/// `pkitool man`: writes the pages and lists them on stdout ("wrote" or "unchanged").
+pub fn run(args: &ManArgs) -> Result<u8> {
+    let written = write_pages(&args.out, args.force).map_err(|e| match e {
+        Error::Write(w) => Error::Failed(format!("--out {}: {w}", args.out.display())),
+        other => other,
+    })?;
+    let mut out = String::new();
+    for (path, wrote) in written {
+        let what = if wrote { "wrote" } else { "unchanged" };
+        out.push_str(&format!("{what} {}\n", path.display()));
+    }
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Environment(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(0),
+    }
 }
 
 fn collect(cmd: &Command, full: &str, out: &mut BTreeMap<String, (Command, String)>) {
@@ -170,6 +217,14 @@ pub fn examples(full: &str) -> &'static [(&'static str, &'static str)] {
         "pkitool match-dn" => &[(
             "Does a pattern admit the client?",
             "pkitool match-dn \"C=GB,O=Example Org,CN=*\" stage/etc/pki/libvirt/clientcert.pem",
+        )],
+        "pkitool completions" => &[(
+            "Bash completion for the current user:",
+            "pkitool completions bash > pkitool.bash",
+        )],
+        "pkitool man" => &[(
+            "Install the man pages for the current user:",
+            "pkitool man --out man1",
         )],
         "pkitool template" | "pkitool template show" => &[(
             "Start from the shipped server template:",

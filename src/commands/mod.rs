@@ -2,6 +2,7 @@
 //! ([`crate::cli`]), builds the plain request the domain takes, calls it, renders the result and
 //! returns the exit status. Nothing below this layer knows clap.
 
+pub mod completions;
 pub mod dn;
 pub mod init_ca;
 pub mod issue;
@@ -29,6 +30,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Show(args) => show::run(&args),
         Command::MatchDn(args) => match_dn::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Format, ProbeArgs, ServiceArg};
+use crate::cli::{ProbeArgs, ReportFormat, ServiceArg};
 use crate::layout::libvirt;
 use crate::probe::{self, ClientFiles, ProbeOptions, Service};
 use crate::{Error, Result};
@@ -101,12 +101,25 @@ pub fn options(args: &ProbeArgs) -> Result<ProbeOptions> {
 pub fn run(args: &ProbeArgs) -> Result<u8> {
     let outcome = probe::evaluate(&options(args)?)?;
     let mut stdout = anstream::stdout();
-    let written = match args.format {
-        Format::Json => {
-            use std::io::Write;
-            stdout.write_all(crate::report::probe::json(&outcome).as_bytes())
+    let written = {
+        use std::io::Write;
+        match args.format {
+            ReportFormat::Json => stdout.write_all(crate::report::probe::json(&outcome).as_bytes()),
+            ReportFormat::Sarif => {
+                let base = std::env::current_dir().map_err(|e| {
+                    Error::Environment(format!(
+                        "--format sarif: cannot read the working directory: {e}"
+                    ))
+                })?;
+                let report = crate::report::probe::data(&outcome);
+                stdout.write_all(crate::report::sarif::render(&report, &base).as_bytes())
+            }
+            ReportFormat::Junit => {
+                let report = crate::report::probe::data(&outcome);
+                stdout.write_all(crate::report::junit::render(&report, args.strict).as_bytes())
+            }
+            ReportFormat::Text => crate::report::probe::text(&mut stdout, &outcome),
         }
-        Format::Text => crate::report::probe::text(&mut stdout, &outcome),
     };
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe

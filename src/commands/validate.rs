@@ -2,7 +2,7 @@
 //! (0 no errors, 1 errors or `--strict` warnings, 2 usage/environment).
 
 use crate::check::validate::{self, ValidateOptions};
-use crate::cli::{Format, ValidateArgs};
+use crate::cli::{ReportFormat, ValidateArgs};
 use crate::{Error, Result};
 
 /// The plain options `validate` evaluates.
@@ -21,16 +21,41 @@ pub fn options(args: &ValidateArgs) -> Result<ValidateOptions> {
     })
 }
 
-/// Runs `validate`: prints the report and returns the exit status.
+/// Runs `validate`: prints the report and returns the exit status (the same for every format).
 pub fn run(args: &ValidateArgs) -> Result<u8> {
+    if args.quiet && args.format != ReportFormat::Text {
+        return Err(Error::Usage(
+            "--quiet applies to --format text only (json, sarif and junit are complete reports)"
+                .into(),
+        ));
+    }
     let outcome = validate::evaluate(&options(args)?)?;
     let mut stdout = anstream::stdout();
-    let written = match args.format {
-        Format::Json => {
-            use std::io::Write;
-            stdout.write_all(crate::report::json::render(&outcome).as_bytes())
+    let written = {
+        use std::io::Write;
+        match args.format {
+            ReportFormat::Json => {
+                stdout.write_all(crate::report::json::render(&outcome).as_bytes())
+            }
+            ReportFormat::Sarif => {
+                let base = std::env::current_dir().map_err(|e| {
+                    Error::Environment(format!(
+                        "--format sarif: cannot read the working directory: {e}"
+                    ))
+                })?;
+                let report =
+                    crate::report::data::Report::from_outcome(&outcome).locate_certificates();
+                stdout.write_all(crate::report::sarif::render(&report, &base).as_bytes())
+            }
+            ReportFormat::Junit => {
+                let report = crate::report::data::Report::from_outcome(&outcome);
+                stdout.write_all(crate::report::junit::render(&report, args.strict).as_bytes())
+            }
+            ReportFormat::Text if args.quiet => {
+                crate::report::text::render_quiet(&mut stdout, &outcome)
+            }
+            ReportFormat::Text => crate::report::text::render(&mut stdout, &outcome),
         }
-        Format::Text => crate::report::text::render(&mut stdout, &outcome),
     };
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe

@@ -11,9 +11,12 @@ pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<
     writeln!(out, "pkitool: {style}error{style:#}: {err}")
 }
 
+pub mod data;
 pub mod json;
+pub mod junit;
 pub mod probe;
 pub mod provision;
+pub mod sarif;
 pub mod show;
 pub mod text;
 

@@ -384,3 +384,42 @@ pub fn json(o: &Outcome) -> String {
     s.push('\n');
     s
 }
+
+/// The generic report data of a probe run, for `--format sarif` and `--format junit`: one group
+/// per endpoint, whose targets are the server it presented and, when one was offered, the
+/// client certificate it judged.
+pub fn data(o: &Outcome) -> crate::report::data::Report<'_> {
+    use crate::report::data::{Group, Report, Target};
+    let groups = o
+        .endpoints
+        .iter()
+        .map(|e| {
+            let label = e.session.target.label();
+            let mut targets = vec![Target::new(
+                Some(FRole::Server),
+                None,
+                format!("server {label}"),
+            )];
+            if o.client.is_some() {
+                targets.push(Target::new(
+                    Some(FRole::Client),
+                    None,
+                    format!("client certificate at {label}"),
+                ));
+            }
+            Group {
+                name: format!("endpoint {label}"),
+                dir: None,
+                targets,
+                findings: &e.findings,
+                start_lines: Vec::new(),
+            }
+        })
+        .collect();
+    Report {
+        tool: o.tool.clone(),
+        evaluated_at: o.evaluated_at.clone(),
+        groups,
+        totals: vec![("endpoints", o.endpoints.len())],
+    }
+}

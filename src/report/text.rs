@@ -86,6 +86,12 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             )?;
         }
     }
+    summary(w, o)
+}
+
+/// Writes the summary line.
+fn summary(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
     let all = Counts::of(o.layouts.iter().flat_map(|l| l.findings.iter()));
     let files: usize = o.layouts.iter().map(|l| l.files).sum();
     let certs: usize = o.layouts.iter().map(|l| l.certificates).sum();
@@ -107,4 +113,37 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         plural(certs, "certificate"),
         o.evaluated_at
     )
+}
+
+/// `--quiet`: one line per error and warning (with its fix on the next line), then the summary
+/// line. Notes and clean layouts print nothing, so a clean run prints exactly one line.
+pub fn render_quiet(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
+    let dim = Style::new().dimmed();
+    for l in &o.layouts {
+        let mut fs: Vec<&Finding> = l
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .collect();
+        fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in fs {
+            let st = sev_style(f.severity);
+            let path = f
+                .path
+                .as_deref()
+                .map(show_path)
+                .unwrap_or_else(|| l.layout.name.clone());
+            writeln!(
+                w,
+                "{st}{}{st:#} {dim}{}{dim:#} {path}: {}",
+                f.severity.as_str(),
+                f.code,
+                f.message
+            )?;
+            if !f.fix.is_empty() {
+                writeln!(w, "  {dim}fix{dim:#} {}", f.fix)?;
+            }
+        }
+    }
+    summary(w, o)
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary. One module per area; `util` is the shared harness.
 
+mod ci_formats;
 mod consumer_model;
 mod differential;
 mod dn_forms;

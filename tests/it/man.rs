@@ -1,61 +1,73 @@
-//! man/ is generated from the clap definitions (`pkitool::cli::Cli`) by
-//! `pkitool::commands::man::pages`: one page `pkitool.1` plus one page per subcommand and nested
-//! subcommand (`pkitool-init-ca.1`, `pkitool-template-show.1`, ...).
+//! man/ holds the pages `pkitool man` writes (rendered from the clap definitions by `pkitool::commands::man::pages`): one page
+//! `pkitool.1` plus one page per subcommand (`pkitool-init-ca.1`, ...). The .deb ships man/, and
+//! `cargo install` users run `pkitool man --out DIR`, so the committed files and the binary's
+//! output must be the same bytes.
 //!
 //! Regenerate: `PKITOOL_UPDATE_MAN=1 cargo test --test integration man::`
-//! Otherwise the test fails when a page in man/ differs from what the CLI renders, is missing, or
-//! is left over from a removed subcommand.
+//! Otherwise the test fails when a page in man/ differs from what `pkitool man` writes, is
+//! missing, or is left over from a removed subcommand.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
+use crate::util::{self, pkitool};
 
 fn man_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("man")
 }
 
-/// Every page, rendered: file name → roff bytes (the library's one renderer).
-fn render_all() -> BTreeMap<String, Vec<u8>> {
-    pkitool::commands::man::pages()
+fn read_pages(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut pages = BTreeMap::new();
+    for entry in fs::read_dir(dir).expect("read pages").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".1") {
+            pages.insert(name, fs::read(entry.path()).expect("read page"));
+        }
+    }
+    pages
+}
+
+/// Every page as the binary writes it: file name -> roff bytes.
+fn generated() -> BTreeMap<String, Vec<u8>> {
+    let tmp = util::tmpdir();
+    let out = tmp.path().join("man1");
+    let o = pkitool(["man", "--out", out.to_str().unwrap()]);
+    let listed = util::ok(&o);
+    let pages = read_pages(&out);
+    for name in pages.keys() {
+        assert!(
+            listed.contains(&format!("wrote {}", out.join(name).display())),
+            "{listed}"
+        );
+    }
+    pages
 }
 
 #[test]
 fn man_pages_are_current() {
-    let want = render_all();
+    let want = generated();
     let dir = man_dir();
     if std::env::var_os("PKITOOL_UPDATE_MAN").is_some_and(|v| v == "1") {
-        fs::create_dir_all(&dir).expect("create man/");
-        for entry in fs::read_dir(&dir).expect("read man/") {
-            let p = entry.expect("man/ entry").path();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            if p.extension().is_some_and(|e| e == "1")
-                && !want.contains_key(&name.unwrap_or_default())
-            {
-                fs::remove_file(&p).expect("remove stale page");
+        for name in read_pages(&dir).keys() {
+            if !want.contains_key(name) {
+                fs::remove_file(dir.join(name)).expect("remove stale page");
             }
         }
-        for (name, body) in &want {
-            fs::write(dir.join(name), body).expect("write page");
-        }
+        util::ok(&pkitool(["man", "--force", "--out", dir.to_str().unwrap()]));
         return;
     }
+    let have = read_pages(&dir);
     let mut problems = Vec::new();
     for (name, body) in &want {
-        match fs::read(dir.join(name)) {
-            Ok(have) if &have == body => {}
-            Ok(_) => problems.push(format!("man/{name} is stale")),
-            Err(e) => problems.push(format!("man/{name}: {e}")),
+        match have.get(name) {
+            Some(h) if h == body => {}
+            Some(_) => problems.push(format!("man/{name} is stale")),
+            None => problems.push(format!("man/{name} is missing")),
         }
     }
-    if let Ok(rd) = fs::read_dir(&dir) {
-        for entry in rd.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".1") && !want.contains_key(&name) {
-                problems.push(format!("man/{name} matches no command"));
-            }
-        }
+    for name in have.keys().filter(|n| !want.contains_key(*n)) {
+        problems.push(format!("man/{name} matches no command"));
     }
     assert!(
         problems.is_empty(),
@@ -66,14 +78,16 @@ fn man_pages_are_current() {
 
 #[test]
 fn one_page_per_subcommand_naming_every_flag() {
-    let pages = render_all();
+    let pages = generated();
     let names: Vec<&str> = pages.keys().map(String::as_str).collect();
     assert_eq!(
         names,
         [
+            "pkitool-completions.1",
             "pkitool-dn.1",
             "pkitool-init-ca.1",
             "pkitool-issue.1",
+            "pkitool-man.1",
             "pkitool-match-dn.1",
             "pkitool-probe.1",
             "pkitool-show.1",
@@ -83,33 +97,70 @@ fn one_page_per_subcommand_naming_every_flag() {
             "pkitool.1",
         ]
     );
-    let mut cmd = pkitool::cli::Cli::command();
-    cmd.build();
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-        let page =
-            String::from_utf8_lossy(&pages[&format!("pkitool-{}.1", sub.get_name())]).into_owned();
-        assert!(page.starts_with(".ie") || page.contains(".TH"), "not roff");
-        for arg in sub.get_arguments() {
-            if let Some(long) = arg.get_long() {
-                // roff escapes '-' as '\-'
-                let shown = format!("\\-\\-{}", long.replace('-', "\\-"));
-                assert!(
-                    page.contains(&shown),
-                    "pkitool-{}.1 does not document --{long}",
-                    sub.get_name()
-                );
-            }
+    // The flags each subcommand's --help lists (the parser itself, not clap's model of it).
+    for name in names.iter().filter(|n| n.starts_with("pkitool-")) {
+        let sub = name.trim_start_matches("pkitool-").trim_end_matches(".1");
+        let page = String::from_utf8_lossy(&pages[*name]).into_owned();
+        assert!(page.contains(".TH"), "{name} is not roff");
+        // Nested subcommands have their own page: pkitool-template-show.1.
+        let mut args: Vec<&str> = match sub {
+            "template-show" => vec!["template", "show"],
+            s => vec![s],
+        };
+        args.push("--help");
+        let help = util::ok(&pkitool(&args));
+        let flags: Vec<&str> = help
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == '<')
+            .filter(|w| {
+                w.starts_with("--")
+                    && w.len() > 2
+                    && w[2..].chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            })
+            .collect();
+        assert!(!flags.is_empty(), "{sub} --help lists no flags:\n{help}");
+        for flag in flags {
+            // roff escapes '-' as '\-'
+            let shown = flag.replace('-', "\\-");
+            assert!(page.contains(&shown), "{name} does not document {flag}");
         }
     }
 }
 
+#[test]
+fn man_refuses_to_overwrite_a_different_page_without_force() {
+    let tmp = util::tmpdir();
+    let out = tmp.path().join("m");
+    util::ok(&pkitool(["man", "--out", out.to_str().unwrap()]));
+    // A second run changes nothing and says so.
+    let again = util::ok(&pkitool(["man", "--out", out.to_str().unwrap()]));
+    assert!(
+        again.lines().all(|l| l.starts_with("unchanged ")),
+        "{again}"
+    );
+    let page = out.join("pkitool.1");
+    fs::write(&page, "local edit\n").unwrap();
+    let o = pkitool(["man", "--out", out.to_str().unwrap()]);
+    util::status(&o, 1);
+    let err = util::stderr(&o);
+    assert!(
+        err.contains("--out") && err.contains("pass --force"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&page).unwrap(), b"local edit\n", "nothing written");
+    util::ok(&pkitool(["man", "--force", "--out", out.to_str().unwrap()]));
+    assert_eq!(
+        fs::read(&page).unwrap(),
+        fs::read(man_dir().join("pkitool.1")).unwrap()
+    );
+}
+
 fn page(name: &str) -> String {
-    String::from_utf8(render_all()[name].clone()).expect("utf-8 page")
+    String::from_utf8(generated()[name].clone()).expect("utf-8 page")
 }
 
 #[test]
 fn every_page_reference_exists_and_sections_are_there() {
-    let pages = render_all();
+    let pages = generated();
     for (name, body) in &pages {
         let text = String::from_utf8_lossy(body);
         for section in [
@@ -131,8 +182,10 @@ fn every_page_reference_exists_and_sections_are_there() {
         // Every pkitool page it names (\fBpkitool\-x\fR(1)) exists.
         for (i, _) in text.match_indices("\\fBpkitool") {
             let rest = &text[i + 3..];
-            let end = rest.find("\\fR(1)").unwrap_or(0);
-            if end == 0 {
+            let Some(end) = rest.find("\\fR") else {
+                continue;
+            };
+            if !rest[end..].starts_with("\\fR(1)") {
                 continue;
             }
             let page = rest[..end].replace("\\-", "-");
@@ -169,13 +222,12 @@ fn every_page_reference_exists_and_sections_are_there() {
 }
 
 /// The EXAMPLES of every page run as printed (after the setup the pages assume: a CA in `ca`,
-/// a server and client in the staged tree `stage`).
+/// a server and client in the staged tree `stage`, made by the first page's example).
 #[test]
 fn man_page_examples_run() {
-    use crate::util::*;
-    let d = tmpdir();
+    let d = util::tmpdir();
     let p = d.path();
-    let bin = std::path::Path::new(PKITOOL).parent().unwrap();
+    let bin = Path::new(util::PKITOOL).parent().unwrap();
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -191,10 +243,10 @@ fn man_page_examples_run() {
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        (o.status.code(), stdout(&o), stderr(&o))
+        (o.status.code(), util::stdout(&o), util::stderr(&o))
     };
-    let mut order: Vec<&str> = vec!["pkitool"];
-    order.extend([
+    let order = [
+        "pkitool",
         "pkitool init-ca",
         "pkitool issue",
         "pkitool template",
@@ -203,7 +255,9 @@ fn man_page_examples_run() {
         "pkitool show",
         "pkitool match-dn",
         "pkitool validate",
-    ]);
+        "pkitool completions",
+        "pkitool man",
+    ];
     let mut ran = 0;
     for full in order {
         for (_, cmd) in pkitool::commands::man::examples(full) {
@@ -217,5 +271,5 @@ fn man_page_examples_run() {
             ran += 1;
         }
     }
-    assert!(ran >= 10, "{ran} examples");
+    assert!(ran >= 12, "{ran} examples");
 }

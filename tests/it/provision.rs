@@ -203,7 +203,7 @@ fn issues_from_a_certtool_rsa_ca_with_repeated_ou_and_dc() {
     let p = d.path();
     sh(
         p,
-        "printf 'cn = Multi CA\\nunit = Infra\\nunit = Virt\\ndc = example\\ndc = org\\nca\\ncert_signing_key\\n' > ca.info
+        "printf 'cn = Multi CA\\nunit = Infra\\nunit = Virt\\ndc = example\\ndc = org\\nca\\ncert_signing_key\\nexpiration_days = 730\\n' > ca.info
          certtool --generate-privkey --outfile cakey.pem 2>/dev/null
          certtool --generate-self-signed --load-privkey cakey.pem --template ca.info --outfile cacert.pem 2>/dev/null
          grep -q 'BEGIN RSA PRIVATE KEY' cakey.pem",
