@@ -630,7 +630,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__validate)
-            opts="-q -h -V --user --root --libvirtd-conf --ca --hostname --allowed-dn --at --warn-within --strict --consumers --format --quiet --help --version"
+            opts="-q -h -V --user --root --libvirtd-conf --qemu-conf --ca --ca-dir --hostname --allowed-dn --at --warn-within --strict --consumers --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,7 +644,15 @@ _pkitool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --qemu-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

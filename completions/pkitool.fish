@@ -96,7 +96,9 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand template; and __fish_see
 complete -c pkitool -n "__fish_pkitool_using_subcommand template; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l root -d 'Apply the system layout to a staged tree (an image, a chroot)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l libvirtd-conf -d 'Read key_file, cert_file, ca_file, crl_file and tls_allowed_dn_list from this libvirtd.conf' -r -F
-complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l ca -d 'CA certificate to check loose certificates against (fleet mode)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l qemu-conf -d 'Read the QEMU certificate directories (default_tls_x509_cert_dir, vnc_/spice_/chardev_/ migrate_/backup_/nbd_tls_x509_cert_dir), their secrets and QEMU\'s user from this qemu.conf' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l ca -d 'CA certificate to check loose certificates against (fleet mode only)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l ca-dir -d 'The directory holding the CA\'s cacert.pem and cakey.pem: re-issue fixes then name it' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l hostname -d 'A DNS name or IP clients use to reach the server (repeatable)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l allowed-dn -d 'A libvirt tls_allowed_dn_list pattern the client certificates must match (repeatable)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand validate" -l at -d 'Evaluate at this time (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now' -r

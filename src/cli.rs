@@ -279,9 +279,16 @@ pub struct ValidateArgs {
     /// Read key_file, cert_file, ca_file, crl_file and tls_allowed_dn_list from this libvirtd.conf.
     #[arg(long, value_name = "FILE")]
     pub libvirtd_conf: Option<PathBuf>,
-    /// CA certificate to check loose certificates against (fleet mode).
+    /// Read the QEMU certificate directories (default_tls_x509_cert_dir, vnc_/spice_/chardev_/
+    /// migrate_/backup_/nbd_tls_x509_cert_dir), their secrets and QEMU's user from this qemu.conf.
+    #[arg(long, value_name = "FILE")]
+    pub qemu_conf: Option<PathBuf>,
+    /// CA certificate to check loose certificates against (fleet mode only).
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
+    /// The directory holding the CA's cacert.pem and cakey.pem: re-issue fixes then name it.
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
     /// A DNS name or IP clients use to reach the server (repeatable).
     #[arg(long = "hostname", value_name = "NAME")]
     pub hostnames: Vec<String>,

@@ -230,3 +230,34 @@ pub fn check(c: &CertRef<'_, '_>, at: &Consumers, issues: bool, out: &mut Vec<Fi
         );
     }
 }
+
+/// PKI-H06: subject alternative names GnuTLS refuses at import ([`crate::consumer::gnutls`]):
+/// libvirt and QEMU cannot load the certificate at all, and neither can a peer receiving it.
+pub fn san_import(c: &CertRef<'_, '_>, out: &mut Vec<Finding>) {
+    let bad = crate::consumer::gnutls::san_import_problems(c.cert);
+    if bad.is_empty() {
+        return;
+    }
+    let p = c.path.display();
+    let what = if c.role == FRole::Ca {
+        "CA certificate list".to_string()
+    } else {
+        format!("{} certificate", c.role.as_str())
+    };
+    out.push(
+        c.f(
+            "PKI-H06",
+            Severity::Error,
+            format!("subject alternative name GnuTLS cannot import: {}", bad.join(", ")),
+        )
+        .why(format!(
+            "GnuTLS refuses to import the certificate (\"{}\"): libvirt \"Unable to import {what} {p}\", QEMU the same, and qemu-img or virsh fail loading it as their own certificate (cfssl writes an empty name for \"hosts\": [\"\"])",
+            crate::consumer::gnutls::UNKNOWN_SAN
+        ))
+        .fix(if c.role == FRole::Ca {
+            "re-create the CA without empty names: pkitool init-ca --dir DIR --cn NAME".to_string()
+        } else {
+            c.renew_fix()
+        }),
+    );
+}

@@ -26,6 +26,10 @@ pub struct Target {
     pub serial: Vec<u8>,
     /// Raw issuer name.
     pub issuer: Vec<u8>,
+    /// The command that issues this identity a new certificate and key in place.
+    pub reissue: String,
+    /// Its private key file, when known.
+    pub key: Option<PathBuf>,
 }
 
 /// Serial bytes without leading zeros.
@@ -120,16 +124,22 @@ pub fn check(
                 Finding::new(
                     "PKI-R04",
                     Severity::Error,
-                    format!("revoked by {} (serial {}, since {})", p, r.raw_serial_as_string(), fmt_ts(r.revocation_date.timestamp())),
+                    format!("revoked by {} (serial {}, since {})", p, r.raw_serial().iter().map(|b| format!("{b:02x}")).collect::<String>(), fmt_ts(r.revocation_date.timestamp())),
                 )
                 .path(&t.path)
                 .role(t.role)
                 .subject(Some(&t.subject))
                 .why("libvirt and QEMU load their own revoked certificate without complaint, but every peer holding the CRL refuses it: \"The certificate has been revoked\"")
-                .fix(if t.role == FRole::Client {
-                    format!("issue a new certificate: pkitool issue client --dn \"{}\"", t.subject)
-                } else {
-                    "issue a new certificate: pkitool issue server --cn NAME --san NAME".to_string()
+                .fix({
+                    let files: Vec<String> = std::iter::once(&t.path)
+                        .chain(t.key.iter())
+                        .map(|p| crate::quoting::shell_quote(&p.display().to_string()))
+                        .collect();
+                    format!(
+                        "if the revocation stands (host retired, key compromised and the host rebuilt elsewhere), remove the revoked files: rm {}; only if this host keeps its access, give it a new key and certificate: {}",
+                        files.join(" "),
+                        t.reissue
+                    )
                 }),
             );
         }

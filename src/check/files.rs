@@ -49,6 +49,8 @@ pub struct Policy {
     pub qemu: bool,
     /// System layout (root-owned, unprivileged clients read the CA).
     pub system: bool,
+    /// The group QEMU runs with (qemu.conf), whose read access to keys is intended.
+    pub service_gid: Option<u32>,
 }
 
 /// Groups whose members are the QEMU/libvirt service (a key readable by them is intended).
@@ -75,7 +77,12 @@ fn base(code: &'static str, sev: Severity, path: &Path, role: FRole, msg: String
 /// Does the file exist (following symlinks; a dangling link or a loop counts as existing so
 /// that it is reported)?
 pub fn exists(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok()
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => true,
+        // A directory we may not search (running unprivileged): it may well be there, and the
+        // read reports what could not be checked.
+        Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+    }
 }
 
 /// Loads and checks one file. Returns its contents when they are usable for the next checks
@@ -102,7 +109,16 @@ pub fn load_read(
     let bytes = match read {
         Ok(b) => b,
         Err(e) => {
-            out.push(read_error(&e, path, role, expect));
+            out.push(match unprivileged_denial(&e, path) {
+                Some(f) => f.role(role),
+                None => read_error(&e, path, role, expect),
+            });
+            // The mode can still be judged when the file can be stat'ed.
+            if matches!(e, ReadError::PermissionDenied { .. })
+                && let Ok(meta) = std::fs::metadata(path)
+            {
+                permissions(path, &meta, expect, role, policy, out);
+            }
             return None;
         }
     };
@@ -261,6 +277,46 @@ fn der_fix(path: &Path, expect: Expect) -> String {
     }
 }
 
+/// PKI-S07: running as a user other than root, a file (or a directory above it) that the
+/// consumer's own user may well read is closed to pkitool: say what could not be checked
+/// instead of calling it an error. `None` when pkitool runs as root (a denial is then real).
+fn unprivileged_denial(e: &ReadError, path: &Path) -> Option<Finding> {
+    if !matches!(e, ReadError::PermissionDenied { .. }) {
+        return None;
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if me == 0 {
+        return None;
+    }
+    let (what, owner) = match std::fs::metadata(path) {
+        Ok(m) => (
+            format!(
+                "mode {:04o}, owner uid {}",
+                m.permissions().mode() & 0o7777,
+                m.uid()
+            ),
+            m.uid(),
+        ),
+        Err(_) => (
+            "a directory above it cannot be searched".to_string(),
+            u32::MAX,
+        ),
+    };
+    if owner == me {
+        return None;
+    }
+    Some(
+        Finding::new(
+            "PKI-S07",
+            Severity::Warning,
+            format!("not checked: pkitool runs as uid {me} and may not read it ({what})"),
+        )
+        .path(path)
+        .why("its contents (parsing, key match, dates, chain) could not be checked; the user libvirt or QEMU loads it as may still read it, so this is no verdict on the file")
+        .fix("run the validation as root (or as the user that loads the file): sudo pkitool validate ..."),
+    )
+}
+
 fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Finding {
     let (code, msg) = match e {
         ReadError::NotFound { .. } => ("PKI-F01", "missing (or a dangling symlink)".to_string()),
@@ -364,7 +420,8 @@ fn permissions(
     let p = path.display();
     if expect == Expect::PrivateKey {
         let group_ok = policy.qemu
-            && group_name(meta.gid()).is_some_and(|g| SERVICE_GROUPS.contains(&g.as_str()));
+            && (policy.service_gid == Some(meta.gid())
+                || group_name(meta.gid()).is_some_and(|g| SERVICE_GROUPS.contains(&g.as_str())));
         let exposed = mode & 0o007 != 0 || mode & 0o020 != 0 || (mode & 0o040 != 0 && !group_ok);
         if exposed {
             let who = if mode & 0o007 != 0 {
@@ -473,6 +530,7 @@ mod tests {
             libvirt: true,
             qemu: false,
             system: false,
+            service_gid: None,
         }
     }
 

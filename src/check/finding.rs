@@ -430,6 +430,31 @@ pub const CODES: &[(&str, Class, &str)] = &[
         Class::Crl,
         "a CRL named crl.pem where libvirt loads cacrl.pem",
     ),
+    (
+        "PKI-C08",
+        Class::Chain,
+        "the issuing CA is past the 16 certificates libvirt and QEMU import from the CA file",
+    ),
+    (
+        "PKI-C09",
+        Class::Chain,
+        "the CA file holds the issuing intermediate but not its root",
+    ),
+    (
+        "PKI-H06",
+        Class::Hostname,
+        "a subject alternative name GnuTLS refuses to import (empty name)",
+    ),
+    (
+        "PKI-Q01",
+        Class::Permissions,
+        "a file QEMU loads (or a directory above it) that QEMU's user cannot read",
+    ),
+    (
+        "PKI-Q02",
+        Class::EncryptedKey,
+        "an encrypted key QEMU decrypts with the qemu.conf secret",
+    ),
     ("PKI-S01", Class::Config, "libvirtd.conf problem"),
     (
         "PKI-S02",
@@ -445,6 +470,21 @@ pub const CODES: &[(&str, Class, &str)] = &[
         "PKI-S04",
         Class::Config,
         "a role is not set up (no certificate and no key)",
+    ),
+    (
+        "PKI-S05",
+        Class::Config,
+        "a qemu.conf problem (syntax, a configured directory that does not exist)",
+    ),
+    (
+        "PKI-S06",
+        Class::Config,
+        "libvirtd admits clients without checking their certificate (tls_no_verify_certificate)",
+    ),
+    (
+        "PKI-S07",
+        Class::Unreadable,
+        "not checked: pkitool may not read it (running unprivileged)",
     ),
     (
         "PKI-N01",
@@ -567,6 +607,7 @@ mod tests {
             include_str!("crl.rs"),
             include_str!("validate.rs"),
             include_str!("interrupted.rs"),
+            include_str!("access.rs"),
             include_str!("../probe/mod.rs"),
             include_str!("../probe/judge.rs"),
         ];

@@ -116,6 +116,11 @@ pub fn matches(cert: &X509Certificate<'_>, n: &Names, host: &str) -> bool {
     if let Some(ip) = as_ip(host) {
         return n.ips.contains(&ip);
     }
+    // GnuTLS maps an internationalised name to its ASCII form first.
+    let Ok(mapped) = crate::consumer::gnutls::host_for_matching(host) else {
+        return false;
+    };
+    let host = mapped.as_str();
     if n.dns.iter().any(|d| name_matches(d, host)) {
         return true;
     }
@@ -133,8 +138,10 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
     let mut sans_suggest: Vec<String> = n.dns.clone();
     sans_suggest.extend(n.ips.iter().map(IpAddr::to_string));
     for h in hostnames {
-        if !sans_suggest.iter().any(|s| s.eq_ignore_ascii_case(h)) {
-            sans_suggest.push(h.clone());
+        // A SAN holds the ASCII (punycode) form of an internationalised name.
+        let h = crate::consumer::gnutls::host_for_matching(h).unwrap_or_else(|_| h.clone());
+        if !sans_suggest.iter().any(|s| s.eq_ignore_ascii_case(&h)) {
+            sans_suggest.push(h);
         }
     }
     if !cn.is_empty()
@@ -152,25 +159,49 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
     } else {
         cn.clone()
     };
+    // The re-issued certificate drops the wildcards GnuTLS never matches (PKI-H05).
+    sans_suggest.retain(|s| !s.contains('*') || (s.starts_with('*') && wildcard_usable(s)));
     let reissue = || c.issue_server(&fix_cn, &sans_suggest);
     if n.dns.is_empty() && n.ips.is_empty() {
         out.push(
             c.f("PKI-H02", Severity::Warning, format!("no DNS or IP subject alternative name; only the CN \"{cn}\" names the server"))
-                .why("GnuTLS (libvirt, QEMU) still matches the CN, but never for an IP address, and rustls, Go, browsers and OpenSSL-based clients ignore the CN; libvirt's docs require the CN duplicated as a DNS SAN")
+                .why("GnuTLS (libvirt, QEMU) and `openssl verify -verify_hostname` still fall back to the CN, but never for an IP address; Go's crypto/tls (since Go 1.15), rustls/webpki and browsers ignore the CN and refuse the certificate; libvirt's docs require the CN duplicated as a DNS SAN")
                 .fix(reissue()),
         );
     } else if !cn.is_empty() && as_ip(&cn).is_none() && !n.dns.iter().any(|d| eq_ascii(d, &cn)) {
+        // When every name clients use matches a SAN, no TLS stack refuses this: a note.
+        let all_match = !hostnames.is_empty() && hostnames.iter().all(|h| matches(c.cert, &n, h));
+        let (sev, why) = if all_match {
+            (
+                Severity::Note,
+                format!(
+                    "every --hostname matches a SAN, so no TLS stack refuses it; only a client that connects as \"{cn}\" would fail, because with SANs present the CN is ignored"
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!(
+                    "with SANs present GnuTLS ignores the CN: clients connecting to \"{cn}\" fail with \"Certificate owner does not match the hostname {cn}\""
+                ),
+            )
+        };
         out.push(
-            c.f("PKI-H03", Severity::Warning, format!("the CN \"{cn}\" is not among the DNS SANs"))
-                .why(format!("with SANs present GnuTLS ignores the CN: clients connecting to \"{cn}\" fail with \"Certificate owner does not match the hostname {cn}\""))
-                .fix(reissue()),
+            c.f(
+                "PKI-H03",
+                sev,
+                format!("the CN \"{cn}\" is not among the DNS SANs"),
+            )
+            .why(why)
+            .fix(reissue()),
         );
     }
     let ip_like: Vec<&String> = n
         .dns
         .iter()
         .chain(n.cns.iter())
-        .filter(|s| as_ip(s).is_some())
+        // An IP SAN for the same address makes connecting by IP work: nothing to report.
+        .filter(|s| as_ip(s).is_some_and(|ip| !n.ips.contains(&ip)))
         .collect();
     for s in ip_like {
         out.push(
@@ -202,6 +233,8 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
             } else {
                 " (an IP address matches only an iPAddress SAN)".to_string()
             }
+        } else if crate::consumer::gnutls::host_for_matching(h).is_err() {
+            " (not a valid internationalised name, so GnuTLS matches nothing)".to_string()
         } else if h.ends_with('.') {
             " (a trailing dot never matches)".to_string()
         } else if !n.dns.is_empty() && n.cns.iter().any(|c| eq_ascii(c, h)) {

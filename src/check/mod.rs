@@ -5,6 +5,7 @@ pub mod finding;
 pub mod guard;
 pub mod validate;
 
+pub mod access;
 pub mod chain;
 pub mod constraints;
 pub mod crl;
@@ -42,6 +43,35 @@ pub struct Options {
     pub allowed_dn_source: String,
     /// The consumer versions judged.
     pub consumers: crate::consumer::Consumers,
+    /// Allow-list patterns from libvirtd.conf files: they govern libvirtd's clients only, so
+    /// they apply to libvirt layouts, never to QEMU directories.
+    pub conf_allowed_dn: Vec<String>,
+    /// Where those come from (for messages).
+    pub conf_allowed_dn_source: String,
+    /// The root of the system checked (`/` or `--root`).
+    pub root: PathBuf,
+}
+
+impl Options {
+    /// The options for one layout: libvirtd.conf's allow-list only for libvirt layouts, and
+    /// none at all when libvirtd admits clients unchecked (`tls_no_verify_certificate = 1`).
+    fn for_layout(&self, layout: &Layout) -> Options {
+        let mut o = self.clone();
+        if layout.no_verify {
+            o.allowed_dn.clear();
+        } else if layout.kind.is_libvirt() && !self.conf_allowed_dn.is_empty() {
+            o.allowed_dn.extend(self.conf_allowed_dn.iter().cloned());
+            o.allowed_dn_source = [
+                self.allowed_dn_source.as_str(),
+                &self.conf_allowed_dn_source,
+            ]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        }
+        o
+    }
 }
 
 pub use crate::consumer::rules::KeyAlg;
@@ -103,9 +133,47 @@ impl<'c, 'a> CertRef<'c, 'a> {
     }
 
     /// `--out DIR [--layout qemu]` (or `--layout libvirt --root R` in a system tree) and
-    /// `--force`, for commands that re-issue this certificate in place.
+    /// `--force`, for commands that re-issue this certificate in place. A certificate under a
+    /// name of its own (fleet mode: `hosts/h1/web.pem`) is issued into a staging directory
+    /// beside it and moved into place, with its key (found as fleet mode pairs them, else
+    /// `NAME-key.pem`).
     fn out_args(&self) -> String {
-        format!("{} --force", issue_target(self.path))
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let standard = matches!(name, "servercert.pem" | "clientcert.pem")
+            || name.starts_with("server-cert")
+            || name.starts_with("client-cert");
+        if standard {
+            return format!("{} --force", issue_target(self.path));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let stage = dir.join(".pkitool-reissue");
+        let key = fleet_key_for(self.path).unwrap_or_else(|| {
+            let stem = self
+                .path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("cert");
+            dir.join(format!("{stem}-key.pem"))
+        });
+        let q = |p: &Path| shell_quote(&p.display().to_string());
+        let (c, k) = if self.role == FRole::Client {
+            ("clientcert.pem", "clientkey.pem")
+        } else {
+            ("servercert.pem", "serverkey.pem")
+        };
+        format!(
+            "--out {} --force && mv {} {} && mv {} {} && rm -r {}",
+            q(&stage),
+            q(&stage.join(c)),
+            q(self.path),
+            q(&stage.join(k)),
+            q(&key),
+            q(&stage)
+        )
     }
 
     /// The first CN.
@@ -118,16 +186,71 @@ impl<'c, 'a> CertRef<'c, 'a> {
             .map(str::to_string)
     }
 
-    /// `pkitool issue server` with these names, writing where this certificate is.
+    /// `pkitool issue server` with these names, writing where this certificate is, keeping the
+    /// subject (every attribute, with `cn` as its CN) and the key type.
     pub fn issue_server(&self, cn: &str, sans: &[String]) -> String {
         format!(
-            "pkitool issue server --cn {}{} {}",
-            shell_quote(cn),
+            "pkitool issue server {}{}{} {}",
+            self.subject_args(cn),
             sans.iter()
                 .map(|s| format!(" --san {}", shell_quote(s)))
                 .collect::<String>(),
+            self.key_type_arg(),
             self.out_args()
         )
+    }
+
+    /// `--dn SUBJECT` with its CN set to `cn` (the subject as it is when the CN is the last
+    /// attribute, as libvirt's and certtool's subjects are), else `--cn`.
+    fn subject_args(&self, cn: &str) -> String {
+        let old = self.cn();
+        let dn = match old.as_deref() {
+            Some(o) if o == cn => Some(self.subject.clone()),
+            Some(o) => self
+                .subject
+                .strip_suffix(&format!("CN={o}"))
+                .filter(|_| !cn.contains(',') && !cn.contains('+'))
+                .map(|head| format!("{head}CN={cn}")),
+            None => None,
+        };
+        match dn {
+            Some(d) if crate::x509::build::parse_dn(&d).is_ok() => {
+                format!("--dn {}", shell_quote(&d))
+            }
+            _ => format!("--cn {}", shell_quote(cn)),
+        }
+    }
+
+    /// ` --key-type T` for the key this certificate has (nothing when pkitool cannot make it).
+    fn key_type_arg(&self) -> String {
+        let t = match key_alg(self.cert) {
+            KeyAlg::Rsa => match rsa_bits(self.cert) {
+                Some(2048) => Some("rsa-2048"),
+                Some(3072) => Some("rsa-3072"),
+                Some(4096) => Some("rsa-4096"),
+                _ => None,
+            },
+            KeyAlg::Ec => {
+                let curve = self
+                    .cert
+                    .public_key()
+                    .algorithm
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.as_oid().ok())
+                    .map(|o| o.to_id_string());
+                match curve.as_deref() {
+                    Some("1.2.840.10045.3.1.7") => Some("ecdsa-p256"),
+                    Some("1.3.132.0.34") => Some("ecdsa-p384"),
+                    _ => None,
+                }
+            }
+            KeyAlg::Ed => (self.cert.public_key().algorithm.algorithm.to_id_string()
+                == "1.3.101.112")
+                .then_some("ed25519"),
+            KeyAlg::Other => None,
+        };
+        t.map(|t| format!(" --key-type {t}")).unwrap_or_default()
     }
 
     /// The pkitool command that re-issues this certificate.
@@ -136,8 +259,9 @@ impl<'c, 'a> CertRef<'c, 'a> {
         match self.role {
             FRole::Ca => format!("pkitool init-ca --dir DIR --cn {}", shell_quote(&cn)),
             FRole::Client => format!(
-                "pkitool issue client --dn {} {}",
+                "pkitool issue client --dn {}{} {}",
                 shell_quote(&self.subject),
+                self.key_type_arg(),
                 self.out_args()
             ),
             FRole::Server => {
@@ -271,10 +395,11 @@ fn check_leaf_file<'a>(
     let c = CertRef::new(leaf, path, role, 0);
     time::check(&c, false, opts, out);
     constraints::check(&c, &opts.consumers, false, out);
+    constraints::san_import(&c, out);
     chain::weak_signature(&c, false, out);
     keypair::strength(&c, false, out);
     let issuer = match ca_path {
-        Some(ca) if !cas.is_empty() => chain::leaf_chain(&c, extras, cas, ca, out),
+        Some(ca) if !cas.is_empty() => chain::leaf_chain(&c, extras, cas, ca, &opts.consumers, out),
         _ => None,
     };
     if role == FRole::Server {
@@ -289,6 +414,10 @@ fn check_leaf_file<'a>(
         subject: c.subject.clone(),
         serial: crl::norm_serial(leaf.raw_serial()),
         issuer: leaf.issuer().as_raw().to_vec(),
+        // Filled in by the layout checks, which have a CRL to check against (fleet mode has
+        // none and skips the cost).
+        reissue: String::new(),
+        key: None,
     };
     (issuer, Some(target))
 }
@@ -393,6 +522,7 @@ fn check_cas(
             issues.get(i).copied().unwrap_or(false),
             out,
         );
+        constraints::san_import(&c, out);
         chain::weak_signature(&c, true, out);
         keypair::strength(&c, true, out);
     }
@@ -443,6 +573,7 @@ fn policy_of(layout: &Layout) -> Policy {
         libvirt: layout.kind.is_libvirt(),
         qemu: layout.kind == LayoutKind::Qemu,
         system: layout.system,
+        service_gid: layout.qemu_account.as_ref().map(|a| a.gid),
     }
 }
 
@@ -451,6 +582,8 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     if layout.kind == LayoutKind::Fleet {
         return check_fleet(layout, opts);
     }
+    let lopts = opts.for_layout(layout);
+    let opts = &lopts;
     let policy = policy_of(layout);
     let mut out = Vec::new();
     let mut tally = Tally::default();
@@ -472,6 +605,10 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         }
         targets.extend(target);
     }
+    access::qemu_account(layout, &mut out);
+    if let Some(uuid) = &layout.key_secret {
+        secret_keys(uuid, &layout.services, &mut out);
+    }
     check_cas(ca_path, &cas, &used, opts, &mut out);
     check_crl(layout, &cas, &targets, policy, opts, &mut tally, &mut out);
     check_dh_params(layout, policy, &mut tally, &mut out);
@@ -489,6 +626,23 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     }
 }
 
+/// PKI-Q02: an encrypted key in a directory qemu.conf gives a `*_tls_x509_secret_uuid`: libvirt
+/// passes that secret to QEMU as the `passwordid`, so the key loads.
+fn secret_keys(uuid: &str, services: &[String], out: &mut [Finding]) {
+    for f in out.iter_mut().filter(|f| f.code == "PKI-P02") {
+        f.code = "PKI-Q02";
+        f.severity = Severity::Note;
+        f.class = finding::class_of("PKI-Q02");
+        f.why = format!(
+            "qemu.conf gives this directory ({}) the secret {uuid}; libvirt passes it to QEMU as the tls-creds-x509 passwordid, so QEMU decrypts the key (libvirtd itself cannot load encrypted keys)",
+            services.join(", ")
+        );
+        f.fix = format!(
+            "none needed if the secret {uuid} holds the key's password: virsh secret-list must show it, defined with virsh secret-define and virsh secret-set-value"
+        );
+    }
+}
+
 /// Files and certificates examined.
 #[derive(Debug, Default)]
 struct Tally {
@@ -498,7 +652,7 @@ struct Tally {
 
 /// PKI-D02: an empty `tls_allowed_dn_list` admits nobody.
 fn empty_allow_list(layout: &Layout, out: &mut Vec<Finding>) {
-    if layout.allowed_dn.as_ref().is_some_and(Vec::is_empty) {
+    if !layout.no_verify && layout.allowed_dn.as_ref().is_some_and(Vec::is_empty) {
         out.push(
             Finding::new("PKI-D02", Severity::Error, "tls_allowed_dn_list is an empty list")
                 .path(&layout.dir)
@@ -549,7 +703,9 @@ fn identity_present(layout: &Layout, id: &Identity, out: &mut Vec<Finding>) -> b
                         .why(format!("a QEMU {what} endpoint (and libvirtd with TLS) refuses to start: \"Unable to access credentials {}: No such file or directory\"", id.cert.display()))
                         .fix(format!("pkitool issue {what} --cn NAME {}", issue_target(&id.cert))),
                     );
-                } else if id.index.is_none() {
+                } else if id.index.is_none()
+                    && !(layout.server_only && id.role == crate::layout::Role::Client)
+                {
                     out.push(
                         Finding::new(
                             "PKI-S04",
@@ -618,7 +774,13 @@ fn check_identity(
     );
     let certs = parse_leaf_certs(&ders, &id.cert, Some(role), &why, out);
     tally.certs += certs.len();
-    let checked = check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, out);
+    let mut checked = check_leaf_file(&id.cert, &certs, role, &cas.certs, ca_path, opts, out);
+    if let Some(t) = checked.1.as_mut() {
+        t.key = Some(id.key.clone());
+        if let Some(leaf) = certs.first() {
+            t.reissue = CertRef::new(leaf, &id.cert, role, 0).renew_fix();
+        }
+    }
     if let Some(kc) = &key_contents {
         let leaf = certs.first();
         let subject = leaf.map(|c| crate::x509::dn::format_gnutls(c.subject()));
@@ -651,9 +813,9 @@ fn check_crl(
                 Finding::new("PKI-R05", Severity::Warning, format!("a CRL named crl.pem, but libvirt loads {}", crl_path.display()))
                     .path(&doc_name)
                     .role(FRole::Ca)
-                    .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied")
+                    .why("libvirtd.conf's comment shows crl.pem, but the default libvirt reads is cacrl.pem: this CRL is never applied (renaming it, or setting crl_file in libvirtd.conf, fixes it)")
                     .fix(format!(
-                        "mv {} {}   (or set crl_file in libvirtd.conf)",
+                        "mv {} {}",
                         shell_quote(&doc_name.display().to_string()),
                         shell_quote(&crl_path.display().to_string())
                     )),
@@ -684,9 +846,9 @@ fn check_dh_params(layout: &Layout, policy: Policy, tally: &mut Tally, out: &mut
                     Finding::new("PKI-P03", Severity::Warning, format!("DH parameters of {bits} bits"))
                         .path(dh)
                         .role(FRole::Server)
-                        .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam)")
+                        .why("QEMU uses them for DHE key exchange; groups under 2048 bits are breakable (Logjam); without the file QEMU negotiates RFC 7919 groups")
                         .fix(format!(
-                            "rm {}   (QEMU then negotiates RFC 7919 groups)",
+                            "rm {}",
                             shell_quote(&dh.display().to_string())
                         )),
                 );
@@ -759,6 +921,7 @@ fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
         libvirt: false,
         qemu: false,
         system: false,
+        service_gid: None,
     };
     let mut out = Vec::new();
     let mut nfiles = 0;
@@ -843,7 +1006,83 @@ fn fleet_one(
     let why = "GnuTLS cannot import it: \"Unable to import ... certificate\"";
     let certs = parse_leaf_certs(&ders, path, None, why, &mut out);
     let n = certs.len();
+    // A CA certificate (a copy of the CA beside each host's certificate, an intermediate) is
+    // checked as a CA, never as a leaf; a byte-for-byte copy of a --ca certificate is the CA
+    // already checked.
+    if let Some(first) = certs.first()
+        && first.is_ca()
+    {
+        for (i, ca) in certs.iter().enumerate() {
+            if cas.iter().any(|k| k.as_raw() == ca.as_raw()) {
+                continue;
+            }
+            let c = CertRef::new(ca, path, FRole::Ca, i);
+            time::check(&c, true, opts, &mut out);
+            constraints::check(&c, &opts.consumers, false, &mut out);
+            constraints::san_import(&c, &mut out);
+            chain::weak_signature(&c, true, &mut out);
+            keypair::strength(&c, true, &mut out);
+        }
+        return (out, n, None);
+    }
     let role = certs.first().map(fleet_role).unwrap_or(FRole::Server);
     let (issuer, _) = check_leaf_file(path, &certs, role, cas, ca_path, opts, &mut out);
+    if let Some(leaf) = certs.first()
+        && let Some(key_path) = fleet_key_for(path)
+    {
+        // A key the scan also visits has its mode checked there; any other one here.
+        let scanned = crate::layout::discover::fleet_candidate(&key_path);
+        let kc = if scanned {
+            crate::fsio::read_input(&key_path)
+                .ok()
+                .and_then(|b| crate::x509::load::parse(&b).ok())
+        } else {
+            files::load(&key_path, Expect::PrivateKey, role, policy, &mut out)
+        };
+        if let Some(kc) = kc.filter(|k| k.private_key().is_some()) {
+            let subject = crate::x509::dn::format_gnutls(leaf.subject());
+            keypair::check_key(&key_path, &kc, role, Some((leaf, &subject, path)), &mut out);
+        }
+    }
     (out, n, issuer)
+}
+
+/// The private key that belongs to a certificate file in fleet mode, by the naming schemes in
+/// use: libvirt (`servercert.pem` and `serverkey.pem`, also in `private/`), QEMU
+/// (`server-cert[-N].pem` and `server-key[-N].pem`), cfssl and mkcert (`X.pem` and
+/// `X-key.pem`), openssl recipes (`X.crt` and `X.key`), easy-rsa (`issued/X.crt` and
+/// `private/X.key`). The first that exists.
+pub fn fleet_key_for(cert: &Path) -> Option<PathBuf> {
+    let dir = cert.parent()?;
+    let name = cert.file_name()?.to_str()?;
+    let mut cands: Vec<PathBuf> = Vec::new();
+    for (c, k) in [
+        ("servercert.pem", "serverkey.pem"),
+        ("clientcert.pem", "clientkey.pem"),
+    ] {
+        if name == c {
+            cands.push(dir.join(k));
+            cands.push(dir.join("private").join(k));
+        }
+    }
+    for role in ["server", "client"] {
+        if let Some(rest) = name.strip_prefix(&format!("{role}-cert")) {
+            cands.push(dir.join(format!("{role}-key{rest}")));
+        }
+    }
+    if let Some(stem) = name.strip_suffix(".pem") {
+        cands.push(dir.join(format!("{stem}-key.pem")));
+        cands.push(dir.join(format!("{stem}.key")));
+    }
+    for ext in [".crt", ".cer", ".cert"] {
+        if let Some(stem) = name.strip_suffix(ext) {
+            cands.push(dir.join(format!("{stem}.key")));
+            if dir.file_name().is_some_and(|d| d == "issued")
+                && let Some(up) = dir.parent()
+            {
+                cands.push(up.join("private").join(format!("{stem}.key")));
+            }
+        }
+    }
+    cands.into_iter().find(|p| p.is_file())
 }

@@ -10,7 +10,9 @@ use crate::{Error, Result};
 
 /// `pkitool match-dn`: 0 when the pattern matches, 1 with the nearest reason when not.
 pub fn run(args: &MatchDnArgs) -> Result<u8> {
-    let dn = subject_dn(&args.file)?;
+    // Exit 1 means only "no match": a file that cannot be read or is no certificate is an
+    // environment error (2), naming the file.
+    let dn = subject_dn(&args.file).map_err(|e| Error::Environment(e.to_string()))?;
     let text = match allowlist::diagnose(&args.pattern, &dn) {
         None => format!("matches\ncertificate DN: {dn}\n"),
         Some(m) => {

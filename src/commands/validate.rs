@@ -12,13 +12,42 @@ pub fn options(args: &ValidateArgs) -> Result<ValidateOptions> {
         user: args.user,
         root: args.root.clone(),
         libvirtd_conf: args.libvirtd_conf.clone(),
+        qemu_conf: args.qemu_conf.clone(),
         ca: args.ca.clone(),
-        hostnames: args.hostnames.clone(),
+        ca_dir: args.ca_dir.clone(),
+        hostnames: args
+            .hostnames
+            .iter()
+            .map(|h| check_hostname_arg(h))
+            .collect::<Result<_>>()?,
         allowed_dns: args.allowed_dns.clone(),
         at: args.at.as_deref().map(validate::parse_at).transpose()?,
         warn_within: args.warn_within,
         consumers: args.consumers,
     })
+}
+
+/// `--hostname` takes a bare DNS name or IP address: an empty name, `host:port` or a URL is a
+/// usage error naming the flag (GnuTLS would compare it verbatim and never match).
+fn check_hostname_arg(h: &str) -> Result<String> {
+    let bad = |why: &str| Err(Error::Usage(format!("--hostname {h:?}: {why}")));
+    if h.trim().is_empty() {
+        return bad("empty; give the DNS name or IP address clients connect to");
+    }
+    if h.contains("://") || h.contains('/') {
+        return bad("a URL; give only its host part (e.g. --hostname vm.example.com)");
+    }
+    if h.contains(':') && h.parse::<std::net::Ipv6Addr>().is_err() {
+        return bad(if h.starts_with('[') {
+            "a bracketed address; give the IPv6 address without brackets or port (e.g. --hostname ::1)"
+        } else {
+            "host:port; give the host without the port (e.g. --hostname vm.example.com)"
+        });
+    }
+    if h.chars().any(char::is_whitespace) {
+        return bad("contains white space");
+    }
+    Ok(h.to_string())
 }
 
 /// Runs `validate`: prints the report and returns the exit status (the same for every format).

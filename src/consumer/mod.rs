@@ -3,10 +3,13 @@
 //! - [`version`]: the consumers and the versions judged ([`Consumers`], `--consumers`).
 //! - [`rules`]: what a CA, server or client certificate must satisfy per consumer and version,
 //!   with each consumer's own message ([`rules::judge`]); bundle and file-size limits.
+//! - [`gnutls`]: what GnuTLS itself refuses before libvirt's and QEMU's rules (SAN import
+//!   checks) and how it maps host names (IDNA).
 //! - [`allowlist`]: libvirt's `tls_allowed_dn_list` glob (and QEMU authz) against a DN, with the
 //!   near-miss explanations.
 
 pub mod allowlist;
+pub mod gnutls;
 pub mod qemu_user;
 pub mod rules;
 pub mod version;

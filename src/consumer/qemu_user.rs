@@ -84,14 +84,31 @@ impl std::fmt::Display for GroupSource {
     }
 }
 
+/// Where qemu.conf lives, relative to the root.
+pub const QEMU_CONF: &str = "etc/libvirt/qemu.conf";
+
+/// `root/etc/libvirt/qemu.conf`, read with validate's parser ([`qemu_conf::parse`]):
+/// `Ok(None)` when it does not exist.
+fn read_conf(root: &Path) -> Result<Option<(PathBuf, qemu_conf::QemuConf)>, String> {
+    let path = layout::under_root(root, QEMU_CONF);
+    let text = match fsio::read_input(&path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(fsio::ReadError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let conf = qemu_conf::parse(&text)
+        .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
+    Ok(Some((path, conf)))
+}
+
 /// The group QEMU runs as on the system under `root`, and where that came from; an error message
 /// naming `--group` when it cannot be known.
 pub fn qemu_group(root: &Path) -> Result<(String, GroupSource), String> {
-    let conf = qemu_conf::read_under(root).map_err(|e| e.to_string())?;
-    if let Some(q) = &conf
+    let conf = read_conf(root)?;
+    if let Some((path, q)) = &conf
         && let Some(g) = &q.group
     {
-        return Ok((g.clone(), GroupSource::QemuConf(q.path.clone())));
+        return Ok((g.clone(), GroupSource::QemuConf(path.clone())));
     }
     let os_release = ["etc/os-release", "usr/lib/os-release"]
         .iter()
@@ -123,10 +140,10 @@ pub fn qemu_group(root: &Path) -> Result<(String, GroupSource), String> {
             "cannot tell which group QEMU runs as under {}: {} and {distro} (Debian/Ubuntu: libvirt-qemu, Fedora/RHEL: qemu); pass --group GROUP (qemu.conf's `group`) so QEMU can read the key",
             root.display(),
             match &conf {
-                Some(q) => format!("{} sets no `group`", q.path.display()),
+                Some((path, _)) => format!("{} sets no `group`", path.display()),
                 None => format!(
                     "there is no {}",
-                    layout::under_root(root, qemu_conf::QEMU_CONF).display()
+                    layout::under_root(root, QEMU_CONF).display()
                 ),
             }
         )),

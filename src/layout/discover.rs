@@ -83,6 +83,25 @@ pub struct Layout {
     /// Identities beyond a gap (QEMU stops at the first missing index).
     #[serde(skip)]
     pub unreachable: Vec<PathBuf>,
+    /// The qemu.conf services that use this directory (vnc, migrate, ...), when known.
+    #[serde(skip)]
+    pub services: Vec<String>,
+    /// qemu.conf gives this directory a `*_tls_x509_secret_uuid` (encrypted keys are loaded).
+    #[serde(skip)]
+    pub key_secret: Option<String>,
+    /// Only TLS-server services use it (VNC, SPICE displays): no client certificate expected.
+    #[serde(skip)]
+    pub server_only: bool,
+    /// The account the QEMU processes run as (qemu.conf `user`/`group`), when known.
+    #[serde(skip)]
+    pub qemu_account: Option<crate::layout::qemu_conf::Account>,
+    /// libvirtd.conf `tls_no_verify_certificate = 1`: clients are admitted unchecked.
+    #[serde(skip)]
+    pub no_verify: bool,
+    /// The root of the system tree this layout belongs to (`/`, `--root`, or a PATH that is a
+    /// system tree), when known.
+    #[serde(skip)]
+    pub root: Option<PathBuf>,
 }
 
 impl Layout {
@@ -100,6 +119,12 @@ impl Layout {
             allowed_dn: None,
             fleet: Vec::new(),
             unreachable: Vec::new(),
+            services: Vec::new(),
+            key_secret: None,
+            server_only: false,
+            qemu_account: None,
+            no_verify: false,
+            root: None,
         }
     }
 }
@@ -299,6 +324,15 @@ pub fn system(root: &Path) -> Vec<Layout> {
     out
 }
 
+/// Is `path` the root of a system tree (it holds `etc/pki` and no libvirt or QEMU names)?
+pub fn is_system_root(path: &Path) -> bool {
+    path.is_dir()
+        && !is_libvirt_tree(path)
+        && !has_libvirt_names(path)
+        && !has_qemu_names(path)
+        && under_root(path, layout::libvirt::SYSTEM_PKI_DIR).is_dir()
+}
+
 /// What a command-line PATH is.
 pub enum Discovered {
     /// Layouts recognised by their file names.
@@ -347,14 +381,17 @@ fn scan(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
             scan(&p, out, depth + 1);
-        } else if p
-            .extension()
-            .and_then(|x| x.to_str())
-            .is_some_and(|x| matches!(x, "pem" | "crt" | "cer" | "cert" | "der"))
-        {
+        } else if fleet_candidate(&p) {
             out.push(p);
         }
     }
+}
+
+/// Does fleet mode's scan visit this file (by its extension)?
+pub fn fleet_candidate(p: &Path) -> bool {
+    p.extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| matches!(x, "pem" | "crt" | "cer" | "cert" | "der"))
 }
 
 /// A fleet layout: loose certificate files checked against `ca`.
@@ -413,6 +450,67 @@ pub fn from_libvirtd_conf(
     l.allowed_dn = conf.tls_allowed_dn_list.clone();
     l.system = true;
     l
+}
+
+/// What a qemu.conf makes QEMU load, under `root`: one QEMU layout per distinct directory that
+/// exists, and the explicitly configured directories that do not exist (libvirtd refuses to
+/// start: "vnc_tls_x509_cert_dir directory '...' does not exist"), as (setting, directory).
+pub fn from_qemu_conf(
+    root: &Path,
+    conf: &crate::layout::qemu_conf::QemuConf,
+    account: Option<crate::layout::qemu_conf::Account>,
+) -> (Vec<Layout>, Vec<(String, PathBuf)>) {
+    let in_root = |d: &str| under_root(root, d);
+    let services = conf.resolve(|d| in_root(d).is_dir());
+    let mut missing = Vec::new();
+    if conf.default_dir.is_some() && !in_root(conf.default_dir()).is_dir() {
+        missing.push((
+            "default_tls_x509_cert_dir".to_string(),
+            in_root(conf.default_dir()),
+        ));
+    }
+    let mut out: Vec<Layout> = Vec::new();
+    for s in &services {
+        let dir = in_root(&s.dir);
+        if !dir.is_dir() {
+            if s.explicit {
+                missing.push((s.source.clone(), dir));
+            }
+            continue;
+        }
+        let l = match out.iter_mut().find(|l| l.dir == dir) {
+            Some(l) => l,
+            None => {
+                let mut l = qemu_dir(&dir, true);
+                l.server_only = true;
+                l.qemu_account = account.clone();
+                l.root = Some(root.to_path_buf());
+                out.push(l);
+                out.last_mut().expect("just pushed")
+            }
+        };
+        l.services.push(s.name.to_string());
+        l.server_only &= s.server_only();
+        if l.key_secret.is_none() {
+            l.key_secret = s.secret.clone();
+        }
+    }
+    for l in &mut out {
+        l.name = format!(
+            "QEMU directory {} ({})",
+            l.dir.display(),
+            l.services.join(", ")
+        );
+    }
+    (out, missing)
+}
+
+/// Does any file of this layout exist?
+pub fn any_file_exists(l: &Layout) -> bool {
+    l.ca.iter()
+        .chain(l.crl.iter())
+        .chain(l.identities.iter().flat_map(|i| [&i.cert, &i.key]))
+        .any(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
 #[cfg(test)]

@@ -34,6 +34,30 @@ pub struct TlsConf {
     pub tls_allowed_dn_list: Option<Vec<String>>,
     /// `tls_no_sanity_certificate = 1` (libvirtd skips its own-certificate checks).
     pub tls_no_sanity_certificate: bool,
+    /// `tls_no_verify_certificate = 1` (libvirtd admits clients without checking them).
+    pub tls_no_verify_certificate: bool,
+    /// `listen_tls`, when set.
+    pub listen_tls: Option<bool>,
+}
+
+impl TlsConf {
+    /// Does this file configure libvirtd's TLS (a TLS file, an allow-list or `listen_tls = 1`)?
+    pub fn configures_tls(&self) -> bool {
+        self.key_file.is_some()
+            || self.cert_file.is_some()
+            || self.ca_file.is_some()
+            || self.crl_file.is_some()
+            || self.tls_allowed_dn_list.is_some()
+            || self.listen_tls == Some(true)
+    }
+
+    /// Does it move any of libvirtd's TLS files?
+    pub fn moves_files(&self) -> bool {
+        self.key_file.is_some()
+            || self.cert_file.is_some()
+            || self.ca_file.is_some()
+            || self.crl_file.is_some()
+    }
 }
 
 /// A syntax error.
@@ -128,6 +152,17 @@ pub fn tls_conf(text: &str) -> Result<TlsConf, ConfError> {
             map.get("tls_no_sanity_certificate"),
             Some(Setting { value: Value::Num(n), .. }) if n != "0"
         ),
+        tls_no_verify_certificate: matches!(
+            map.get("tls_no_verify_certificate"),
+            Some(Setting { value: Value::Num(n), .. }) if n != "0"
+        ),
+        listen_tls: match map.get("listen_tls") {
+            Some(Setting {
+                value: Value::Num(n),
+                ..
+            }) => Some(n != "0"),
+            _ => None,
+        },
     })
 }
 

@@ -295,6 +295,9 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
         allowed_dn: Vec::new(),
         allowed_dn_source: String::new(),
         consumers: j.consumers,
+        conf_allowed_dn: Vec::new(),
+        conf_allowed_dn_source: String::new(),
+        root: std::path::PathBuf::from("/"),
     };
     if let Some((leaf, extras)) = certs.split_first() {
         let c = CertRef::new(leaf, &at, FRole::Server, 0);
@@ -310,7 +313,7 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
                     .filter_map(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c))
                     .collect();
                 let before = local.len();
-                check::chain::leaf_chain(&c, extras, &cas, &a.path, &mut local);
+                check::chain::leaf_chain(&c, extras, &cas, &a.path, &opts.consumers, &mut local);
                 // A chain the server sends is what its clients verify: an intermediate that is
                 // only in the server's file is fine for them (GnuTLS uses the peer's chain).
                 for f in local.iter_mut().skip(before) {

@@ -104,7 +104,13 @@ pub fn render(o: &Outcome) -> String {
                     kind: l.layout.kind,
                     dir: show_path(&l.layout.dir),
                     ca: l.layout.ca.as_deref().map(show_path),
-                    crl: l.layout.crl.as_deref().map(show_path),
+                    // null when there is no CRL file.
+                    crl: l
+                        .layout
+                        .crl
+                        .as_deref()
+                        .filter(|p| std::fs::symlink_metadata(p).is_ok())
+                        .map(show_path),
                     identities: l
                         .layout
                         .identities

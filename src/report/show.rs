@@ -72,10 +72,8 @@ pub fn render_text(files: &[FileReport]) -> String {
         if fi > 0 {
             s.push('\n');
         }
-        if let Some(e) = &f.error {
-            let prefix = format!("{}: ", f.path);
-            let why = e.strip_prefix(&prefix).unwrap_or(e);
-            s.push_str(&format!("{bold}{}{bold:#}: error: {why}\n", f.path));
+        if f.error.is_some() {
+            // Reported once, on stderr, by the command.
             continue;
         }
         let n = f.objects.len();
@@ -86,7 +84,7 @@ pub fn render_text(files: &[FileReport]) -> String {
             if n == 1 { "" } else { "s" }
         ));
         for o in &f.objects {
-            render_object(&mut s, o);
+            render_object(&mut s, o, f.encoding == Some("der"));
         }
     }
     s
@@ -101,8 +99,15 @@ fn field(s: &mut String, name: &str, value: &str) {
     s.push_str(&format!("    {label:<20} {value}\n"));
 }
 
-fn render_object(s: &mut String, o: &ObjectEntry) {
-    let head = |what: &str| format!("  #{} {what} (line {})\n", o.index, o.line);
+fn render_object(s: &mut String, o: &ObjectEntry, der: bool) {
+    // A DER file holds one object and has no lines.
+    let head = |what: &str| {
+        if der {
+            format!("  #{} {what}\n", o.index)
+        } else {
+            format!("  #{} {what} (line {})\n", o.index, o.line)
+        }
+    };
     match &o.info {
         ObjectInfo::Certificate(c) => {
             s.push_str(&head("certificate"));

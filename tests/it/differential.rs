@@ -494,6 +494,30 @@ cases! {
         peers: Peers::Refuse,
         classes: &["eku"],
     };
+    differential_issuing_ca_is_the_17th => Case {
+        side: Side::Server,
+        name: "issuing CA at position 17 of the CA file (libvirt and QEMU 10.0 import 16)",
+        script: r#"i=1; : > ca-cert.pem
+                   while [ $i -le 16 ]; do
+                     printf 'cn = Filler CA %s\nca\ncert_signing_key\nexpiration_days = 3650\n' $i > f.info
+                     certtool --generate-privkey --key-type ecdsa --outfile f.key 2>/dev/null
+                     certtool --generate-self-signed --load-privkey f.key --template f.info >> ca-cert.pem 2>/dev/null
+                     i=$((i+1))
+                   done
+                   cat $B/cacert.pem >> ca-cert.pem
+                   cp $B/rsa.pem server-key.pem; leaf server-key.pem $B/server.info server-cert.pem ca"#,
+        peers: Peers::Refuse,
+        classes: &["chain"],
+    };
+    differential_empty_dns_san => Case {
+        side: Side::Server,
+        name: "an empty dNSName beside the real names (cfssl's \"hosts\": [\"\"])",
+        script: r#"printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DER:30:13:82:09:6c:6f:63:61:6c:68:6f:73:74:87:04:7f:00:00:01:82:00\n' > ext
+                   cp $B/rsa.pem server-key.pem; oleaf server-key.pem ext server-cert.pem
+                   cp $B/cacert.pem ca-cert.pem"#,
+        peers: Peers::Refuse,
+        classes: &["hostname"],
+    };
     differential_client_wrong_ca => Case {
         side: Side::Client,
         name: "client: client certificate signed by another CA",
@@ -502,4 +526,105 @@ cases! {
         peers: Peers::Refuse,
         classes: &["chain", "wrong_issuer"],
     };
+}
+
+/// The third-party corpus (`tests/fixtures/mkthirdparty.sh`: easy-rsa, cfssl, mkcert,
+/// python3-cryptography and openssl recipes, defaults and mistakes), each case against the real
+/// peers: pkitool reports errors for a case's server or client files exactly when qemu-nbd with
+/// qemu-img, or libvirtd with virsh, refuse them (at load or at handshake), and each fixture
+/// does to the peers what its `expect` file says.
+#[test]
+fn differential_third_party_corpus() {
+    let tools = have_peer("openssl")
+        && have_peer("cfssl")
+        && have_peer("cfssljson")
+        && have_peer("mkcert")
+        && have_peer("python3")
+        && have_qemu()
+        && have_libvirt();
+    if !tools {
+        return;
+    }
+    let easyrsa = Path::new("/usr/share/easy-rsa/easyrsa").exists();
+    let pyca = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !(easyrsa && pyca) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: easy-rsa and python3-cryptography must be installed (.ci/run)"
+        );
+        eprintln!("SKIP: easy-rsa or python3-cryptography missing");
+        return;
+    }
+    let t = crate::util::tmpdir();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mkthirdparty.sh");
+    sh(
+        t.path(),
+        &format!("sh {} {}", script.display(), t.path().join("c").display()),
+    );
+    let mut cases: Vec<PathBuf> = fs::read_dir(t.path().join("c"))
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("expect").exists())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let expect = fs::read_to_string(case.join("expect")).expect("expect");
+        let mut words = expect.split_whitespace();
+        let accept = words.next() == Some("accept");
+        let classes: Vec<&str> = words.collect();
+        let qemu = QemuNbdServer::start(&case.join("qemu-server"), None)
+            .map_err(|e| format!("qemu-nbd at load: {e}"))
+            .and_then(|srv| {
+                qemu_img_info_tls(&case.join("qemu-client"), "localhost", srv.port)
+                    .map_err(|e| format!("qemu-img: {e}"))
+            });
+        let libvirt = Libvirtd::start(&LibvirtdConf::pkipath(&case.join("libvirt-server")))
+            .map_err(|e| format!("libvirtd at load: {e}"))
+            .and_then(|d| {
+                virsh_hostname("localhost", d.port, &case.join("libvirt-client"))
+                    .map(|_| ())
+                    .map_err(|e| format!("virsh: {e}\nlibvirtd log:\n{}", d.log_errors()))
+            });
+        for (peer, verdict, dirs) in [
+            ("QEMU", &qemu, ["qemu-server", "qemu-client"]),
+            ("libvirt", &libvirt, ["libvirt-server", "libvirt-client"]),
+        ] {
+            if verdict.is_ok() != accept {
+                failures.push(format!(
+                    "{name}: expected {peer} to {}, got {verdict:?}",
+                    if accept { "accept" } else { "refuse" }
+                ));
+                continue;
+            }
+            let mut errors = Vec::new();
+            let mut jsons = String::new();
+            for d in dirs {
+                let (e, j) = pkitool_verdict(&case.join(d));
+                errors.extend(e);
+                jsons.push_str(&j);
+            }
+            match verdict {
+                Ok(()) if !errors.is_empty() => failures.push(format!(
+                    "{name}: {peer} accepts it but pkitool reports errors {errors:?}"
+                )),
+                Err(why) if errors.is_empty() => failures.push(format!(
+                    "{name}: {peer} refuses it ({why}) but pkitool reports no error"
+                )),
+                Err(why) if !errors.iter().any(|(c, _)| classes.contains(&c.as_str())) => {
+                    failures.push(format!(
+                        "{name}: {peer} refuses it ({why}); pkitool's errors {errors:?} have none of the classes {classes:?}"
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -611,14 +611,25 @@ fn match_dn_matches_and_explains_near_misses() {
         // The suggestion really matches.
         ok(&m(suggestion));
     }
-    // A key instead of a certificate: the file is named, exit 1.
+    // A key instead of a certificate, a missing or an unreadable file: the file is named, exit
+    // 2 (1 means only "no match").
     let o = pkitool([
         Path::new("match-dn"),
         Path::new("*"),
         &t.path().join("k.pem"),
     ]);
-    status(&o, 1);
+    status(&o, 2);
     assert!(stderr(&o).contains("k.pem"));
+    let missing = t.path().join("missing.pem");
+    let o = pkitool([Path::new("match-dn"), Path::new("*"), &missing]);
+    status(&o, 2);
+    assert!(
+        stderr(&o).contains("missing.pem: no such file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pkitool([Path::new("match-dn"), Path::new("*"), t.path()]);
+    status(&o, 2);
 }
 
 /// A PKI made with certtool (CA, server, expired client, CRL) plus openssl keys in every format.

@@ -4,6 +4,7 @@ mod ci_formats;
 mod consumer_model;
 mod differential;
 mod dn_forms;
+mod hosts;
 mod inspect;
 mod interop;
 mod man;

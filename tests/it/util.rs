@@ -232,3 +232,8 @@ pub fn verify_certtool(ca: &Path, cert: &Path, purpose_oid: &str, hostname: Opti
         "certtool {args:?}\n{text}"
     );
 }
+
+/// A path quoted for sh.
+pub fn shell_word(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}

@@ -465,9 +465,124 @@ fn printed_fix_commands_repair_the_layout() {
         fix.contains("--force") && fix.contains("'deploy dir'"),
         "{fix}"
     );
+    // Without --ca-dir the fix names the argument to fill in; with it, it runs verbatim.
+    assert!(fix.contains("--dir CA_DIR "), "{fix}");
+    let report = json(&check(&["--ca-dir", "."]));
+    let fix = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PKI-H01")
+        .and_then(|f| f["fix"].as_str())
+        .expect("a hostname finding with a fix")
+        .to_string();
+    assert!(fix.contains("--dir . "), "{fix}");
     let cmd = fix.replacen("pkitool", util::PKITOOL, 1);
     util::sh(d, &cmd);
     let after = check(&[]);
     status(&after, 0);
     assert_eq!(json(&after)["summary"]["errors"], 0);
+}
+
+/// The first word of a fix that is a command to run (anything else is an instruction).
+fn is_command(fix: &str) -> bool {
+    [
+        "pkitool ", "chmod ", "chgrp ", "chown ", "mv ", "rm ", "openssl ", "(umask ",
+    ]
+    .iter()
+    .any(|p| fix.starts_with(p))
+}
+
+/// Placeholders a reader must fill in: such a fix is not run verbatim.
+fn has_placeholder(fix: &str) -> bool {
+    fix.split(|c: char| c.is_whitespace() || c == '=' || c == ',')
+        .map(|w| w.trim_matches('\''))
+        .any(|w| matches!(w, "DIR" | "NAME" | "CA_DIR" | "HOST" | "FILE" | "PATH"))
+}
+
+#[test]
+fn every_fix_the_corpus_produces_runs_and_removes_its_finding() {
+    let Some(dir) = corpus() else { return };
+    let root = dir.path().join("c");
+    let ca_dir = root.join(".ca");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("expected").exists())
+        .collect();
+    cases.sort();
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let work = util::tmpdir();
+        let copy = work.path().join(&name);
+        util::sh(
+            work.path(),
+            &format!(
+                "cp -a {} {}",
+                util::shell_word(case),
+                util::shell_word(&copy)
+            ),
+        );
+        let args = |extra: bool| {
+            let mut a = case_args(&copy)
+                .into_iter()
+                .map(|s| s.replace(&case.display().to_string(), &copy.display().to_string()))
+                .collect::<Vec<_>>();
+            if extra {
+                a.push("--ca-dir".into());
+                a.push(ca_dir.display().to_string());
+            }
+            a
+        };
+        let before = json(&pkitool(args(true)));
+        let todo: Vec<(String, String, String)> = before["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] != "note")
+            .filter_map(|f| {
+                let fix = f["fix"].as_str()?.to_string();
+                (is_command(&fix) && !has_placeholder(&fix)).then(|| {
+                    (
+                        f["code"].as_str().unwrap_or("").to_string(),
+                        f["path"].as_str().unwrap_or("").to_string(),
+                        fix,
+                    )
+                })
+            })
+            .collect();
+        for (code, path, fix) in &todo {
+            let cmd = match fix.strip_prefix("pkitool ") {
+                Some(rest) => format!("{} {rest}", util::PKITOOL),
+                None => fix.clone(),
+            };
+            let o = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .current_dir(&copy)
+                .output()
+                .unwrap();
+            ran += 1;
+            if !o.status.success() {
+                failures.push(format!(
+                    "{name}: {code} fix failed: {fix}\n{}",
+                    util::stderr(&o)
+                ));
+                continue;
+            }
+            let after = json(&pkitool(args(false)));
+            let still = after["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == code.as_str() && f["path"] == path.as_str());
+            if still {
+                failures.push(format!("{name}: {code} on {path} remains after: {fix}"));
+            }
+        }
+    }
+    assert!(ran >= 10, "only {ran} fixes ran");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
