@@ -28,6 +28,8 @@ complete -c pkitool -n "__fish_pkitool_needs_command" -s h -l help -d 'Print hel
 complete -c pkitool -n "__fish_pkitool_needs_command" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "init-ca" -d 'Create a certificate authority (cacert.pem, cakey.pem) in --dir'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "issue" -d 'Issue a server or client certificate signed by the CA'
+complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "request" -d 'On a host: make a private key (it never leaves the host) and a certificate request'
+complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "sign" -d 'On the CA machine: sign a certificate request with pkitool\'s server or client profile'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "template" -d 'Work with certtool .info templates'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "validate" -d 'Validate a libvirt/QEMU PKI layout: the verdict QEMU and libvirt would give, and the fix'
 complete -c pkitool -n "__fish_pkitool_needs_command" -f -a "dn" -d 'Print a certificate\'s subject DN exactly as libvirt and QEMU compare it'
@@ -49,6 +51,8 @@ rsa-3072\t'RSA, 3072 bits'
 rsa-4096\t'RSA, 4096 bits'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l days -d 'Validity in days (default 3650)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l password-file -d 'File whose first line is the key password (never pass passwords on the command line)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l parent -d 'Make an intermediate CA (pathLen 0) signed by the CA in this directory (its cacert.pem and cakey.pem); --dir then receives the intermediate\'s key and a cacert.pem holding the intermediate followed by the root' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l parent-password-file -d 'File whose first line is the password of the parent CA\'s key, when it is encrypted' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l encrypt-key -d 'Encrypt cakey.pem (PKCS#8, PBKDF2-SHA256 + AES-256-CBC). The password is prompted for on a terminal, or read from --password-file'
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l force -d 'Replace existing files (atomically)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -86,6 +90,39 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l clamp-to-ca -d
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l force -d 'Replace existing files (atomically)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l out -d 'Directory receiving the key and the request (flat layout: default the current directory; qemu layout: default PREFIX/etc/pki/qemu)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l layout -d 'File naming scheme (the names `issue` writes; flat by default)' -r -f -a "flat\t'libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...)'
+qemu\t'QEMU names (ca-cert.pem, server-cert.pem, server-key.pem, ...) in --out, or in PREFIX/etc/pki/qemu (the key then gets QEMU\'s group)'
+libvirt\t'The system tree under --root (etc/pki/CA, etc/pki/libvirt, etc/pki/libvirt/private)'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l root -d 'Prefix of the system tree for --layout libvirt and --layout qemu (default /)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l csr -d 'Where the request goes (default: the certificate\'s future path with .csr instead of .pem)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l cn -d 'Common name. For a server, the host name clients use; it is also added as a DNS SAN' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l san -d 'Subject alternative name: a DNS name or an IPv4/IPv6 address (repeatable)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l dn -d 'Whole subject DN in libvirt\'s order, e.g. "C=GB,ST=London,L=London,O=Example Org,CN=client1"' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l org -d 'Organization (O)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l template -d 'certtool .info template (subject and SANs); command-line flags override its values' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l key-type -d 'Key algorithm' -r -f -a "ecdsa-p256\t'ECDSA on NIST P-256 (default)'
+ecdsa-p384\t'ECDSA on NIST P-384'
+ed25519\t'Ed25519'
+rsa-2048\t'RSA, 2048 bits'
+rsa-3072\t'RSA, 3072 bits'
+rsa-4096\t'RSA, 4096 bits'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l group -d 'Make the key 0640 and owned by this group (e.g. the QEMU user\'s group) instead of 0600' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l force -d 'Replace existing files (atomically)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pkitool -n "__fish_pkitool_using_subcommand request" -s V -l version -d 'Print version'
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l dir -d 'The CA\'s directory (holds cacert.pem and cakey.pem)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l ca-cert -d 'CA certificate to sign with (instead of DIR/cacert.pem)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l ca-key -d 'CA private key to sign with (instead of DIR/cakey.pem)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l out -d 'Where the certificate goes' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l san -d 'Another subject alternative name, added to the request\'s (repeatable)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l days -d 'Validity in days (default 365)' -r
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l template -d 'certtool .info template: validity, serial, extra SANs, both TLS purposes. Its subject fields are not used (the subject is the request\'s)' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l password-file -d 'File whose first line is the CA key\'s password, when the CA key is encrypted' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l clamp-to-ca -d 'Shorten the validity to end with the CA\'s instead of failing when it would outlive the CA'
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -l force -d 'Replace an existing --out file (atomically)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pkitool -n "__fish_pkitool_using_subcommand sign" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand template; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
 complete -c pkitool -n "__fish_pkitool_using_subcommand template; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand template; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print a shipped template (certtool .info format)'
@@ -150,15 +187,17 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand man" -l out -d 'Director
 complete -c pkitool -n "__fish_pkitool_using_subcommand man" -l force -d 'Replace pages that exist with different content (identical pages are left alone)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand man" -s h -l help -d 'Print help'
 complete -c pkitool -n "__fish_pkitool_using_subcommand man" -s V -l version -d 'Print version'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "init-ca" -d 'Create a certificate authority (cacert.pem, cakey.pem) in --dir'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "issue" -d 'Issue a server or client certificate signed by the CA'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "template" -d 'Work with certtool .info templates'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "validate" -d 'Validate a libvirt/QEMU PKI layout: the verdict QEMU and libvirt would give, and the fix'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "dn" -d 'Print a certificate\'s subject DN exactly as libvirt and QEMU compare it'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "show" -d 'Summarise the certificates, keys and CRLs in files'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "match-dn" -d 'Check whether a libvirt tls_allowed_dn_list pattern matches a certificate'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "probe" -d 'Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it presents and whether it admits the client certificate'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "man" -d 'Write the man pages (pkitool.1 and one page per subcommand) into a directory'
-complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue template validate dn show match-dn probe completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "init-ca" -d 'Create a certificate authority (cacert.pem, cakey.pem) in --dir'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "issue" -d 'Issue a server or client certificate signed by the CA'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "request" -d 'On a host: make a private key (it never leaves the host) and a certificate request'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "sign" -d 'On the CA machine: sign a certificate request with pkitool\'s server or client profile'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "template" -d 'Work with certtool .info templates'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "validate" -d 'Validate a libvirt/QEMU PKI layout: the verdict QEMU and libvirt would give, and the fix'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "dn" -d 'Print a certificate\'s subject DN exactly as libvirt and QEMU compare it'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "show" -d 'Summarise the certificates, keys and CRLs in files'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "match-dn" -d 'Check whether a libvirt tls_allowed_dn_list pattern matches a certificate'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "probe" -d 'Probe a running libvirtd, QEMU NBD or VNC server, or any TLS port: judge the chain it presents and whether it admits the client certificate'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "man" -d 'Write the man pages (pkitool.1 and one page per subcommand) into a directory'
+complete -c pkitool -n "__fish_pkitool_using_subcommand help; and not __fish_seen_subcommand_from init-ca issue request sign template validate dn show match-dn probe completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand help; and __fish_seen_subcommand_from template" -f -a "show" -d 'Print a shipped template (certtool .info format)'

@@ -30,6 +30,10 @@ pub enum Command {
     InitCa(InitCaArgs),
     /// Issue a server or client certificate signed by the CA.
     Issue(IssueArgs),
+    /// On a host: make a private key (it never leaves the host) and a certificate request.
+    Request(RequestArgs),
+    /// On the CA machine: sign a certificate request with pkitool's server or client profile.
+    Sign(SignArgs),
     /// Work with certtool .info templates.
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -101,6 +105,14 @@ pub struct InitCaArgs {
     /// File whose first line is the key password (never pass passwords on the command line).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Make an intermediate CA (pathLen 0) signed by the CA in this directory (its cacert.pem and
+    /// cakey.pem); --dir then receives the intermediate's key and a cacert.pem holding the
+    /// intermediate followed by the root.
+    #[arg(long, value_name = "ROOTDIR")]
+    pub parent: Option<PathBuf>,
+    /// File whose first line is the password of the parent CA's key, when it is encrypted.
+    #[arg(long, value_name = "FILE", requires = "parent")]
+    pub parent_password_file: Option<PathBuf>,
     /// Replace existing files (atomically).
     #[arg(long)]
     pub force: bool,
@@ -214,6 +226,93 @@ pub struct IssueArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Replace existing files (atomically).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `pkitool request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// server or client.
+    #[arg(value_enum)]
+    pub kind: LeafKind,
+    /// Directory receiving the key and the request (flat layout: default the current directory;
+    /// qemu layout: default PREFIX/etc/pki/qemu).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// File naming scheme (the names `issue` writes; flat by default).
+    #[arg(long, value_enum, value_name = "L")]
+    pub layout: Option<LayoutArg>,
+    /// Prefix of the system tree for --layout libvirt and --layout qemu (default /).
+    #[arg(long, value_name = "PREFIX")]
+    pub root: Option<PathBuf>,
+    /// Where the request goes (default: the certificate's future path with .csr instead of .pem).
+    #[arg(long, value_name = "FILE")]
+    pub csr: Option<PathBuf>,
+    /// Common name. For a server, the host name clients use; it is also added as a DNS SAN.
+    #[arg(long, value_name = "CN")]
+    pub cn: Option<String>,
+    /// Subject alternative name: a DNS name or an IPv4/IPv6 address (repeatable).
+    #[arg(long = "san", value_name = "NAME_OR_IP")]
+    pub sans: Vec<String>,
+    /// Whole subject DN in libvirt's order, e.g. "C=GB,ST=London,L=London,O=Example Org,CN=client1".
+    #[arg(long, value_name = "DN")]
+    pub dn: Option<String>,
+    /// Organization (O).
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// certtool .info template (subject and SANs); command-line flags override its values.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Key algorithm.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub key_type: Option<KeyTypeArg>,
+    /// Make the key 0640 and owned by this group (e.g. the QEMU user's group) instead of 0600.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Replace existing files (atomically).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `pkitool sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// server or client: the profile applied, whatever the request asks for.
+    #[arg(value_enum)]
+    pub kind: LeafKind,
+    /// The certificate request (PEM or DER), from pkitool request, certtool or openssl.
+    #[arg(value_name = "CSR")]
+    pub csr: PathBuf,
+    /// The CA's directory (holds cacert.pem and cakey.pem).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// CA certificate to sign with (instead of DIR/cacert.pem).
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// CA private key to sign with (instead of DIR/cakey.pem).
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// Where the certificate goes.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Another subject alternative name, added to the request's (repeatable).
+    #[arg(long = "san", value_name = "NAME_OR_IP")]
+    pub sans: Vec<String>,
+    /// Validity in days (default 365).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub days: Option<i64>,
+    /// Shorten the validity to end with the CA's instead of failing when it would outlive the CA.
+    #[arg(long)]
+    pub clamp_to_ca: bool,
+    /// certtool .info template: validity, serial, extra SANs, both TLS purposes. Its subject
+    /// fields are not used (the subject is the request's).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// File whose first line is the CA key's password, when the CA key is encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Replace an existing --out file (atomically).
     #[arg(long)]
     pub force: bool,
 }

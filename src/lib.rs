@@ -30,6 +30,7 @@ pub mod commands;
 pub mod consumer;
 pub mod error;
 pub mod fsio;
+pub mod hardening;
 pub mod inspect;
 pub mod journal;
 pub mod layout;

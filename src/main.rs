@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything holds a key or a password: no core dumps.
+    if let Err(e) = pkitool::hardening::disable_core_dumps() {
+        eprintln!("pkitool: error: cannot disable core dumps: {e}");
+        return ExitCode::from(2);
+    }
     let cli = match pkitool::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // `--version` on a subcommand too prints "pkitool VERSION" (clap would print

@@ -52,14 +52,67 @@ pub fn password(
     if confirm {
         p = p.with_confirmation("Repeat the password", "The passwords do not match");
     }
+    let guard = TerminalGuard::new();
     let pw = Zeroizing::new(
         p.interact()
             .map_err(|e| Error::Environment(format!("cannot ask for the password: {e}")))?,
     );
+    drop(guard);
     if pw.is_empty() {
         return Err(Error::Usage("the password is empty".into()));
     }
     Ok(Zeroizing::new(pw.as_bytes().to_vec()))
+}
+
+/// While a password is read with echo off: SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken by a
+/// thread that puts the terminal back as it was (echo on) and exits with 128 + the signal,
+/// instead of killing the process with the terminal left silent. Signal handlers are not
+/// needed (and would need `unsafe`): the signals are blocked in this thread and received with
+/// `sigwait` in the watcher. At this point pkitool runs no other thread, so no other thread
+/// can take them instead.
+struct TerminalGuard {
+    signals: nix::sys::signal::SigSet,
+}
+
+impl TerminalGuard {
+    fn new() -> Self {
+        use nix::sys::signal::{SigSet, Signal};
+        use std::os::fd::AsFd;
+        let saved = nix::sys::termios::tcgetattr(std::io::stdin().as_fd()).ok();
+        let mut signals = SigSet::empty();
+        for s in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+        ] {
+            signals.add(s);
+        }
+        if signals.thread_block().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("pkitool-tty-restore".into())
+                .spawn(move || {
+                    if let Ok(sig) = signals.wait() {
+                        if let Some(t) = &saved {
+                            let _ = nix::sys::termios::tcsetattr(
+                                std::io::stdin().as_fd(),
+                                nix::sys::termios::SetArg::TCSANOW,
+                                t,
+                            );
+                        }
+                        eprintln!();
+                        std::process::exit(128 + sig as i32);
+                    }
+                });
+        }
+        TerminalGuard { signals }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = self.signals.thread_unblock();
+    }
 }
 
 /// The most a password file, pipe or stdin may hold.
@@ -91,6 +144,13 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
             read_stream(f, &path.display().to_string())?
         } else {
             let mode = meta.permissions().mode();
+            // A password others can read or replace protects nothing (security's rule).
+            if let Some(why) = crate::fsio::untrusted_secret(&meta, 0o004) {
+                return Err(Error::Failed(format!(
+                    "--password-file {}: refusing this password file: {why}",
+                    path.display()
+                )));
+            }
             if ft.is_file() && mode & 0o077 != 0 {
                 eprintln!(
                     "warning: --password-file {}: mode {:04o}, readable by {}; chmod 600 {}",
@@ -110,6 +170,7 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
             )
         }
     };
+
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
@@ -145,6 +206,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, b"s3cret\r\nignored\n").unwrap();
+        let mode = |m: u32| {
+            std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
+        };
+        for bad in [0o666, 0o644, 0o620, 0o602] {
+            mode(bad);
+            let e = password_from_file(&f).unwrap_err().to_string();
+            assert!(e.contains("refusing this password file"), "{bad:o}: {e}");
+            assert!(!e.contains("s3cret"));
+        }
+        mode(0o640);
+        assert_eq!(password_from_file(&f).unwrap().as_slice(), b"s3cret");
+        mode(0o600);
         assert_eq!(password_from_file(&f).unwrap().as_slice(), b"s3cret");
         std::fs::write(&f, b"\nx").unwrap();
         assert!(password_from_file(&f).is_err());

@@ -5,7 +5,7 @@
 //! file behind and dies with the process.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -15,27 +15,20 @@ use crate::{Error, fsio};
 #[derive(Debug)]
 pub struct TreeLock {
     _lock: Flock<File>,
-    /// Directories created to hold the lock (to remove again if the operation fails).
-    pub created: Vec<PathBuf>,
 }
 
 /// Creates `dir` (missing parts with `mode`) and locks it exclusively, waiting for another
 /// pkitool holding it.
 pub fn lock_tree(dir: &Path, mode: u32) -> Result<TreeLock, Error> {
-    let created = fsio::create_dir_all_mode(dir, mode)?;
+    fsio::create_dir_all_mode(dir, mode)?;
     let f = File::open(dir).map_err(|e| {
-        fsio::remove_created_dirs(&created);
         Error::Environment(format!(
             "{}: cannot open the directory to lock it: {e}",
             dir.display()
         ))
     })?;
     let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| {
-        fsio::remove_created_dirs(&created);
         Error::Environment(format!("{}: cannot lock the directory: {e}", dir.display()))
     })?;
-    Ok(TreeLock {
-        _lock: lock,
-        created,
-    })
+    Ok(TreeLock { _lock: lock })
 }

@@ -3,4 +3,6 @@
 
 pub mod lock;
 pub mod provision;
+pub mod request;
+pub mod sign;
 pub mod template;

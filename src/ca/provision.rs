@@ -40,7 +40,7 @@ pub enum Layout {
 }
 
 /// A request for a new CA.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CaRequest {
     /// Directory receiving cacert.pem and cakey.pem.
     pub dir: PathBuf,
@@ -55,7 +55,7 @@ pub struct CaRequest {
 }
 
 /// A request for a server or client certificate.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LeafRequest {
     /// CA certificate file.
     pub ca_cert: PathBuf,
@@ -96,6 +96,47 @@ pub struct KeyGroup {
 
 /// Mode of a key whose group may read it (QEMU's group).
 pub const GROUP_KEY_MODE: u32 = 0o640;
+
+/// How a password field is shown by `Debug`: never its bytes.
+fn redacted(p: &Option<zeroize::Zeroizing<Vec<u8>>>) -> &'static str {
+    if p.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for CaRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaRequest")
+            .field("dir", &self.dir)
+            .field("spec", &self.spec)
+            .field("key_type", &self.key_type)
+            .field("password", &format_args!("{}", redacted(&self.password)))
+            .field("force", &self.force)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LeafRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafRequest")
+            .field("ca_cert", &self.ca_cert)
+            .field("ca_key", &self.ca_key)
+            .field(
+                "ca_password",
+                &format_args!("{}", redacted(&self.ca_password)),
+            )
+            .field("spec", &self.spec)
+            .field("key_type", &self.key_type)
+            .field("out", &self.out)
+            .field("dir", &self.dir)
+            .field("layout", &self.layout)
+            .field("root", &self.root)
+            .field("force", &self.force)
+            .finish()
+    }
+}
 
 /// One file written.
 #[derive(Debug, Clone)]
@@ -138,7 +179,10 @@ pub struct Outcome {
     pub qemu_group_hint: Option<String>,
 }
 
-fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn key_pem(
+    key: &KeyPair,
+    password: Option<&[u8]>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
     let text = match password {
         Some(pw) => {
             zeroize::Zeroizing::new(keys::to_encrypted_pem(key, pw).map_err(|e| Error::Key {
@@ -151,6 +195,29 @@ fn key_pem(key: &KeyPair, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<
     Ok(zeroize::Zeroizing::new(text.as_bytes().to_vec()))
 }
 
+/// Reads a certificate pkitool is about to write back through its own strict loader (PEM
+/// framing, DER structure, X.509 parse, GnuTLS-style DN): a certificate that cannot be loaded
+/// is never renamed into place.
+fn strict_reload(pem: &str, what: &str) -> Result<(), Error> {
+    let fail = |why: String| {
+        Error::Failed(format!(
+            "internal check: the new {what} certificate {why}; nothing was written"
+        ))
+    };
+    let contents = load::parse(pem.as_bytes()).map_err(|e| fail(format!("does not load: {e}")))?;
+    let certs: Vec<_> = contents.certificates().collect();
+    if certs.len() != 1 || contents.objects.len() != 1 {
+        return Err(fail("is not exactly one certificate".into()));
+    }
+    let (rest, c) = x509_parser::parse_x509_certificate(&certs[0].der)
+        .map_err(|e| fail(format!("does not parse: {e}")))?;
+    if !rest.is_empty() {
+        return Err(fail("has trailing bytes".into()));
+    }
+    let _ = crate::x509::dn::format_gnutls(c.subject());
+    Ok(())
+}
+
 /// Creates a CA: a new key and a self-signed certificate, written to `dir/cacert.pem` (0644)
 /// and `dir/cakey.pem` (0600), both or neither.
 pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
@@ -159,6 +226,7 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         source: e,
     })?;
     let cert = build::self_signed_ca(&req.spec, &key)?;
+    strict_reload(&cert.pem(), "CA")?;
     let cert_path = req.dir.join(libvirt::CA_CERT);
     let key_path = req.dir.join("cakey.pem");
     guard(&cert, layout::Role::Ca, &cert_path)?;
@@ -170,14 +238,14 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         ),
         PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
     ];
-    let lock = crate::ca::lock::lock_tree(&req.dir, PRIVATE_DIR_MODE)?;
-    let created = lock.created.clone();
+    let _lock = crate::ca::lock::lock_tree(&req.dir, PRIVATE_DIR_MODE)?;
     let notes = recover_note(&req.dir, std::slice::from_ref(&req.dir))?;
-    if let Err(e) = fsio::write_all_or_nothing_journaled(&files, req.force, &req.dir) {
-        fsio::remove_created_dirs(&created);
-        return Err(e.into());
-    }
-    drop(lock);
+    fsio::write_tree_journaled(
+        &[(req.dir.clone(), PRIVATE_DIR_MODE)],
+        &files,
+        req.force,
+        &req.dir,
+    )?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -210,10 +278,25 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
 pub struct LoadedCa {
     /// Certificate DER.
     pub cert_der: Vec<u8>,
-    /// Certificate file bytes (copied as they are).
+    /// The certificate file's certificates, re-encoded as PEM (what is copied to the hosts).
     pub cert_file: Vec<u8>,
-    /// The key.
-    pub key: KeyPair,
+    /// The key (zeroized on drop).
+    pub key: keys::SecretKeyPair,
+}
+
+/// The certificates of a parsed CA file as PEM, re-encoded from their DER (an OpenSSL
+/// `TRUSTED CERTIFICATE` loses its trust settings), with LF line ends.
+fn ca_certificate_pem(contents: &load::Contents) -> Vec<u8> {
+    let mut out = String::new();
+    for c in contents.certificates() {
+        use x509_parser::prelude::FromDer;
+        let der = match x509_parser::certificate::X509Certificate::from_der(&c.der) {
+            Ok((rest, _)) => &c.der[..c.der.len() - rest.len()],
+            Err(_) => &c.der[..],
+        };
+        out.push_str(&crate::x509::der::pem_lf("CERTIFICATE", der.to_vec()));
+    }
+    out.into_bytes()
 }
 
 /// Loads a CA certificate and key (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8 with `password`).
@@ -238,8 +321,27 @@ pub fn load_ca(
             cert_path.display()
         )));
     };
-    let cert_der = cert.der.clone();
-    let key_bytes = zeroize::Zeroizing::new(fsio::read_input(key_path)?);
+    let cert_der = cert.der.to_vec();
+    // The certificate file is copied to every host: never with a private key in it. Only the
+    // certificate blocks are written, re-encoded from the parsed DER (no text, no other block).
+    if let Some(k) = contents.objects.iter().find(|o| o.kind.is_private_key()) {
+        return Err(Error::Failed(format!(
+            "{}: holds a {} (line {}) besides the certificate; refusing it as --ca-cert, because the CA certificate is copied to every host (keep the key in its own 0600 file and pass that as --ca-key)",
+            cert_path.display(),
+            k.kind.describe(),
+            k.line
+        )));
+    }
+    let cert_file = ca_certificate_pem(&contents);
+    let (key_bytes, key_meta) = fsio::read_limited_meta(key_path, fsio::MAX_INPUT_BYTES)?;
+    let key_bytes = zeroize::Zeroizing::new(key_bytes);
+    // Whoever can write the CA key (or owns it) can swap in their own CA.
+    if let Some(why) = fsio::untrusted_secret(&key_meta, 0) {
+        return Err(Error::Failed(format!(
+            "{}: refusing to use this CA key: {why}",
+            key_path.display()
+        )));
+    }
     let key_contents = load::parse(&key_bytes).map_err(|e| Error::Parse {
         path: key_path.to_path_buf(),
         source: e,
@@ -375,7 +477,7 @@ pub fn leaf_paths(
 
 /// Refuses to write a certificate that pkitool's own `validate` would call an error
 /// ([`crate::check::guard`]): exit 1 naming the file and each reason.
-fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
+pub(crate) fn guard(cert: &build::Issued, role: layout::Role, path: &Path) -> Result<(), Error> {
     let reasons = crate::check::guard::refusals(&cert.der, cert.pem().len(), role, path);
     if reasons.is_empty() {
         return Ok(());
@@ -406,6 +508,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         key: &ca.key,
     };
     let cert = build::issue_leaf(&req.spec, &key, &signer)?;
+    strict_reload(&cert.pem(), "leaf")?;
     let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
     guard(&cert, role, &paths.cert)?;
     if req.add_ca && paths.ca.is_none() {
@@ -418,7 +521,6 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     // One pkitool at a time in this tree: compare and write under the lock.
     let top = lock_dir_of(req.layout, &paths, &req.root);
     let lock = crate::ca::lock::lock_tree(&top, paths.dirs[0].1)?;
-    let mut created = lock.created.clone();
     let write_dirs: Vec<PathBuf> = paths.dirs.iter().map(|(d, _)| d.clone()).collect();
     let mut notes = recover_note(&top, &write_dirs)?;
 
@@ -441,7 +543,6 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
                 // --force (checked below, under the lock).
                 for p in [&paths.cert, &paths.key] {
                     if !req.force && std::fs::symlink_metadata(p).is_ok() {
-                        fsio::remove_created_dirs(&created);
                         return Err(fsio::WriteError::AlreadyExists { path: p.clone() }.into());
                     }
                 }
@@ -462,9 +563,12 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     } else {
         KEY_MODE
     };
-    planned.push(
-        PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()).with_group(gid),
-    );
+    planned.push(match gid {
+        Some(g) => {
+            PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()).with_group(g)
+        }
+        None => PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()),
+    });
     planned.push(PlannedFile::new(
         &paths.cert,
         CERT_MODE,
@@ -485,19 +589,12 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         owner: None,
     });
 
-    for (d, mode) in &paths.dirs {
-        match fsio::create_dir_all_mode(d, *mode) {
-            Ok(c) => created.extend(c),
-            Err(e) => {
-                fsio::remove_created_dirs(&created);
-                return Err(e.into());
-            }
-        }
-    }
-    if let Err(e) = fsio::write_all_or_nothing_journaled(&planned, replace, &top) {
-        fsio::remove_created_dirs(&created);
-        return Err(e.into());
-    }
+    fsio::write_tree_journaled(&paths.dirs, &planned, replace, &top)?;
+    let warnings = if role == layout::Role::Client {
+        separator_warnings(&req.spec.subject)
+    } else {
+        Vec::new()
+    };
     drop(lock);
     for w in &mut written {
         stat_written(w);
@@ -515,7 +612,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     Ok(Outcome {
         files: written,
         role,
-        warnings: Vec::new(),
+        warnings,
         notes,
         // Only a server's destinations name the QEMU group.
         qemu_group_hint: (role == layout::Role::Server)
@@ -607,7 +704,7 @@ fn ca_file_plan(ca_path: &Path, ca: &LoadedCa, req: &LeafRequest) -> Result<CaFi
         return Ok(CaFilePlan::Keep);
     }
     let certs: Vec<Vec<u8>> = load::parse(&existing)
-        .map(|c| c.certificates().map(|o| o.der.clone()).collect())
+        .map(|c| c.certificates().map(|o| o.der.to_vec()).collect())
         .unwrap_or_default();
     if certs.contains(&ca.cert_der) {
         return Ok(CaFilePlan::Keep);
@@ -686,7 +783,7 @@ pub fn load_template(path: Option<&Path>) -> Result<Option<Template>, Error> {
     path.map(template::load).transpose()
 }
 
-fn validity(
+pub(crate) fn validity(
     spec: &mut CertSpec,
     days_flag: Option<i64>,
     t: Option<&Template>,
@@ -714,9 +811,72 @@ fn validity(
     Ok(())
 }
 
+/// Refuses a flag value holding a control character (C0, DEL, C1): it would be signed into the
+/// certificate and printed raw by every other tool that shows it.
+fn refuse_controls(flag: &str, value: &str) -> Result<(), Error> {
+    use crate::quoting::terminal;
+    if terminal::has_control(value) {
+        return Err(Error::Usage(format!(
+            "{flag} {}: control characters (newline, ESC, ...) are not allowed in certificate fields",
+            terminal::escape(value)
+        )));
+    }
+    Ok(())
+}
+
+/// The text values of a subject (a `#hex` value as the bytes it holds).
+fn subject_values(subject: &SubjectFields) -> Vec<String> {
+    use crate::x509::dn::AttributeValue;
+    subject
+        .to_dn()
+        .rdns
+        .iter()
+        .flatten()
+        .map(|a| match &a.value {
+            AttributeValue::Text(t) => t.clone(),
+            AttributeValue::Der(d) => String::from_utf8_lossy(d).into_owned(),
+        })
+        .collect()
+}
+
+/// A client's DN is matched by libvirt's `tls_allowed_dn_list` with GLib globs, which cannot
+/// escape `*` or `?`: the allow-list line printed for a client whose DN holds one would admit
+/// other clients too (a CN of `*` admits every client of the CA). Such values are refused.
+fn refuse_glob_characters(subject: &SubjectFields) -> Result<(), Error> {
+    for v in subject_values(subject) {
+        if let Some(c) = v.chars().find(|c| matches!(c, '*' | '?')) {
+            return Err(Error::Usage(format!(
+                "client DN value {:?}: '{c}' is a wildcard in libvirt's tls_allowed_dn_list, which cannot escape it, so the allow-list line for this client would admit others too; leave it out",
+                crate::quoting::terminal::escape(&v)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Warnings for a client DN whose values hold DN separators: they are escaped in the DN string
+/// (`\,`), but a pattern such as `*,CN=admin` can still match across the escape.
+fn separator_warnings(subject: &SubjectFields) -> Vec<String> {
+    subject_values(subject)
+        .into_iter()
+        .filter(|v| v.contains([',', '+', '=']))
+        .map(|v| {
+            format!(
+                "client DN value {:?} contains ',', '+' or '=': allow-list patterns with '*' can match across its escaped separator; prefer values without them",
+                crate::quoting::terminal::escape(&v)
+            )
+        })
+        .collect()
+}
+
 /// Builds the CA [`CertSpec`] from `init-ca` flags and an optional template; asks for the CN on
 /// a terminal when neither gives one.
 pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    for (flag, v) in [("--cn", &args.cn), ("--org", &args.org)] {
+        if let Some(v) = v {
+            refuse_controls(flag, v)?;
+        }
+    }
     let mut subject = t.map(|t| t.subject.clone()).unwrap_or_default();
     if let Some(cn) = &args.cn {
         subject.cn = Some(cn.clone());
@@ -741,6 +901,14 @@ pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> 
 
 /// Builds the leaf [`CertSpec`] from `issue` flags and an optional template.
 pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Error> {
+    for (flag, v) in [("--cn", &args.cn), ("--org", &args.org), ("--dn", &args.dn)] {
+        if let Some(v) = v {
+            refuse_controls(flag, v)?;
+        }
+    }
+    for v in &args.sans {
+        refuse_controls("--san", v)?;
+    }
     let server = args.server;
     if let Some(t) = t
         && t.ca
@@ -831,6 +999,7 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     let profile = if server {
         Profile::Server
     } else {
+        refuse_glob_characters(&subject)?;
         Profile::Client
     };
     let mut spec = CertSpec::new(profile, subject, LEAF_DAYS)?;
@@ -905,4 +1074,50 @@ fn refuse_foreign_template_sans(
         t.path.display(),
         names.join(", ")
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_requests_never_shows_the_password() {
+        let subject = SubjectFields {
+            cn: Some("Debug CA".into()),
+            ..Default::default()
+        };
+        let spec = CertSpec::new(Profile::Ca { path_len: None }, subject, 10).unwrap();
+        let pw = zeroize::Zeroizing::new(b"hunter2-secret".to_vec());
+        let ca = CaRequest {
+            dir: PathBuf::from("ca"),
+            spec: spec.clone(),
+            key_type: KeyType::default(),
+            password: Some(pw.clone()),
+            force: false,
+        };
+        let leaf = LeafRequest {
+            ca_cert: PathBuf::from("ca/cacert.pem"),
+            ca_key: PathBuf::from("ca/cakey.pem"),
+            ca_password: Some(pw),
+            spec,
+            key_type: KeyType::default(),
+            out: PathBuf::from("out"),
+            dir: PathBuf::from("ca"),
+            layout: Layout::Flat,
+            root: PathBuf::from("/"),
+            force: false,
+            key_group: None,
+            add_ca: false,
+        };
+        for text in [format!("{ca:?}"), format!("{leaf:?}"), format!("{ca:#?}")] {
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+            // Neither as bytes: 104 = 'h', 117 = 'u' ...
+            assert!(!text.contains("104, 117, 110"), "{text}");
+            assert!(
+                text.contains("Debug CA") || text.contains("cacert.pem"),
+                "{text}"
+            );
+        }
+    }
 }

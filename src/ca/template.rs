@@ -187,8 +187,31 @@ pub fn load(path: &Path) -> Result<Template, crate::Error> {
 
 /// Parses template text (`path` is used in messages).
 pub fn parse(path: &Path, text: &str) -> Result<Template, TemplateError> {
-    let records = tokenize(path, text)?;
-    build(path, records)
+    tokenize(path, text)
+        .and_then(|records| build(path, records))
+        .map_err(|e| redact_unrecognised(text, e))
+}
+
+/// Errors quote the file (a key, a value) only once it has shown itself to be a certtool
+/// template: some line up to the failing one starts with a known key. Pointed at another file
+/// (a password file, a key), the message names the line but shows none of its text.
+fn redact_unrecognised(text: &str, mut e: TemplateError) -> TemplateError {
+    let known_by = text.lines().take(e.line.max(1)).any(|l| {
+        let l = l.trim_start();
+        let key = l
+            .split(|c: char| c == '=' || c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        let key = key.to_ascii_lowercase().replace('-', "_");
+        KEYS.iter().any(|(k, _)| *k == key)
+    });
+    if !known_by && e.line > 0 {
+        e.message = "not a certtool template line (its text is not shown: no line up to here starts with a template key, so this may not be a template at all)".into();
+        e.hint = Some(
+            "certtool templates are `key = value` lines, e.g. cn = \"host1.example.org\"".into(),
+        );
+    }
+    e
 }
 
 fn err(path: &Path, line: usize, message: impl Into<String>, hint: Option<&str>) -> TemplateError {
@@ -371,6 +394,22 @@ fn tokenize(path: &Path, text: &str) -> Result<Vec<Record>, TemplateError> {
                 }
             }
         }
+        if let Some(c) = value
+            .chars()
+            .find(|&c| crate::quoting::terminal::is_control(c))
+        {
+            return Err(err(
+                path,
+                key_line,
+                format!(
+                    "the value of {key:?} holds the control character {}",
+                    crate::quoting::terminal::escape(&c.to_string())
+                ),
+                Some(
+                    "control characters (newline, ESC, ...) are not allowed in certificate fields",
+                ),
+            ));
+        }
         records.push(Record {
             key,
             value,
@@ -466,6 +505,24 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             Kind::Multi => {}
         }
+        // email, uri and pkcs9_email are IA5String: ASCII only (controls are refused earlier).
+        let ia5 = |v: &str, what: &str| -> Result<(), TemplateError> {
+            if v.is_ascii() {
+                Ok(())
+            } else {
+                Err(err(
+                    path,
+                    r.line,
+                    format!(
+                        "the value of {:?} is not ASCII, but a {what} is an IA5String (ASCII only)",
+                        r.key
+                    ),
+                    Some(
+                        "write the address or URI in ASCII (punycode for host names, %-escapes in URIs)",
+                    ),
+                ))
+            }
+        };
         let need_value = |what: &str| -> Result<(), TemplateError> {
             if v.is_empty() {
                 Err(err(
@@ -531,6 +588,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "pkcs9_email" => {
                 need_value("an address")?;
+                ia5(&v, "emailAddress")?;
                 t.subject.email = Some(v);
             }
             "dn" => {
@@ -549,6 +607,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "email" => {
                 need_value("an address")?;
+                ia5(&v, "rfc822Name")?;
                 emails.push(San::Email(v));
             }
             "dns_name" => {
@@ -572,6 +631,7 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "uri" => {
                 need_value("a URI")?;
+                ia5(&v, "uniformResourceIdentifier")?;
                 uris.push(San::Uri(v));
             }
             "expiration_days" => {
@@ -648,6 +708,12 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
                 })?);
             }
             "serial" => {
+                t.warnings.push(format!(
+                    "{}:{}: a fixed serial: every certificate issued from this template gets serial {} under its CA, and revoking one revokes them all; remove the line to get 20 random bytes",
+                    path.display(),
+                    r.line,
+                    crate::quoting::terminal::excerpt(v.trim(), 44)
+                ));
                 t.serial = Some(parse_serial(&v).ok_or_else(|| {
                     err(path, r.line, format!("serial {v:?} is not a positive decimal or 0x-hex number of at most 20 octets"), None)
                 })?);

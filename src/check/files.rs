@@ -261,18 +261,28 @@ fn matches_expect(kind: &ObjectKind, expect: Expect) -> bool {
     }
 }
 
+/// A path as a shell word, for fix commands that are pasted into a shell.
+fn sq(path: &Path) -> String {
+    crate::quoting::shell_quote(&path.to_string_lossy())
+}
+
 fn der_fix(path: &Path, expect: Expect) -> String {
-    let p = path.display();
+    let p = sq(path);
+    let tmp = {
+        let mut t = path.as_os_str().to_os_string();
+        t.push(".pem");
+        sq(Path::new(&t))
+    };
     match expect {
         Expect::Certificate => {
-            format!("openssl x509 -inform DER -in {p} -out {p}.pem && mv {p}.pem {p}")
+            format!("openssl x509 -inform DER -in {p} -out {tmp} && mv {tmp} {p}")
         }
-        Expect::PrivateKey => format!(
-            "openssl pkey -inform DER -in {p} -out {p}.pem && chmod 600 {p}.pem && mv {p}.pem {p}"
-        ),
-        Expect::Crl => format!("openssl crl -inform DER -in {p} -out {p}.pem && mv {p}.pem {p}"),
+        Expect::PrivateKey => {
+            format!("(umask 077 && openssl pkey -inform DER -in {p} -out {tmp}) && mv {tmp} {p}")
+        }
+        Expect::Crl => format!("openssl crl -inform DER -in {p} -out {tmp} && mv {tmp} {p}"),
         Expect::DhParams => {
-            format!("openssl dhparam -inform DER -in {p} -out {p}.pem && mv {p}.pem {p}")
+            format!("openssl dhparam -inform DER -in {p} -out {tmp} && mv {tmp} {p}")
         }
     }
 }
@@ -355,7 +365,7 @@ fn read_error(e: &ReadError, path: &Path, role: FRole, expect: Expect) -> Findin
                 } else {
                     "644"
                 },
-                path.display()
+                sq(path)
             ),
             _ if role == FRole::Ca && expect == Expect::Certificate => format!(
                 "copy the CA certificate to {} (or create a CA: pkitool init-ca --dir DIR --cn NAME)",
@@ -417,7 +427,7 @@ fn permissions(
     out: &mut Vec<Finding>,
 ) {
     let mode = meta.permissions().mode() & 0o7777;
-    let p = path.display();
+    let p = sq(path);
     if expect == Expect::PrivateKey {
         let group_ok = policy.qemu
             && (policy.service_gid == Some(meta.gid())
@@ -476,6 +486,7 @@ fn permissions(
             }
         }
     } else {
+        anchor_permissions(path, meta, expect, role, policy, out);
         let needs_world = (policy.system && role == FRole::Ca) || policy.qemu;
         let group_ok = policy.qemu
             && mode & 0o040 != 0
@@ -500,13 +511,158 @@ fn permissions(
     }
 }
 
-/// Flags directories holding keys that are writable by group or others (sticky bit aside).
+/// Who may own a trusted file or directory: root, the user running pkitool, and (outside the
+/// system layouts) the owner of the layout's own directory (`~/.pki/libvirt` belongs to its
+/// user).
+fn trusted_owner(uid: u32, policy: Policy, dir_owner: Option<u32>) -> bool {
+    uid == 0 || uid == nix::unistd::geteuid().as_raw() || (!policy.system && dir_owner == Some(uid))
+}
+
+fn owner_desc(uid: u32) -> String {
+    match user_name(uid) {
+        Some(n) => format!("{n} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+fn dir_owner_of(path: &Path) -> Option<u32> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+    std::fs::metadata(parent).ok().map(|m| m.uid())
+}
+
+/// A certificate, CA bundle or CRL that others can write or that a foreign user owns: whoever
+/// can change a trust anchor (or the certificate a peer is shown) owns every TLS connection.
+fn anchor_permissions(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    expect: Expect,
+    role: FRole,
+    policy: Policy,
+    out: &mut Vec<Finding>,
+) {
+    let mode = meta.permissions().mode() & 0o7777;
+    let p = sq(path);
+    let what = if role == FRole::Ca && expect == Expect::Certificate {
+        "CA certificate (a trust anchor)".to_string()
+    } else {
+        expect.what().to_string()
+    };
+    if mode & 0o022 != 0 {
+        let who = if mode & 0o002 != 0 {
+            "everyone"
+        } else {
+            "its group"
+        };
+        out.push(
+            base(
+                "PKI-F15",
+                Severity::Error,
+                path,
+                role,
+                format!("{what} writable by {who} (mode {mode:04o})"),
+            )
+            .why("whoever can write a trust anchor, certificate or CRL can make libvirt and QEMU trust their own CA, present their certificate, or revoke everyone; libvirt and QEMU load it anyway")
+            .fix(format!("chmod go-w {p}")),
+        );
+    }
+    let uid = meta.uid();
+    if !trusted_owner(uid, policy, dir_owner_of(path)) {
+        out.push(
+            base(
+                "PKI-F16",
+                Severity::Error,
+                path,
+                role,
+                format!("{what} owned by {}, not root", owner_desc(uid)),
+            )
+            .why("the owner can replace the file whatever its mode")
+            .fix(format!("chown root:root {p}")),
+        );
+    }
+}
+
+/// The directories above a credential file, up to `/` (or `root`, inclusive, when the file is
+/// under it): each must be writable by no one but root or the running user, and owned by them.
+/// The directory holding the file gets no sticky-bit exemption (in a 1777 directory anyone can
+/// plant the optional files, a CRL or a missing certificate). Above it, a sticky directory such
+/// as `/tmp` only lets its users replace the entries they own, so there the sticky bit counts
+/// and a foreign-owned entry below it is reported as such.
+pub fn path_permissions(file: &Path, root: Option<&Path>, policy: Policy, out: &mut Vec<Finding>) {
+    let Ok(real) = std::fs::canonicalize(file) else {
+        return;
+    };
+    let root = root.and_then(|r| std::fs::canonicalize(r).ok());
+    let stop = root.as_deref().filter(|r| real.starts_with(r));
+    let holder_owner = real
+        .parent()
+        .and_then(|d| std::fs::metadata(d).ok())
+        .map(|m| m.uid());
+    let mut first = true;
+    let mut cur = real.parent();
+    while let Some(dir) = cur {
+        let Ok(meta) = std::fs::metadata(dir) else {
+            break;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        let shown = sq(dir);
+        if mode & 0o022 != 0 && (first || !sticky) {
+            let who = if mode & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            };
+            out.push(
+                Finding::new(
+                    "PKI-F17",
+                    Severity::Error,
+                    format!(
+                        "directory {} on the path to {} is writable by {who} (mode {mode:04o}){}",
+                        dir.display(),
+                        file.display(),
+                        if sticky { "; the sticky bit does not protect the files it may still receive" } else { "" }
+                    ),
+                )
+                .path(dir)
+                .why("whoever can write a directory above a trust anchor can rename it away and put their own CA (or key, certificate, CRL) in its place; libvirt and QEMU load whatever they find")
+                .fix(format!("chmod go-w {shown}")),
+            );
+        }
+        if !trusted_owner(meta.uid(), policy, holder_owner) {
+            out.push(
+                Finding::new(
+                    "PKI-F17",
+                    Severity::Error,
+                    format!(
+                        "directory {} on the path to {} is owned by {}",
+                        dir.display(),
+                        file.display(),
+                        owner_desc(meta.uid())
+                    ),
+                )
+                .path(dir)
+                .why(
+                    "the owner of a directory above a trust anchor can replace everything below it",
+                )
+                .fix(format!("chown root:root {shown}")),
+            );
+        }
+        if stop == Some(dir) {
+            break;
+        }
+        first = false;
+        cur = dir.parent();
+    }
+}
+
+/// Flags directories holding keys that are writable by group or others. The sticky bit is no
+/// exemption: in a 1777 directory anyone can still plant the files that are missing.
 pub fn dir_permissions(dir: &Path, out: &mut Vec<Finding>) {
     let Ok(meta) = std::fs::metadata(dir) else {
         return;
     };
     let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+    if mode & 0o022 != 0 {
         out.push(
             Finding::new(
                 "PKI-F10",
@@ -515,7 +671,7 @@ pub fn dir_permissions(dir: &Path, out: &mut Vec<Finding>) {
             )
             .path(dir)
             .why("whoever can write the directory can replace the keys and certificates in it")
-            .fix(format!("chmod go-w {}", dir.display())),
+            .fix(format!("chmod go-w {}", sq(dir))),
         );
     }
 }

@@ -247,6 +247,21 @@ pub const CODES: &[(&str, Class, &str)] = &[
     ("PKI-F14", Class::BadPem, "unusable DH parameters file"),
     (
         "PKI-F15",
+        Class::Permissions,
+        "a CA certificate, certificate or CRL is writable by group or others",
+    ),
+    (
+        "PKI-F16",
+        Class::Permissions,
+        "a CA certificate, certificate or CRL is owned by a user other than root or the caller",
+    ),
+    (
+        "PKI-F17",
+        Class::Permissions,
+        "a directory on the path to the credentials is writable by group or others, or foreign-owned",
+    ),
+    (
+        "PKI-F18",
         Class::MissingFile,
         "an interrupted pkitool write (journal left by a killed run)",
     ),

@@ -1,4 +1,4 @@
-//! PKI-F15: an interrupted pkitool write ([`crate::journal`]) left in or above a layout's
+//! PKI-F18: an interrupted pkitool write ([`crate::journal`]) left in or above a layout's
 //! directory. Its files may be half old, half new (the key and certificate checks report what
 //! that breaks); the next pkitool run writing there completes the set.
 
@@ -32,7 +32,7 @@ pub fn check(layout: &Layout, out: &mut Vec<Finding>) {
         let path = d.join(journal::JOURNAL);
         out.push(
             Finding::new(
-                "PKI-F15",
+                "PKI-F18",
                 Severity::Note,
                 if pending.is_empty() {
                     format!(

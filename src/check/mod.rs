@@ -450,7 +450,7 @@ fn load_ca_ders(
     let Some(contents) = files::load(p, Expect::Certificate, FRole::Ca, policy, out) else {
         return Vec::new();
     };
-    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.clone()).collect();
+    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.to_vec()).collect();
     let refs: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
     chain::bundle(p, &refs, out);
     ders
@@ -528,27 +528,93 @@ fn check_cas(
     }
 }
 
-/// Length of the longest chain of CA certificates below `i` in the bundle (0 = issued no CA).
-fn ca_depth(cas: &[X509Certificate<'_>], i: usize, budget: usize) -> usize {
-    let Some(me) = cas.get(i) else { return 0 };
-    if budget == 0 {
-        return 0;
-    }
-    cas.iter()
-        .enumerate()
-        .filter(|(j, c)| {
-            *j != i
-                && c.issuer().as_raw() == me.subject().as_raw()
-                && !chain::self_issued(c)
-                && c.is_ca()
+/// Edge visits [`ca_depths`] may spend in total: far more than any real CA file needs (a
+/// 16-certificate file has at most 240 edges), small enough that a hostile file cannot make
+/// validate spin.
+const CA_DEPTH_WORK: usize = 100_000;
+
+/// For every CA certificate of the bundle, the length of the longest chain of CA certificates
+/// below it (0 = it issued no CA) in which no subject name repeats.
+///
+/// Chains only depend on names (a certificate is below another when its issuer is the other's
+/// subject), so the work is done once per distinct subject name, not per certificate: duplicate
+/// and cross-signed certificates no longer multiply the paths. Names are explored depth first
+/// with the names on the current path excluded (a loop such as two names cross-signing each
+/// other ends the chain instead of recursing); a name's depth is memoised when it did not
+/// depend on the path that led to it. The total work is bounded by [`CA_DEPTH_WORK`].
+fn ca_depths(cas: &[X509Certificate<'_>]) -> Vec<usize> {
+    use std::collections::HashMap;
+    // Distinct subject names and the CA edges between them.
+    let mut ids: HashMap<&[u8], usize> = HashMap::new();
+    let name_of: Vec<usize> = cas
+        .iter()
+        .map(|c| {
+            let n = ids.len();
+            *ids.entry(c.subject().as_raw()).or_insert(n)
         })
-        .map(|(j, _)| 1 + ca_depth(cas, j, budget - 1))
-        .max()
-        .unwrap_or(0)
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (j, c) in cas.iter().enumerate() {
+        if chain::self_issued(c) || !c.is_ca() {
+            continue;
+        }
+        if let Some(&parent) = ids.get(c.issuer().as_raw()) {
+            children[parent].push(name_of[j]);
+        }
+    }
+    for ch in &mut children {
+        ch.sort_unstable();
+        ch.dedup();
+    }
+    struct Walk<'a> {
+        children: &'a [Vec<usize>],
+        memo: Vec<Option<usize>>,
+        on_path: Vec<bool>,
+        work: usize,
+    }
+    impl Walk<'_> {
+        /// (depth, whether it was cut by a name on the current path or the work bound).
+        fn depth(&mut self, n: usize) -> (usize, bool) {
+            if let Some(d) = self.memo[n] {
+                return (d, false);
+            }
+            self.on_path[n] = true;
+            let (mut best, mut cut) = (0, false);
+            for k in 0..self.children[n].len() {
+                let m = self.children[n][k];
+                if self.work >= CA_DEPTH_WORK {
+                    cut = true;
+                    break;
+                }
+                self.work += 1;
+                if self.on_path[m] {
+                    cut = true;
+                    continue;
+                }
+                let (d, c) = self.depth(m);
+                best = best.max(d + 1);
+                cut |= c;
+            }
+            self.on_path[n] = false;
+            if !cut {
+                self.memo[n] = Some(best);
+            }
+            (best, cut)
+        }
+    }
+    let mut walk = Walk {
+        children: &children,
+        memo: vec![None; ids.len()],
+        on_path: vec![false; ids.len()],
+        work: 0,
+    };
+    let by_name: Vec<usize> = (0..ids.len()).map(|n| walk.depth(n).0).collect();
+    name_of.iter().map(|&n| by_name[n]).collect()
 }
 
 /// pathLenConstraint exceeded inside the CA bundle.
 fn path_len(p: &Path, cas: &CaSet<'_>, out: &mut Vec<Finding>) {
+    let depths = ca_depths(&cas.certs);
     for (i, ca) in cas.certs.iter().enumerate() {
         let Ok(Some(bc)) = ca.basic_constraints() else {
             continue;
@@ -556,7 +622,7 @@ fn path_len(p: &Path, cas: &CaSet<'_>, out: &mut Vec<Finding>) {
         let Some(limit) = bc.value.path_len_constraint else {
             continue;
         };
-        let depth = ca_depth(&cas.certs, i, cas.certs.len());
+        let depth = depths.get(i).copied().unwrap_or(0);
         if depth as u64 > u64::from(limit) {
             out.push(
                 CertRef::new(ca, p, FRole::Ca, i)
@@ -618,6 +684,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         files::dir_permissions(d, &mut out);
         stray_ca_keys(d, &cas.certs, layout, &mut out);
     }
+    path_permissions(layout, policy, opts, &mut out);
     LayoutReport {
         layout: layout.clone(),
         findings: out,
@@ -880,6 +947,29 @@ fn unreachable_identities(layout: &Layout, out: &mut Vec<Finding>) {
     }
 }
 
+/// PKI-F17: the directories above every credential file that exists.
+fn path_permissions(layout: &Layout, policy: Policy, opts: &Options, out: &mut Vec<Finding>) {
+    let credentials = layout
+        .ca
+        .iter()
+        .chain(layout.crl.iter())
+        .chain(layout.identities.iter().flat_map(|id| [&id.cert, &id.key]));
+    for p in credentials {
+        if files::exists(p) {
+            files::path_permissions(p, Some(opts.root.as_path()), policy, out);
+        }
+    }
+    dedup_directory_findings(out);
+}
+
+/// One PKI-F17 finding per directory and message kind (several files share directories).
+fn dedup_directory_findings(out: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| {
+        f.code != "PKI-F17" || seen.insert((f.path.clone(), f.message.contains("is writable by")))
+    });
+}
+
 /// A CA private key lying in a deployment directory (by name, or by matching a CA's key).
 fn stray_ca_keys(dir: &Path, cas: &[X509Certificate<'_>], layout: &Layout, out: &mut Vec<Finding>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -909,7 +999,7 @@ fn stray_ca_keys(dir: &Path, cas: &[X509Certificate<'_>], layout: &Layout, out: 
                     .path(&p)
                     .role(FRole::Ca)
                     .why("neither libvirt nor QEMU needs it; whoever compromises this host can then issue certificates every peer trusts")
-                    .fix(format!("move it to the offline CA host: mv {} /secure/ca/ (and keep it mode 0600)", p.display())),
+                    .fix(format!("move it to the offline CA host: mv {} /secure/ca/ (and keep it mode 0600)", shell_quote(&p.to_string_lossy()))),
             );
         }
     }
@@ -927,6 +1017,9 @@ fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
     let mut nfiles = 0;
     let ca_path = layout.ca.as_deref();
     let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
+    if let Some(p) = ca_path.filter(|p| files::exists(p)) {
+        files::path_permissions(p, Some(opts.root.as_path()), policy, &mut out);
+    }
     let cas = parse_cas(ca_path, &ca_ders, &mut out);
     let ca_canon = ca_path.and_then(|p| std::fs::canonicalize(p).ok());
     let ca_name = ca_path.and_then(Path::file_name);
@@ -1045,6 +1138,44 @@ fn fleet_one(
         }
     }
     (out, n, issuer)
+}
+
+/// The findings `validate` would report for a certificate pkitool is about to write at
+/// `cert_path`, with `ca_ders` as the CA file at `ca_path`: dates, basic constraints, key usage,
+/// purpose, signature algorithm, key strength and chain (no host names, no allow-list). Commands
+/// that issue certificates refuse to write one with an error among these.
+pub fn check_issued(
+    cert_der: &[u8],
+    role: FRole,
+    cert_path: &Path,
+    ca_ders: &[Vec<u8>],
+    ca_path: &Path,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let cas = parse_cas(Some(ca_path), ca_ders, &mut out);
+    let why = "GnuTLS cannot import it";
+    let certs = parse_leaf_certs(&[cert_der], cert_path, Some(role), why, &mut out);
+    let opts = Options {
+        at: ::time::OffsetDateTime::now_utc().unix_timestamp(),
+        warn_within_days: 0,
+        hostnames: Vec::new(),
+        allowed_dn: Vec::new(),
+        allowed_dn_source: String::new(),
+        consumers: crate::consumer::Consumers::default(),
+        conf_allowed_dn: Vec::new(),
+        conf_allowed_dn_source: String::new(),
+        root: PathBuf::from("/"),
+    };
+    check_leaf_file(
+        cert_path,
+        &certs,
+        role,
+        &cas.certs,
+        Some(ca_path),
+        &opts,
+        &mut out,
+    );
+    out
 }
 
 /// The private key that belongs to a certificate file in fleet mode, by the naming schemes in

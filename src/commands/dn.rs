@@ -6,6 +6,7 @@ use std::io::Write;
 use crate::cli::DnArgs;
 use crate::inspect::subject_dn;
 use crate::quoting::DnForms;
+use crate::quoting::terminal::escape as esc;
 use crate::{Error, Result};
 
 /// `pkitool dn`.
@@ -17,11 +18,11 @@ pub fn run(args: &DnArgs) -> Result<u8> {
         if let Some(note) = &forms.libvirtd_note {
             eprintln!("pkitool: note: {note}");
         }
-        format!("{}\n", forms.libvirtd_conf)
+        format!("{}\n", esc(&forms.libvirtd_conf))
     } else if args.qemu {
-        format!("{}\n{}\n", forms.qemu_object, forms.qmp)
+        format!("{}\n{}\n", esc(&forms.qemu_object), esc(&forms.qmp))
     } else {
-        format!("{dn}\n")
+        format!("{}\n", esc(&dn))
     };
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

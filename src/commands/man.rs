@@ -37,19 +37,20 @@ pub fn pages() -> Result<BTreeMap<String, Vec<u8>>> {
 /// 0644). Returns every page's path and whether it was written.
 pub fn write_pages(dir: &Path, force: bool) -> Result<Vec<(std::path::PathBuf, bool)>> {
     let pages = pages()?;
-    fsio::create_dir_all_mode(dir, 0o755)?;
-    let mut plan = Vec::new();
-    let mut report = Vec::new();
-    for (name, body) in pages {
-        let path = dir.join(&name);
-        let same = std::fs::read(&path).is_ok_and(|have| have == body);
-        report.push((path.clone(), !same));
-        if !same {
-            plan.push(PlannedFile::new(path, fsio::CERT_MODE, body));
-        }
-    }
-    fsio::write_all_or_nothing(&plan, force)?;
-    Ok(report)
+    // Identical pages are detected by fsio (bounded read of regular files only, relative to
+    // the directory handle), not by reading whatever sits at the path.
+    let plan: Vec<PlannedFile> = pages
+        .into_iter()
+        .map(|(name, body)| {
+            PlannedFile::new(dir.join(&name), fsio::CERT_MODE, body).keep_if_identical()
+        })
+        .collect();
+    let unchanged = fsio::write_tree(&[(dir.to_path_buf(), 0o755)], &plan, force)?;
+    Ok(plan
+        .iter()
+        .zip(unchanged)
+        .map(|(p, same)| (p.path.clone(), !same))
+        .collect())
 }
 
 /// `pkitool man`: writes the pages and lists them on stdout ("wrote" or "unchanged").

@@ -1,6 +1,7 @@
 //! `pkitool match-dn`: 0 when a tls_allowed_dn_list pattern matches a certificate, 1 with the
 //! nearest reason when not.
 
+use crate::quoting::terminal::escape as esc;
 use std::io::Write;
 
 use crate::cli::MatchDnArgs;
@@ -14,19 +15,19 @@ pub fn run(args: &MatchDnArgs) -> Result<u8> {
     // environment error (2), naming the file.
     let dn = subject_dn(&args.file).map_err(|e| Error::Environment(e.to_string()))?;
     let text = match allowlist::diagnose(&args.pattern, &dn) {
-        None => format!("matches\ncertificate DN: {dn}\n"),
+        None => format!("matches\ncertificate DN: {}\n", esc(&dn)),
         Some(m) => {
             let mut s = String::new();
             for (i, r) in m.reasons.iter().enumerate() {
                 if i == 0 {
-                    s.push_str(&format!("does not match: {r}\n"));
+                    s.push_str(&format!("does not match: {}\n", esc(&r.to_string())));
                 } else {
-                    s.push_str(&format!("  and: {r}\n"));
+                    s.push_str(&format!("  and: {}\n", esc(&r.to_string())));
                 }
             }
-            s.push_str(&format!("certificate DN:    {dn}\n"));
-            s.push_str(&format!("pattern:           {}\n", args.pattern));
-            s.push_str(&format!("suggested pattern: {}\n", m.suggestion));
+            s.push_str(&format!("certificate DN:    {}\n", esc(&dn)));
+            s.push_str(&format!("pattern:           {}\n", esc(&args.pattern)));
+            s.push_str(&format!("suggested pattern: {}\n", esc(&m.suggestion)));
             s
         }
     };

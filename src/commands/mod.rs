@@ -9,7 +9,9 @@ pub mod issue;
 pub mod man;
 pub mod match_dn;
 pub mod probe;
+pub mod request;
 pub mod show;
+pub mod sign;
 pub mod template;
 pub mod validate;
 
@@ -24,6 +26,8 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::InitCa(args) => init_ca::run(&args),
         Command::Issue(args) => issue::run(&args),
+        Command::Request(args) => request::run(&args),
+        Command::Sign(args) => sign::run(&args),
         Command::Template(cmd) => template::run(&cmd),
         Command::Validate(args) => validate::run(&args),
         Command::Dn(args) => dn::run(&args),
@@ -53,4 +57,14 @@ fn print_provisioned(outcome: &Outcome) -> Result<u8> {
     crate::report::provision::print_outcome(&mut anstream::stdout().lock(), outcome)
         .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
     Ok(0)
+}
+
+/// The naming scheme `--layout` names.
+fn layout_of(a: crate::cli::LayoutArg) -> crate::ca::provision::Layout {
+    use crate::ca::provision::Layout;
+    match a {
+        crate::cli::LayoutArg::Flat => Layout::Flat,
+        crate::cli::LayoutArg::Qemu => Layout::Qemu,
+        crate::cli::LayoutArg::Libvirt => Layout::Libvirt,
+    }
 }

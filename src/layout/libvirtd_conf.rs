@@ -96,10 +96,17 @@ pub fn parse(text: &str) -> Result<HashMap<String, Setting>, ConfError> {
         let name = p.ident().ok_or_else(|| p.err("expected a setting name"))?;
         p.skip_ws_and_comments(false);
         if !p.eat('=') {
-            return Err(ConfError {
-                line,
-                message: format!("expected '=' after \"{name}\""),
-            });
+            // Only quote the file once it has shown itself to be a configuration file: pointed
+            // at a secret, the first word would be the secret.
+            let message = if out.is_empty() {
+                "expected NAME = VALUE (the text is not shown: nothing before it was a setting, so this may not be a libvirtd.conf at all)".to_string()
+            } else {
+                format!(
+                    "expected '=' after \"{}\"",
+                    crate::quoting::terminal::excerpt(&name, 40)
+                )
+            };
+            return Err(ConfError { line, message });
         }
         p.skip_ws_and_comments(false);
         let value = p.value()?;

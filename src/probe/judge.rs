@@ -27,7 +27,7 @@ pub struct Anchor {
 pub fn load_anchor(path: &Path) -> Result<Anchor, String> {
     let bytes = crate::fsio::read_input(path).map_err(|e| e.to_string())?;
     let contents = crate::x509::load::parse(&bytes).map_err(|e| e.to_string())?;
-    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.clone()).collect();
+    let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.to_vec()).collect();
     if ders.is_empty() {
         return Err("no certificate in it".into());
     }

@@ -773,7 +773,7 @@ pub fn load_client(files: &ClientFiles) -> Result<(tls::ClientKey, judge::Client
     let cert_bytes = crate::fsio::read_input(&files.cert).map_err(|e| e.to_string())?;
     let cert = crate::x509::load::parse(&cert_bytes)
         .map_err(|e| format!("{}: {e}", files.cert.display()))?;
-    let chain: Vec<Vec<u8>> = cert.certificates().map(|o| o.der.clone()).collect();
+    let chain: Vec<Vec<u8>> = cert.certificates().map(|o| o.der.to_vec()).collect();
     let first = chain
         .first()
         .ok_or_else(|| format!("{}: no certificate in it", files.cert.display()))?;
@@ -799,7 +799,7 @@ pub fn load_client(files: &ClientFiles) -> Result<(tls::ClientKey, judge::Client
     // Parsed once by pkitool's own loader (clear errors), then handed to rustls as it is.
     let pair = crate::x509::keys::load_private_key(obj, None)
         .map_err(|e| format!("{}: {e}", files.key.display()))?;
-    let der = obj.der.clone();
+    let der = obj.der.to_vec();
     let key = match &obj.kind {
         crate::x509::load::ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Pkcs1) => {
             rustls::pki_types::PrivateKeyDer::Pkcs1(der.into())

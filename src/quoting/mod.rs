@@ -2,6 +2,8 @@
 //! command line, a libvirtd.conf string, a QEMU `-object` option value, a QMP JSON command.
 //! Below every other layer: checks, reports and commands all quote through here.
 
+pub mod terminal;
+
 /// A client DN in every form pkitool prints it: each is what libvirt and QEMU read back as
 /// exactly this DN. `issue client`, `dn --libvirtd`/`--qemu` and validate's fixes all use it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,13 @@ use anstyle::{AnsiColor, Style};
 /// Prints `pkitool: error: MESSAGE` to the given stream.
 pub fn print_error(out: &mut impl Write, err: &crate::Error) -> std::io::Result<()> {
     let style = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
-    writeln!(out, "pkitool: {style}error{style:#}: {err}")
+    // File names and details in messages may carry control characters: never raw.
+    let text = err.to_string();
+    writeln!(
+        out,
+        "pkitool: {style}error{style:#}: {}",
+        crate::quoting::terminal::escape_keep_newlines(&text)
+    )
 }
 
 pub mod data;

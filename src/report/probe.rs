@@ -13,6 +13,7 @@
 //!  "findings":[{"code","severity","class","endpoint","path","role","subject","message","why","fix"}]}
 //! ```
 
+use crate::quoting::terminal::escape as esc;
 use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
@@ -152,7 +153,7 @@ pub fn text(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             s.elapsed.as_millis()
         )?;
         if let Some(f) = &s.failure {
-            writeln!(w, "  {red}failed{red:#}  {}", f.reason)?;
+            writeln!(w, "  {red}failed{red:#}  {}", esc(&f.reason))?;
         }
         if let Some(TlsInfo {
             version,
@@ -174,9 +175,9 @@ pub fn text(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                 "  {}#{} {}",
                 if i == 0 { "chain   " } else { "        " },
                 i + 1,
-                c.subject
+                esc(&c.subject)
             )?;
-            writeln!(w, "             {dim}issuer{dim:#}  {}", c.issuer)?;
+            writeln!(w, "             {dim}issuer{dim:#}  {}", esc(&c.issuer))?;
             writeln!(
                 w,
                 "             {dim}valid{dim:#}   {} to {}",
@@ -196,16 +197,16 @@ pub fn text(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                 "    {st}{:<7}{st:#} {dim}{}{dim:#}  {}",
                 f.severity.as_str(),
                 f.code,
-                f.message
+                esc(&f.message)
             )?;
             if let Some(sub) = &f.subject {
-                writeln!(w, "            {dim}subject{dim:#} {sub}")?;
+                writeln!(w, "            {dim}subject{dim:#} {}", esc(sub))?;
             }
             if !f.why.is_empty() {
-                writeln!(w, "            {dim}why{dim:#}     {}", f.why)?;
+                writeln!(w, "            {dim}why{dim:#}     {}", esc(&f.why))?;
             }
             if !f.fix.is_empty() {
-                writeln!(w, "            {dim}fix{dim:#}     {}", f.fix)?;
+                writeln!(w, "            {dim}fix{dim:#}     {}", esc(&f.fix))?;
             }
         }
         let c = Counts::of(&e.findings);

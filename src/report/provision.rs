@@ -11,6 +11,7 @@ use x509_parser::prelude::FromDer;
 use crate::ca::provision::{Outcome, WrittenKind};
 use crate::layout;
 use crate::quoting::DnForms;
+use crate::quoting::terminal::{escape as esc, path as term_path};
 use crate::x509::idn;
 
 /// SHA-256 fingerprint as `AB:CD:...`.
@@ -81,7 +82,7 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
 /// Prints what was written and where it goes.
 pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     for w in &o.warnings {
-        writeln!(out, "warning: {w}")?;
+        writeln!(out, "warning: {}", esc(w))?;
     }
     let leaf_dn = print_files(out, o)?;
     for n in &o.notes {
@@ -116,12 +117,12 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
         let owner = f
             .owner
             .as_deref()
-            .map(|o| format!(" {o}"))
+            .map(|o| format!(" {}", esc(o)))
             .unwrap_or_default();
         writeln!(
             out,
             "  {}  mode {:04o}{owner}{state}",
-            f.path.display(),
+            term_path(&f.path),
             f.mode
         )?;
         match &f.what {
@@ -130,9 +131,9 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
                 let Some(facts) = cert_facts(der) else {
                     continue;
                 };
-                writeln!(out, "    subject:  {}", facts.subject)?;
+                writeln!(out, "    subject:  {}", esc(&facts.subject))?;
                 if facts.issuer != facts.subject {
-                    writeln!(out, "    issuer:   {}", facts.issuer)?;
+                    writeln!(out, "    issuer:   {}", esc(&facts.issuer))?;
                 }
                 if !facts.sans.is_empty() {
                     let sans: Vec<String> = facts
@@ -143,7 +144,7 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
                             None => s.clone(),
                         })
                         .collect();
-                    writeln!(out, "    SANs:     {}", sans.join(", "))?;
+                    writeln!(out, "    SANs:     {}", esc(&sans.join(", ")))?;
                 }
                 writeln!(
                     out,
@@ -151,10 +152,7 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
                     facts.not_before, facts.not_after
                 )?;
                 writeln!(out, "    SHA-256:  {}", facts.sha256)?;
-                let is_leaf_cert = f.path.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.contains("server") || n.contains("client")
-                });
+                let is_leaf_cert = X509Certificate::from_der(der).is_ok_and(|(_, c)| !c.is_ca());
                 if is_leaf_cert {
                     leaf_dn = Some(facts.subject);
                 }
@@ -210,9 +208,9 @@ fn print_dn_forms(out: &mut impl Write, dn: &str) -> std::io::Result<()> {
     let forms = DnForms::of(dn);
     writeln!(out)?;
     writeln!(out, "Client DN, exactly as libvirt and QEMU compare it:")?;
-    writeln!(out, "  {}", forms.dn)?;
+    writeln!(out, "  {}", esc(&forms.dn))?;
     writeln!(out, "libvirtd.conf on the server:")?;
-    writeln!(out, "  {}", forms.libvirtd_conf)?;
+    writeln!(out, "  {}", esc(&forms.libvirtd_conf))?;
     if let Some(note) = &forms.libvirtd_note {
         writeln!(out, "  (note: {note})")?;
     }
@@ -220,7 +218,7 @@ fn print_dn_forms(out: &mut impl Write, dn: &str) -> std::io::Result<()> {
         out,
         "QEMU authorization (server side), command line and QMP:"
     )?;
-    writeln!(out, "  {}", forms.qemu_object)?;
-    writeln!(out, "  {}", forms.qmp)?;
+    writeln!(out, "  {}", esc(&forms.qemu_object))?;
+    writeln!(out, "  {}", esc(&forms.qmp))?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `pkitool show`'s text form (the JSON form is the serialised [`crate::inspect::ShowReport`]).
 
 use crate::inspect::{CertInfo, FileReport, ObjectEntry, ObjectInfo, RoleVerdict, RolesByConsumer};
+use crate::quoting::terminal::escape as esc;
 
 fn human_date(rfc: &str) -> String {
     // 2026-11-22T10:16:19Z -> 2026-11-22 10:16:19 UTC
@@ -79,7 +80,7 @@ pub fn render_text(files: &[FileReport]) -> String {
         let n = f.objects.len();
         s.push_str(&format!(
             "{bold}{}{bold:#}: {} ({n} object{})\n",
-            f.path,
+            esc(&f.path),
             f.encoding.unwrap_or("?").to_uppercase(),
             if n == 1 { "" } else { "s" }
         ));
@@ -96,16 +97,16 @@ fn field(s: &mut String, name: &str, value: &str) {
     } else {
         format!("{name}:")
     };
-    s.push_str(&format!("    {label:<20} {value}\n"));
+    s.push_str(&format!("    {label:<20} {}\n", esc(value)));
 }
 
 fn render_object(s: &mut String, o: &ObjectEntry, der: bool) {
     // A DER file holds one object and has no lines.
     let head = |what: &str| {
         if der {
-            format!("  #{} {what}\n", o.index)
+            format!("  #{} {}\n", o.index, esc(what))
         } else {
-            format!("  #{} {what} (line {})\n", o.index, o.line)
+            format!("  #{} {} (line {})\n", o.index, esc(what), o.line)
         }
     };
     match &o.info {

@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 use super::show_path;
 use crate::check::finding::{Counts, FRole, Finding, Severity};
 use crate::check::validate::Outcome;
+use crate::quoting::terminal::escape as esc;
 
 fn sev_style(s: Severity) -> Style {
     match s {
@@ -41,14 +42,20 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
     for l in &o.layouts {
         let c = Counts::of(&l.findings);
-        writeln!(w, "{bold}{}{bold:#}", l.layout.name)?;
+        writeln!(w, "{bold}{}{bold:#}", esc(&l.layout.name))?;
         // Group by (role, path), in order of first appearance within each role.
+        // A map from (role, path) to the group's index: one lookup per finding, not a scan.
         let mut groups: Vec<(Option<FRole>, Option<&std::path::Path>, Vec<&Finding>)> = Vec::new();
+        let mut index: std::collections::HashMap<(Option<FRole>, Option<&std::path::Path>), usize> =
+            std::collections::HashMap::new();
         for f in &l.findings {
             let key = (f.role, f.path.as_deref());
-            match groups.iter_mut().find(|g| (g.0, g.1) == key) {
-                Some(g) => g.2.push(f),
-                None => groups.push((f.role, f.path.as_deref(), vec![f])),
+            match index.get(&key) {
+                Some(&i) => groups[i].2.push(f),
+                None => {
+                    index.insert(key, groups.len());
+                    groups.push((f.role, f.path.as_deref(), vec![f]));
+                }
             }
         }
         groups.sort_by_key(|g| role_rank(g.0));
@@ -56,6 +63,7 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
             let role = role.map(FRole::as_str).unwrap_or("-");
             let path = path.map(show_path).unwrap_or_default();
+            let path = esc(&path);
             writeln!(w, "  {role:<6} {path}")?;
             for f in fs {
                 let st = sev_style(f.severity);
@@ -64,16 +72,16 @@ pub fn render(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                     "    {st}{:<7}{st:#} {dim}{}{dim:#}  {}",
                     f.severity.as_str(),
                     f.code,
-                    f.message
+                    esc(&f.message)
                 )?;
                 if let Some(s) = &f.subject {
-                    writeln!(w, "            {dim}subject{dim:#} {s}")?;
+                    writeln!(w, "            {dim}subject{dim:#} {}", esc(s))?;
                 }
                 if !f.why.is_empty() {
-                    writeln!(w, "            {dim}why{dim:#}     {}", f.why)?;
+                    writeln!(w, "            {dim}why{dim:#}     {}", esc(&f.why))?;
                 }
                 if !f.fix.is_empty() {
-                    writeln!(w, "            {dim}fix{dim:#}     {}", f.fix)?;
+                    writeln!(w, "            {dim}fix{dim:#}     {}", esc(&f.fix))?;
                 }
             }
         }
@@ -133,17 +141,80 @@ pub fn render_quiet(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
                 .as_deref()
                 .map(show_path)
                 .unwrap_or_else(|| l.layout.name.clone());
+            let path = esc(&path);
             writeln!(
                 w,
                 "{st}{}{st:#} {dim}{}{dim:#} {path}: {}",
                 f.severity.as_str(),
                 f.code,
-                f.message
+                esc(&f.message)
             )?;
             if !f.fix.is_empty() {
-                writeln!(w, "  {dim}fix{dim:#} {}", f.fix)?;
+                writeln!(w, "  {dim}fix{dim:#} {}", esc(&f.fix))?;
             }
         }
     }
     summary(w, o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::LayoutReport;
+    use crate::layout::discover::{LayoutKind, empty};
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn findings_are_grouped_by_role_and_path_in_first_appearance_order() {
+        // 20,000 files with two findings each, interleaved: grouping must be linear (a map),
+        // and each file's findings printed under one header, errors first.
+        let n = 20_000;
+        let mut findings = Vec::new();
+        for round in 0..2 {
+            for i in 0..n {
+                let sev = if round == 0 {
+                    Severity::Note
+                } else {
+                    Severity::Error
+                };
+                findings.push(
+                    Finding::new("PKI-T01", sev, format!("finding {round} of file {i}"))
+                        .path(Path::new(&format!("certs/{i}.pem")))
+                        .role(FRole::Client),
+                );
+            }
+        }
+        findings.push(Finding::new("PKI-C01", Severity::Warning, "the CA").role(FRole::Ca));
+        let o = Outcome {
+            tool: "pkitool test".into(),
+            evaluated_at: "2026-01-01T00:00:00Z".into(),
+            layouts: vec![LayoutReport {
+                layout: empty(LayoutKind::Fleet, "fleet".into(), PathBuf::from("certs")),
+                findings,
+                files: n,
+                certificates: n,
+            }],
+        };
+        let mut buf = Vec::new();
+        render(&mut buf, &o).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let headers: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+            .collect();
+        assert_eq!(headers.len(), n + 1);
+        assert!(headers[0].starts_with("  ca "), "{}", headers[0]);
+        assert!(headers[1].ends_with("certs/0.pem"), "{}", headers[1]);
+        assert!(headers[n].ends_with(&format!("certs/{}.pem", n - 1)));
+        let first = text.find("certs/0.pem").unwrap();
+        let block: Vec<&str> = text[first..].lines().skip(1).take(2).collect();
+        assert!(
+            block[0].contains("error") && block[0].contains("finding 1 of file 0"),
+            "{block:?}"
+        );
+        assert!(
+            block[1].contains("note") && block[1].contains("finding 0 of file 0"),
+            "{block:?}"
+        );
+    }
 }

@@ -54,6 +54,16 @@ pub enum IssueError {
         /// CA notAfter.
         ca: String,
     },
+    /// The leaf would start before its CA.
+    #[error(
+        "the certificate would start {leaf} but the CA only starts {ca}; move activation_date later, or pass --clamp-to-ca to start it with the CA"
+    )]
+    StartsBeforeCa {
+        /// Leaf notBefore.
+        leaf: String,
+        /// CA notBefore.
+        ca: String,
+    },
     /// The CA has expired or is not yet valid.
     #[error("the CA certificate is not valid now (valid {from} to {to})")]
     CaNotValid {
@@ -229,7 +239,8 @@ impl San {
         Ok(San::Dns(super::idn::to_a_label(s)?))
     }
 
-    fn encode(&self) -> Vec<u8> {
+    /// The GeneralName DER of this SAN.
+    pub(crate) fn encode(&self) -> Vec<u8> {
         match self {
             San::Dns(d) => der::context(2, false, d.as_bytes()),
             San::Email(e) => der::context(1, false, e.as_bytes()),
@@ -400,8 +411,15 @@ impl Issued {
 /// Makes a self-signed CA certificate for `key`.
 pub fn self_signed_ca(spec: &CertSpec, key: &KeyPair) -> Result<Issued, IssueError> {
     let subject = spec.subject.to_der()?;
-    let der = build_and_sign(spec, key, &subject, key, &subject, None)?;
-    self_check(&der, &keys::public_key_spki(key), &subject)?;
+    let spki = keys::public_key_spki(key);
+    let tbs = TbsParts {
+        subject: &subject,
+        subject_empty: spec.subject.is_empty(),
+        spki: &spki,
+        key_bits: key.der_bytes(),
+    };
+    let der = build_and_sign(spec, &tbs, key, &subject, None)?;
+    self_check(&der, &spki, &subject)?;
     Ok(Issued { der })
 }
 
@@ -448,10 +466,37 @@ pub fn issue_leaf(
     subject_key: &KeyPair,
     signer: &Signer<'_>,
 ) -> Result<Issued, IssueError> {
+    let subject = spec.subject.to_der()?;
+    issue_for_public_key(spec, &subject, &keys::public_key_spki(subject_key), signer)
+}
+
+/// Issues a certificate (a leaf, or an intermediate CA with `Profile::Ca`) for a public key
+/// given as its SubjectPublicKeyInfo DER, with `subject` (a DER Name) copied byte for byte:
+/// what signing a CSR needs. `spec.subject` is not used. The spec's notAfter is checked against
+/// the CA's (error, or clamped with `clamp_to_ca`).
+pub fn issue_for_public_key(
+    spec: &CertSpec,
+    subject: &[u8],
+    spki: &[u8],
+    signer: &Signer<'_>,
+) -> Result<Issued, IssueError> {
     check_signer(signer)?;
     let (_, ca) = X509Certificate::from_der(signer.cert_der)
         .map_err(|e| IssueError::BadCaCert(e.to_string()))?;
+    let (_, parsed_spki) = SubjectPublicKeyInfo::from_der(spki)
+        .map_err(|e| IssueError::Sign(format!("the public key cannot be parsed: {e}")))?;
     let mut spec = spec.clone();
+    let ca_start = ca.validity().not_before.to_datetime();
+    if spec.not_before < ca_start {
+        if spec.clamp_to_ca {
+            spec.not_before = ca_start;
+        } else {
+            return Err(IssueError::StartsBeforeCa {
+                leaf: fmt_time(spec.not_before),
+                ca: fmt_time(ca_start),
+            });
+        }
+    }
     let ca_end = ca.validity().not_after.to_datetime();
     if spec.not_after > ca_end {
         if spec.clamp_to_ca {
@@ -471,15 +516,14 @@ pub fn issue_leaf(
             _ => None,
         });
     let aki = ca_ski.unwrap_or_else(|| key_id(ca.public_key().subject_public_key.data.as_ref()));
-    let subject = spec.subject.to_der()?;
-    let der = build_and_sign(
-        &spec,
-        subject_key,
-        &subject,
-        signer.key,
-        issuer_raw,
-        Some(&aki),
-    )?;
+    // An empty Name is SEQUENCE {} (30 00).
+    let tbs = TbsParts {
+        subject,
+        subject_empty: subject.len() <= 2,
+        spki,
+        key_bits: parsed_spki.subject_public_key.data.as_ref(),
+    };
+    let der = build_and_sign(&spec, &tbs, signer.key, issuer_raw, Some(&aki))?;
     self_check(&der, ca.public_key().raw, issuer_raw)?;
     Ok(Issued { der })
 }
@@ -502,7 +546,7 @@ pub fn key_id(public_key_bits: &[u8]) -> Vec<u8> {
 }
 
 /// The signature AlgorithmIdentifier for a signing key.
-fn sig_alg_id(key: &KeyPair) -> Result<Vec<u8>, IssueError> {
+pub(crate) fn sig_alg_id(key: &KeyPair) -> Result<Vec<u8>, IssueError> {
     let alg = key.algorithm();
     let (oid, null): (&[u64], bool) = if alg == &rcgen::PKCS_RSA_SHA256 {
         (&[1, 2, 840, 113549, 1, 1, 11], true)
@@ -562,10 +606,21 @@ const SUBJECT_ALT_NAME: &[u64] = &[2, 5, 29, 17];
 const SUBJECT_KEY_ID: &[u64] = &[2, 5, 29, 14];
 const AUTHORITY_KEY_ID: &[u64] = &[2, 5, 29, 35];
 
+/// The subject side of a TBSCertificate.
+struct TbsParts<'a> {
+    /// The subject Name DER, copied as it is.
+    subject: &'a [u8],
+    /// The subject is empty (the SAN extension is then critical, RFC 5280).
+    subject_empty: bool,
+    /// The SubjectPublicKeyInfo DER.
+    spki: &'a [u8],
+    /// The subjectPublicKey bits (hashed for the SKI).
+    key_bits: &'a [u8],
+}
+
 fn build_and_sign(
     spec: &CertSpec,
-    subject_key: &KeyPair,
-    subject: &[u8],
+    parts: &TbsParts<'_>,
     signing_key: &KeyPair,
     issuer: &[u8],
     aki: Option<&[u8]>,
@@ -582,7 +637,6 @@ fn build_and_sign(
         None => random_serial()?,
     };
     let alg = sig_alg_id(signing_key)?;
-    let spki = subject_key.subject_public_key_info();
 
     let mut exts: Vec<Vec<u8>> = Vec::new();
     match spec.profile {
@@ -622,7 +676,7 @@ fn build_and_sign(
     if !spec.sans.is_empty() {
         let body: Vec<u8> = spec.sans.iter().flat_map(San::encode).collect();
         // RFC 5280: critical when the subject is empty.
-        let critical = spec.subject.is_empty();
+        let critical = parts.subject_empty;
         exts.push(extension(
             SUBJECT_ALT_NAME,
             critical,
@@ -632,7 +686,7 @@ fn build_and_sign(
     exts.push(extension(
         SUBJECT_KEY_ID,
         false,
-        &der::octet_string(&key_id(subject_key.der_bytes())),
+        &der::octet_string(&key_id(parts.key_bits)),
     ));
     if let Some(aki) = aki {
         exts.push(extension(
@@ -651,8 +705,8 @@ fn build_and_sign(
         &alg,
         issuer,
         &validity,
-        subject,
-        &spki,
+        parts.subject,
+        parts.spki,
         &extensions,
     ]);
     let sig = signing_key

@@ -226,6 +226,33 @@ pub fn pem_lf(label: &str, der: Vec<u8>) -> String {
     )
 }
 
+/// PEM with LF line ends for secret DER (private keys): every intermediate buffer is allocated
+/// once at its final size and zeroized on drop (the `pem` crate keeps plain copies).
+pub fn pem_lf_secret(label: &str, der: &[u8]) -> zeroize::Zeroizing<String> {
+    use base64::Engine;
+    let b64_len = der.len().div_ceil(3) * 4;
+    let mut b64 = zeroize::Zeroizing::new(String::with_capacity(b64_len));
+    base64::engine::general_purpose::STANDARD.encode_string(der, &mut b64);
+    let lines = b64_len.div_ceil(64);
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(
+        2 * (16 + label.len()) + b64_len + lines,
+    ));
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    let mut rest: &str = &b64;
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
+        out.push('\n');
+        rest = tail;
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
+}
+
 /// Reads one TLV with the expected tag at the start of `input`; returns (rest, content).
 pub fn read_tlv(input: &[u8], expected_tag: u8) -> Option<(&[u8], &[u8])> {
     let (&t, rest) = input.split_first()?;
@@ -298,5 +325,17 @@ mod tests {
         assert!(read_tlv(&big, 0x31).is_none());
         assert!(read_tlv(&[0x30, 0x85, 1, 1, 1, 1, 1], 0x30).is_none());
         assert!(read_tlv(&[0x30, 5, 1], 0x30).is_none());
+    }
+
+    #[test]
+    fn secret_pem_equals_the_pem_crate_output() {
+        for n in [0usize, 1, 2, 3, 47, 48, 49, 96, 121, 1217] {
+            let der: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+            assert_eq!(
+                pem_lf_secret("PRIVATE KEY", &der).as_str(),
+                pem_lf("PRIVATE KEY", der.clone()),
+                "{n}"
+            );
+        }
     }
 }

@@ -417,6 +417,11 @@ fn parse_attribute(text: &str) -> Result<Attribute, DnError> {
     let raw = raw.trim_start();
     if let Some(hex) = raw.strip_prefix('#') {
         let der = decode_hex(hex.trim_end()).ok_or_else(|| DnError::BadHex(name.to_string()))?;
+        check_hex_value(&oid, &der).map_err(|reason| DnError::BadValue {
+            name: name.to_string(),
+            value: format!("#{}", hex.trim_end()),
+            reason,
+        })?;
         return Ok(Attribute {
             oid,
             value: AttributeValue::Der(der),
@@ -430,6 +435,73 @@ fn parse_attribute(text: &str) -> Result<Attribute, DnError> {
         oid,
         value: AttributeValue::Text(value),
     })
+}
+
+/// A `#hex` value must be exactly one well-formed string TLV of a type the attribute allows,
+/// with contents valid for that type and no control characters: anything else would be signed
+/// into a certificate that neither pkitool nor GnuTLS can read back the same way.
+fn check_hex_value(oid: &str, der: &[u8]) -> Result<(), &'static str> {
+    let (&tag, rest) = der.split_first().ok_or("an empty value")?;
+    let (&first, rest) = rest.split_first().ok_or("no length")?;
+    let (len, body) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81 => match rest.split_first() {
+            Some((&l, b)) if l >= 0x80 => (usize::from(l), b),
+            _ => return Err("a non-minimal length"),
+        },
+        0x82 => match rest {
+            [hi, lo, b @ ..] if *hi != 0 => (usize::from(*hi) << 8 | usize::from(*lo), b),
+            _ => return Err("a non-minimal length"),
+        },
+        _ => return Err("a length form DER does not allow here"),
+    };
+    if body.len() != len {
+        return Err("the length does not match the bytes given (one complete TLV is required)");
+    }
+    let ty = attribute_by_oid(oid).map_or(ValueType::Directory, |(_, t)| t);
+    let allowed: &[u8] = match ty {
+        ValueType::Printable => &[0x13],
+        ValueType::Ia5 => &[0x16],
+        ValueType::Directory => &[0x13, 0x0c, 0x1e],
+    };
+    if !allowed.contains(&tag) {
+        return Err(match ty {
+            ValueType::Printable => "the attribute takes a PrintableString (tag 0x13)",
+            ValueType::Ia5 => "the attribute takes an IA5String (tag 0x16)",
+            ValueType::Directory => {
+                "only PrintableString (0x13), UTF8String (0x0c) or BMPString (0x1e) values are accepted"
+            }
+        });
+    }
+    let text = match tag {
+        0x13 | 0x16 | 0x0c => std::str::from_utf8(body)
+            .map_err(|_| "the contents are not valid for the string type")?
+            .to_string(),
+        _ => {
+            if body.len() % 2 != 0 {
+                return Err("a BMPString must have an even number of bytes");
+            }
+            let units = body
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .map_err(|_| "the BMPString is not valid UTF-16")?
+        }
+    };
+    if tag == 0x13 && !is_printable_string(&text) {
+        return Err("the contents are not PrintableString characters");
+    }
+    if tag == 0x16 && !text.is_ascii() {
+        return Err("the contents are not ASCII");
+    }
+    if text.is_empty() {
+        return Err("an empty value");
+    }
+    if text.chars().any(crate::quoting::terminal::is_control) {
+        return Err("control characters are not allowed in certificate fields");
+    }
+    Ok(())
 }
 
 /// Resolves escapes and drops unescaped trailing spaces.
@@ -621,5 +693,30 @@ mod tests {
         assert!(matches!(parse("CN=#zz").unwrap_err(), DnError::BadHex(_)));
         let e = parse("C=GBR").unwrap().to_der().unwrap_err();
         assert!(matches!(e, DnError::BadValue { .. }), "{e}");
+    }
+
+    #[test]
+    fn hex_values_must_be_one_well_formed_string() {
+        for ok in ["#0c03616263", "#1303616263", "#1e0400410042"] {
+            assert!(parse(&format!("CN={ok}")).is_ok(), "{ok}");
+        }
+        assert!(parse("DC=#1603616263").is_ok());
+        for bad in [
+            "#0c0461626364ff", // length mismatch (trailing byte)
+            "#0c0561",         // truncated
+            "#300100",         // a SEQUENCE
+            "#04026162",       // an OCTET STRING
+            "#0c021b5b",       // ESC inside
+            "#1e03000041",     // odd BMPString
+            "#1e02d800",       // lone surrogate
+            "#0c02c328",       // invalid UTF-8
+            "#13032a2a2a",     // '*' is not PrintableString
+            "#0c8103616263",   // non-minimal length
+            "#0c00",           // empty
+        ] {
+            assert!(parse(&format!("CN={bad}")).is_err(), "{bad}");
+        }
+        assert!(parse("C=#0c024742").is_err(), "C takes a PrintableString");
+        assert!(parse("DC=#0c03616263").is_err(), "DC takes an IA5String");
     }
 }

@@ -85,8 +85,12 @@ pub enum KeyError {
     Encrypt(String),
 }
 
+/// A key pair whose DER copy is zeroized when it is dropped (rcgen's `KeyPair` only implements
+/// `Zeroize`; aws-lc clears its own copy when it frees the key).
+pub type SecretKeyPair = zeroize::Zeroizing<KeyPair>;
+
 /// Generates a new key pair.
-pub fn generate(kind: KeyType) -> Result<KeyPair, KeyError> {
+pub fn generate(kind: KeyType) -> Result<SecretKeyPair, KeyError> {
     let result = match kind {
         KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
@@ -95,14 +99,16 @@ pub fn generate(kind: KeyType) -> Result<KeyPair, KeyError> {
         KeyType::Rsa3072 => return generate_rsa_racing(RsaKeySize::_3072),
         KeyType::Rsa4096 => return generate_rsa_racing(RsaKeySize::_4096),
     };
-    result.map_err(|e| KeyError::Generate(e.to_string()))
+    result
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| KeyError::Generate(e.to_string()))
 }
 
 /// RSA key generation time is dominated by a random prime search with a long-tailed duration
 /// (RSA-3072: from under 100 ms to over a second). Running one independent search per core and
 /// keeping the first key found cuts the mean and the tail. The losing searches are detached
 /// threads: in the CLI they end with the process.
-fn generate_rsa_racing(size: RsaKeySize) -> Result<KeyPair, KeyError> {
+fn generate_rsa_racing(size: RsaKeySize) -> Result<SecretKeyPair, KeyError> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -111,11 +117,18 @@ fn generate_rsa_racing(size: RsaKeySize) -> Result<KeyPair, KeyError> {
     for _ in 0..workers {
         let worker_tx = tx.clone();
         let spawned = std::thread::Builder::new().spawn(move || {
-            let _ = worker_tx.send(KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size));
+            // The losing keys are zeroized too when the receiver is gone.
+            let _ = worker_tx.send(
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size)
+                    .map(zeroize::Zeroizing::new),
+            );
         });
         if spawned.is_err() {
             // No thread: generate on this one.
-            let _ = tx.send(KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size));
+            let _ = tx.send(
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size)
+                    .map(zeroize::Zeroizing::new),
+            );
             break;
         }
     }
@@ -134,7 +147,7 @@ fn generate_rsa_racing(size: RsaKeySize) -> Result<KeyPair, KeyError> {
 
 /// Loads a private key from a parsed object: PKCS#1, SEC1 or PKCS#8 (including certtool's padded
 /// EC scalars), or an encrypted PKCS#8 key with `password`.
-pub fn load_private_key(obj: &Object, password: Option<&[u8]>) -> Result<KeyPair, KeyError> {
+pub fn load_private_key(obj: &Object, password: Option<&[u8]>) -> Result<SecretKeyPair, KeyError> {
     match &obj.kind {
         ObjectKind::PrivateKey(format) => from_plain_der(&obj.der, *format),
         ObjectKind::EncryptedPrivateKey => {
@@ -152,7 +165,7 @@ pub fn needs_password(obj: &Object) -> bool {
     obj.kind == ObjectKind::EncryptedPrivateKey
 }
 
-fn from_plain_der(der: &[u8], format: KeyFormat) -> Result<KeyPair, KeyError> {
+fn from_plain_der(der: &[u8], format: KeyFormat) -> Result<SecretKeyPair, KeyError> {
     use rustls_pki_types::{
         PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
     };
@@ -161,7 +174,9 @@ fn from_plain_der(der: &[u8], format: KeyFormat) -> Result<KeyPair, KeyError> {
         KeyFormat::Pkcs1 => PrivatePkcs1KeyDer::from(der).into(),
         KeyFormat::Sec1 => PrivateSec1KeyDer::from(der).into(),
     };
-    KeyPair::try_from(&key).map_err(|e| KeyError::Unsupported(e.to_string()))
+    KeyPair::try_from(&key)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| KeyError::Unsupported(e.to_string()))
 }
 
 /// Decrypts an `ENCRYPTED PRIVATE KEY` (PKCS#8 PBES2) into plain PKCS#8 DER.
@@ -178,17 +193,14 @@ pub fn decrypt_pkcs8(der: &[u8], password: &[u8]) -> Result<zeroize::Zeroizing<V
 /// a loaded PKCS#1/SEC1 key is written in its own format.
 pub fn to_pem(key: &KeyPair) -> zeroize::Zeroizing<String> {
     if let Ok(der) = pkcs8_der(key) {
-        return zeroize::Zeroizing::new(crate::x509::der::pem_lf("PRIVATE KEY", der.to_vec()));
+        return crate::x509::der::pem_lf_secret("PRIVATE KEY", &der);
     }
     let label = if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
         "RSA PRIVATE KEY"
     } else {
         "EC PRIVATE KEY"
     };
-    zeroize::Zeroizing::new(crate::x509::der::pem_lf(
-        label,
-        key.serialized_der().to_vec(),
-    ))
+    crate::x509::der::pem_lf_secret(label, key.serialized_der())
 }
 
 /// The key as encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): PBES2 with PBKDF2-HMAC-SHA256
@@ -296,7 +308,7 @@ mod tests {
         Object {
             kind,
             label: None,
-            der,
+            der: der.into(),
             line: 1,
         }
     }

@@ -97,8 +97,9 @@ pub struct Object {
     pub kind: ObjectKind,
     /// The PEM label, or `None` for a DER file.
     pub label: Option<String>,
-    /// The decoded DER bytes (for keys: secret material; never print it).
-    pub der: Vec<u8>,
+    /// The decoded DER bytes (for keys: secret material; never print it). Zeroized on drop, as
+    /// is the base64 text it was decoded from.
+    pub der: zeroize::Zeroizing<Vec<u8>>,
     /// 1-based line of the BEGIN line (1 for DER).
     pub line: usize,
 }
@@ -211,7 +212,7 @@ pub fn parse(bytes: &[u8]) -> Result<Contents, ParseError> {
             objects: vec![Object {
                 kind,
                 label: None,
-                der: bytes.to_vec(),
+                der: zeroize::Zeroizing::new(bytes.to_vec()),
                 line: 1,
             }],
             text_before: false,
@@ -285,7 +286,7 @@ fn parse_pem(bytes: &[u8]) -> Result<Contents, ParseError> {
         };
         let label = label.to_string();
         let mut headers = Vec::new();
-        let mut body = String::new();
+        let mut body = zeroize::Zeroizing::new(String::new());
         let mut closed = false;
         for (end_no, raw) in lines.by_ref() {
             let line = raw.trim_end_matches('\r').trim();
@@ -319,6 +320,7 @@ fn parse_pem(bytes: &[u8]) -> Result<Contents, ParseError> {
         let der = base64::engine::general_purpose::STANDARD
             .decode(body.as_bytes())
             .ok()
+            .map(zeroize::Zeroizing::new)
             .filter(|d| !d.is_empty())
             .ok_or_else(|| ParseError::BadBase64 {
                 label: label.clone(),
@@ -895,7 +897,7 @@ mod tests {
         der.extend([0x30, 0x03, 0x0c, 0x01, b'x']); // X509_AUX: an alias
         let c = parse(&pem("TRUSTED CERTIFICATE", &der)).unwrap();
         assert_eq!(c.objects[0].kind, ObjectKind::Certificate);
-        assert_eq!(c.objects[0].der, der);
+        assert_eq!(*c.objects[0].der, der);
         // ... but a plain CERTIFICATE block with bytes after it is refused, as GnuTLS does.
         assert_eq!(fault(&der), DerFault::TrailingData(5));
     }

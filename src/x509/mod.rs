@@ -2,6 +2,7 @@
 //! builder. Knows nothing of libvirt or QEMU.
 
 pub mod build;
+pub mod csr;
 pub mod der;
 pub mod dn;
 pub mod idn;

@@ -2,6 +2,7 @@
 
 mod ci_formats;
 mod consumer_model;
+mod csr;
 mod differential;
 mod dn_forms;
 mod hosts;
@@ -14,6 +15,7 @@ mod provision;
 mod provisioning;
 mod readme_guide;
 mod robust;
+mod security;
 mod util;
 mod validate;
 mod verdicts;

@@ -320,6 +320,12 @@ fn encrypted_ca_key_is_pbes2_readable_by_openssl_and_certtool() {
     let d = tmpdir();
     let p = d.path();
     std::fs::write(p.join("pw"), "correct horse\n").unwrap();
+    // A password file others can read is refused (issue 15).
+    std::fs::set_permissions(
+        p.join("pw"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let o = pkitool_in(p, ["init-ca", "--cn", "Enc CA", "--encrypt-key"]);
     status(&o, 2);
     assert!(
@@ -355,6 +361,11 @@ fn encrypted_ca_key_is_pbes2_readable_by_openssl_and_certtool() {
     status(&o, 2);
     assert!(stderr(&o).contains("--password-file"), "{}", stderr(&o));
     std::fs::write(p.join("bad"), "wrong\n").unwrap();
+    std::fs::set_permissions(
+        p.join("bad"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let o = pkitool_in(
         p,
         [

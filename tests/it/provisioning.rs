@@ -1168,7 +1168,7 @@ fn a_set_killed_between_renames_is_reported_and_completed_by_the_next_run() {
             journal_seen += 1;
             let v = pkitool_in(p, ["validate", "o", "--format", "json"]);
             assert!(
-                stdout(&v).contains("\"PKI-F15\""),
+                stdout(&v).contains("\"PKI-F18\""),
                 "kill at rename #{when}: {}",
                 stdout(&v)
             );
@@ -1194,7 +1194,7 @@ fn a_set_killed_between_renames_is_reported_and_completed_by_the_next_run() {
             .collect();
         assert!(left.is_empty(), "kill at rename #{when}: left {left:?}");
         let v = pkitool_in(p, ["validate", "o"]);
-        assert!(!stdout(&v).contains("PKI-F15"), "{}", stdout(&v));
+        assert!(!stdout(&v).contains("PKI-F18"), "{}", stdout(&v));
     }
     assert!(
         journal_seen >= 2,

@@ -1,0 +1,1013 @@
+//! The write half of [`crate::fsio`]: atomic, permission-safe, all-or-nothing writes done
+//! relative to directory handles.
+//!
+//! pkitool runs as root and writes into trees other users may be able to write (a build user's
+//! staging directory given as `--root` or `--out`). Every path is therefore resolved component
+//! by component with `openat(O_DIRECTORY | O_NOFOLLOW)` from `/` (or the working directory): a
+//! symbolic link anywhere on the path is refused with a message naming it, and once a directory
+//! is open every later step (existence checks, temporary files, backups, renames, removal on
+//! failure, fsync) is relative to its handle, so swapping a component for a symlink afterwards
+//! redirects nothing. Missing directories are made with `mkdirat`, opened without following
+//! links, checked to be owned by pkitool's user (`fstat`), and only then given their exact mode
+//! with `fchmod` on the handle: no mode is ever set through a path.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, RenameFlags};
+use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::UnlinkatFlags;
+
+/// Mode of private keys: 0600 from the first byte.
+pub const KEY_MODE: u32 = 0o600;
+/// Mode of certificates.
+pub const CERT_MODE: u32 = 0o644;
+
+/// Why files could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The target exists and `--force` was not given.
+    #[error("{}: already exists; pass --force to replace it (atomically)", path.display())]
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The target is a directory or another non-regular file.
+    #[error("{}: is a {kind}; refusing to replace it", path.display())]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A component of a directory path is not a directory.
+    #[error("{}: is a {kind}, not a directory", path.display())]
+    NotDirectory {
+        /// The path up to the offending component.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A component of a directory path is a symbolic link.
+    #[error(
+        "{}: is a symbolic link; pkitool does not follow symbolic links in the directories it writes to (name the real directory instead, e.g. \"$(realpath PATH)\")",
+        path.display()
+    )]
+    Symlink {
+        /// The path up to the symbolic link.
+        path: PathBuf,
+    },
+    /// A path component changed between two looks at it.
+    #[error(
+        "{}: changed while pkitool was opening it (a symbolic link or another file was there a moment before); refusing to continue",
+        path.display()
+    )]
+    Swapped {
+        /// The path up to the component.
+        path: PathBuf,
+    },
+    /// A directory pkitool just created is owned by someone else: it was swapped.
+    #[error(
+        "{}: the directory pkitool just created is owned by uid {uid}, not by uid {expected}: it was replaced while pkitool worked; refusing to use it",
+        path.display()
+    )]
+    Replaced {
+        /// The directory.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+        /// pkitool's effective uid.
+        expected: u32,
+    },
+    /// The directory receiving a file is writable by other users.
+    #[error(
+        "{}: the directory is writable by {who} (mode {mode:04o}), who could replace the files pkitool writes; remove the write bit (chmod go-w) or write elsewhere",
+        path.display()
+    )]
+    SharedDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// Its mode.
+        mode: u32,
+        /// "its group" / "everyone".
+        who: &'static str,
+    },
+    /// An I/O error while writing.
+    #[error("{}: {what}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The step that failed.
+        what: &'static str,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// One file of an all-or-nothing write.
+pub struct PlannedFile {
+    /// Final path.
+    pub path: PathBuf,
+    /// Exact mode (0600 for keys, 0644 for certificates).
+    pub mode: u32,
+    /// Contents (zeroized on drop: may be a private key).
+    pub contents: zeroize::Zeroizing<Vec<u8>>,
+    /// Leave an existing regular file with identical contents alone (no `--force` needed).
+    pub keep_identical: bool,
+    /// Group to give the file (before any byte is written); `None` keeps the creator's.
+    pub gid: Option<u32>,
+}
+
+impl PlannedFile {
+    /// A file with the given mode.
+    pub fn new(path: impl Into<PathBuf>, mode: u32, contents: impl Into<Vec<u8>>) -> Self {
+        PlannedFile {
+            path: path.into(),
+            mode,
+            contents: zeroize::Zeroizing::new(contents.into()),
+            keep_identical: false,
+            gid: None,
+        }
+    }
+
+    /// The same file, owned by group `gid` from its first byte (a key QEMU's group reads).
+    pub fn with_group(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
+        self
+    }
+
+    /// Leave the file as it is when it already holds exactly these contents.
+    pub fn keep_if_identical(mut self) -> Self {
+        self.keep_identical = true;
+        self
+    }
+}
+
+fn io_err(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> WriteError {
+    let path = path.to_path_buf();
+    move |source| WriteError::Io { path, what, source }
+}
+
+fn errno_err(path: &Path, what: &'static str) -> impl FnOnce(Errno) -> WriteError {
+    let path = path.to_path_buf();
+    move |e| WriteError::Io {
+        path,
+        what,
+        source: io::Error::from(e),
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_CLOEXEC);
+
+/// The kind of a stat result, as [`super::file_kind`] names it.
+fn stat_kind(mode: u32) -> &'static str {
+    match SFlag::from_bits_truncate(mode & SFlag::S_IFMT.bits()) {
+        SFlag::S_IFDIR => "directory",
+        SFlag::S_IFIFO => "FIFO",
+        SFlag::S_IFSOCK => "socket",
+        SFlag::S_IFBLK => "block device",
+        SFlag::S_IFCHR => "character device",
+        SFlag::S_IFLNK => "symbolic link",
+        _ => "regular file",
+    }
+}
+
+// The widths of stat fields differ between architectures.
+#[allow(clippy::unnecessary_cast)]
+fn st_mode(st: &nix::sys::stat::FileStat) -> u32 {
+    st.st_mode as u32
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn st_id(st: &nix::sys::stat::FileStat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn st_size(st: &nix::sys::stat::FileStat) -> u64 {
+    st.st_size as u64
+}
+
+fn is_kind(mode: u32, kind: SFlag) -> bool {
+    mode & SFlag::S_IFMT.bits() == kind.bits()
+}
+
+/// A directory pkitool created (for removal when the operation fails).
+struct Created {
+    parent: File,
+    name: OsString,
+    id: Option<(u64, u64)>,
+}
+
+fn remove_created(created: &[Created]) {
+    for c in created.iter().rev() {
+        let Some((dev, ino)) = c.id else { continue };
+        // Only the directory we made, and only while empty.
+        if let Ok(st) =
+            nix::sys::stat::fstatat(&c.parent, c.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            && st_id(&st) == (dev, ino)
+        {
+            let _ = nix::unistd::unlinkat(&c.parent, c.name.as_os_str(), UnlinkatFlags::RemoveDir);
+        }
+    }
+}
+
+/// Explains a failed `openat(O_DIRECTORY | O_NOFOLLOW)` of `name` in `parent`.
+fn open_failure(parent: &File, name: &OsStr, path: &Path, e: Errno) -> WriteError {
+    if matches!(e, Errno::ELOOP | Errno::ENOTDIR)
+        && let Ok(st) = nix::sys::stat::fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+    {
+        let mode = st_mode(&st);
+        if is_kind(mode, SFlag::S_IFLNK) {
+            return WriteError::Symlink {
+                path: path.to_path_buf(),
+            };
+        }
+        if !is_kind(mode, SFlag::S_IFDIR) {
+            return WriteError::NotDirectory {
+                path: path.to_path_buf(),
+                kind: stat_kind(mode),
+            };
+        }
+        // A directory now, but not when it was opened: someone is swapping it.
+        return WriteError::Swapped {
+            path: path.to_path_buf(),
+        };
+    }
+    errno_err(path, "cannot open the directory")(e)
+}
+
+fn open_at(parent: &File, name: &OsStr, path: &Path) -> Result<File, WriteError> {
+    nix::fcntl::openat(parent, name, DIR_FLAGS, Mode::empty())
+        .map(File::from)
+        .map_err(|e| open_failure(parent, name, path, e))
+}
+
+/// Opens `path` as a directory without following any symbolic link on the way, creating the
+/// missing components with exactly `create` (when given).
+fn open_dir(
+    path: &Path,
+    create: Option<u32>,
+    created: &mut Vec<Created>,
+) -> Result<File, WriteError> {
+    let start = if path.is_absolute() { "/" } else { "." };
+    let mut cur = nix::fcntl::openat(AT_FDCWD, start, DIR_FLAGS, Mode::empty())
+        .map(File::from)
+        .map_err(errno_err(Path::new(start), "cannot open the directory"))?;
+    let mut so_far = PathBuf::new();
+    for comp in path.components() {
+        let name: &OsStr = match comp {
+            Component::RootDir => {
+                so_far.push("/");
+                continue;
+            }
+            Component::CurDir => continue,
+            Component::ParentDir => OsStr::new(".."),
+            Component::Normal(n) => n,
+            Component::Prefix(p) => {
+                return Err(WriteError::NotDirectory {
+                    path: PathBuf::from(p.as_os_str()),
+                    kind: "path prefix",
+                });
+            }
+        };
+        so_far.push(name);
+        cur = step(&cur, name, &so_far, create, created)?;
+    }
+    Ok(cur)
+}
+
+fn step(
+    parent: &File,
+    name: &OsStr,
+    path: &Path,
+    create: Option<u32>,
+    created: &mut Vec<Created>,
+) -> Result<File, WriteError> {
+    let mode = match (
+        nix::fcntl::openat(parent, name, DIR_FLAGS, Mode::empty()),
+        create,
+    ) {
+        (Ok(fd), _) => return Ok(File::from(fd)),
+        (Err(Errno::ENOENT), Some(mode)) => mode,
+        (Err(e), _) => return Err(open_failure(parent, name, path, e)),
+    };
+    match nix::sys::stat::mkdirat(parent, name, Mode::from_bits_truncate(mode & 0o7777)) {
+        Ok(()) => {}
+        // Made by someone else in the meantime: an existing directory (never re-moded).
+        Err(Errno::EEXIST) => return open_at(parent, name, path),
+        Err(e) => return Err(errno_err(path, "cannot create the directory")(e)),
+    }
+    created.push(Created {
+        parent: parent
+            .try_clone()
+            .map_err(io_err(path, "cannot duplicate a directory handle"))?,
+        name: name.to_os_string(),
+        id: None,
+    });
+    let dir = open_at(parent, name, path)?;
+    let meta = dir
+        .metadata()
+        .map_err(io_err(path, "cannot stat the new directory"))?;
+    if let Some(c) = created.last_mut() {
+        c.id = Some((meta.dev(), meta.ino()));
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    if meta.uid() != euid {
+        return Err(WriteError::Replaced {
+            path: path.to_path_buf(),
+            uid: meta.uid(),
+            expected: euid,
+        });
+    }
+    // The umask may have removed bits: set the documented mode exactly, on the handle.
+    nix::sys::stat::fchmod(&dir, Mode::from_bits_truncate(mode & 0o7777))
+        .map_err(errno_err(path, "cannot set the directory mode"))?;
+    Ok(dir)
+}
+
+/// Creates `dir` and its missing parents with `mode` (exactly, whatever the umask), without
+/// following symbolic links. Existing directories are left as they are.
+pub fn create_dir_all_mode(dir: &Path, mode: u32) -> Result<(), WriteError> {
+    let mut created = Vec::new();
+    open_dir(dir, Some(mode), &mut created).map(drop)
+}
+
+/// Writes every file or none. See [`write_tree`].
+pub fn write_all_or_nothing(files: &[PlannedFile], force: bool) -> Result<(), WriteError> {
+    write_tree(&[], files, force).map(drop)
+}
+
+/// Creates the missing `dirs` (with their exact modes) and writes every file or none. Returns,
+/// per file, whether it was left alone because it already held identical contents
+/// ([`PlannedFile::keep_if_identical`]).
+///
+/// Each file goes to a temporary file with a random name in its target directory, created with
+/// `O_EXCL | O_NOFOLLOW` and its final mode (0600 keys are never readable by others, not even
+/// for an instant; the umask cannot change it), written and fsynced. Only when every temporary
+/// file is complete are they renamed into place: without `force` with `RENAME_NOREPLACE` (an
+/// existing file is never replaced), with `force` atomically over the old file (a symlink or
+/// hard link at the final name is replaced, its target never touched). If a rename fails, the
+/// files already renamed are removed again and any file they replaced is restored, so a failure
+/// leaves neither a partial file nor a half-set, and the directories created are removed. The
+/// directories are fsynced at the end. Directories writable by group or others are refused as
+/// destinations.
+pub fn write_tree(
+    dirs: &[(PathBuf, u32)],
+    files: &[PlannedFile],
+    force: bool,
+) -> Result<Vec<bool>, WriteError> {
+    write_with_hook(dirs, files, force, |_| {})
+}
+
+/// [`write_tree`] that also keeps the interrupted-set journal ([`crate::journal`]) in
+/// `journal_dir` during the renames of a set of two or more files, so a run killed between two
+/// renames is completed by the next one ([`crate::journal::recover`]).
+pub fn write_tree_journaled(
+    dirs: &[(PathBuf, u32)],
+    files: &[PlannedFile],
+    force: bool,
+    journal_dir: &Path,
+) -> Result<Vec<bool>, WriteError> {
+    let mut created = Vec::new();
+    let res = write_inner(dirs, files, force, |_| {}, &mut created, Some(journal_dir));
+    if res.is_err() {
+        remove_created(&created);
+    }
+    res
+}
+
+/// A temporary file not yet renamed into place (removed on drop).
+struct Temp<'a> {
+    dir: &'a File,
+    name: Option<OsString>,
+    file: File,
+    target: usize,
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.name.take() {
+            let _ = nix::unistd::unlinkat(self.dir, n.as_os_str(), UnlinkatFlags::NoRemoveDir);
+        }
+    }
+}
+
+fn random_name(kind: &str) -> Result<OsString, WriteError> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut b = [0u8; 12];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| WriteError::Io {
+            path: PathBuf::from("/dev/urandom"),
+            what: "no random bytes for a temporary name",
+            source: io::Error::other("the system random generator failed"),
+        })?;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let suffix = if kind == "new" { ".tmp" } else { "" };
+    Ok(OsString::from(format!(".pkitool-{kind}-{hex}{suffix}")))
+}
+
+/// Reads the regular file `name` in `dir` if it has exactly `want`'s length; true when its
+/// contents equal `want`. Never follows a symlink, never blocks on a FIFO, never reads more
+/// than `want.len() + 1` bytes.
+fn holds_exactly(dir: &File, name: &OsStr, want: &[u8]) -> bool {
+    let Ok(st) = nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
+        return false;
+    };
+    if !is_kind(st_mode(&st), SFlag::S_IFREG) || st_size(&st) != want.len() as u64 {
+        return false;
+    }
+    let flags = OFlag::O_RDONLY
+        | OFlag::O_NOFOLLOW
+        | OFlag::O_NONBLOCK
+        | OFlag::O_NOCTTY
+        | OFlag::O_CLOEXEC;
+    let Ok(fd) = nix::fcntl::openat(dir, name, flags, Mode::empty()) else {
+        return false;
+    };
+    let f = File::from(fd);
+    match f.metadata() {
+        Ok(m) if m.is_file() && (m.dev(), m.ino()) == st_id(&st) => {}
+        _ => return false,
+    }
+    let mut buf = Vec::with_capacity(want.len() + 1);
+    if f.take(want.len() as u64 + 1).read_to_end(&mut buf).is_err() {
+        return false;
+    }
+    buf == want
+}
+
+fn check_destination(dir: &File, path: &Path) -> Result<(), WriteError> {
+    let meta = dir
+        .metadata()
+        .map_err(io_err(path, "cannot stat the directory"))?;
+    let mode = meta.mode() & 0o7777;
+    let who = if mode & 0o002 != 0 {
+        "everyone"
+    } else if mode & 0o020 != 0 {
+        "its group"
+    } else {
+        return Ok(());
+    };
+    Err(WriteError::SharedDirectory {
+        path: path.to_path_buf(),
+        mode,
+        who,
+    })
+}
+
+/// [`write_tree`] with a hook run before each rename (tests use it to make a rename fail
+/// half-way).
+fn write_with_hook(
+    dirs: &[(PathBuf, u32)],
+    files: &[PlannedFile],
+    force: bool,
+    before_rename: impl Fn(usize),
+) -> Result<Vec<bool>, WriteError> {
+    let mut created = Vec::new();
+    let res = write_inner(dirs, files, force, before_rename, &mut created, None);
+    if res.is_err() {
+        remove_created(&created);
+    }
+    res
+}
+
+fn write_inner(
+    dirs: &[(PathBuf, u32)],
+    files: &[PlannedFile],
+    force: bool,
+    before_rename: impl Fn(usize),
+    created: &mut Vec<Created>,
+    journal_dir: Option<&Path>,
+) -> Result<Vec<bool>, WriteError> {
+    // 0. Directory handles: the directories to create, then every file's directory.
+    let mut handles: Vec<(PathBuf, File)> = Vec::new();
+    for (d, mode) in dirs {
+        let h = open_dir(d, Some(*mode), created)?;
+        handles.push((d.clone(), h));
+    }
+    let mut targets: Vec<(usize, &OsStr)> = Vec::with_capacity(files.len());
+    for f in files {
+        let name = match f.path.file_name() {
+            Some(n) => n,
+            None => {
+                return Err(WriteError::NotRegular {
+                    path: f.path.clone(),
+                    kind: "directory",
+                });
+            }
+        };
+        let parent = parent_of(&f.path);
+        let idx = match handles.iter().position(|(p, _)| p == parent) {
+            Some(i) => i,
+            None => {
+                let h = open_dir(parent, None, created)?;
+                handles.push((parent.to_path_buf(), h));
+                handles.len() - 1
+            }
+        };
+        targets.push((idx, name));
+    }
+    let mut used: Vec<usize> = targets.iter().map(|(i, _)| *i).collect();
+    used.sort_unstable();
+    used.dedup();
+    for &i in &used {
+        check_destination(&handles[i].1, &handles[i].0)?;
+    }
+
+    // 1. Refuse early, before creating anything; find the files already in place.
+    let mut unchanged = vec![false; files.len()];
+    for (i, (f, &(d, name))) in files.iter().zip(&targets).enumerate() {
+        let dir = &handles[d].1;
+        match nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) if is_kind(st_mode(&st), SFlag::S_IFDIR) => {
+                return Err(WriteError::NotRegular {
+                    path: f.path.clone(),
+                    kind: "directory",
+                });
+            }
+            Ok(_) if f.keep_identical && holds_exactly(dir, name, &f.contents) => {
+                unchanged[i] = true;
+            }
+            Ok(_) if !force => {
+                return Err(WriteError::AlreadyExists {
+                    path: f.path.clone(),
+                });
+            }
+            Ok(_) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(errno_err(&f.path, "cannot stat")(e)),
+        }
+    }
+
+    // 2. Temporary files, complete and durable.
+    let mut temps: Vec<Temp<'_>> = Vec::with_capacity(files.len());
+    for (i, (f, &(d, _))) in files.iter().zip(&targets).enumerate() {
+        if unchanged[i] {
+            continue;
+        }
+        let dir = &handles[d].1;
+        let tmp_name = random_name("new")?;
+        let fd = nix::fcntl::openat(
+            dir,
+            tmp_name.as_os_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(f.mode & 0o777),
+        )
+        .map_err(errno_err(
+            parent_of(&f.path),
+            "cannot create a temporary file",
+        ))?;
+        let mut t = Temp {
+            dir,
+            name: Some(tmp_name),
+            file: File::from(fd),
+            target: i,
+        };
+        // The umask can only have removed bits; make the mode exact before writing anything.
+        nix::sys::stat::fchmod(t.file.as_fd(), Mode::from_bits_truncate(f.mode & 0o7777))
+            .map_err(errno_err(&f.path, "cannot set the mode"))?;
+        if let Some(gid) = f.gid {
+            std::os::unix::fs::fchown(&t.file, None, Some(gid))
+                .map_err(io_err(&f.path, "cannot set the group"))?;
+        } else if force
+            && let Ok(st) = nix::sys::stat::fstatat(dir, targets[i].1, AtFlags::AT_SYMLINK_NOFOLLOW)
+            && is_kind(st_mode(&st), SFlag::S_IFREG)
+        {
+            // --force keeps the owner, group and mode of the file it replaces (an operator's
+            // root:qemu 0640 key stays so), still before any byte is written.
+            let me = nix::unistd::geteuid().as_raw();
+            let uid = (st.st_uid != me).then_some(st.st_uid);
+            std::os::unix::fs::fchown(&t.file, uid, Some(st.st_gid))
+                .map_err(io_err(&f.path, "cannot keep the replaced file's owner"))?;
+            nix::sys::stat::fchmod(
+                t.file.as_fd(),
+                Mode::from_bits_truncate(st_mode(&st) & 0o7777),
+            )
+            .map_err(errno_err(&f.path, "cannot keep the replaced file's mode"))?;
+        }
+        t.file
+            .write_all(&f.contents)
+            .map_err(io_err(&f.path, "cannot write"))?;
+        temps.push(t);
+    }
+    // fsync the temporary files concurrently: their journal commits overlap.
+    let synced: Vec<io::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = temps
+            .iter()
+            .map(|t| s.spawn(move || t.file.sync_all()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
+            })
+            .collect()
+    });
+    for (res, t) in synced.into_iter().zip(&temps) {
+        res.map_err(io_err(&files[t.target].path, "cannot fsync"))?;
+    }
+
+    // 3. Keep the files --force replaces (hard links to the entry itself, symlinks included),
+    // to restore them if a later rename fails.
+    let mut backups: Vec<(usize, OsString)> = Vec::new();
+    let cleanup_backups = |backups: &[(usize, OsString)]| {
+        for (i, b) in backups {
+            let dir = &handles[targets[*i].0].1;
+            let _ = nix::unistd::unlinkat(dir, b.as_os_str(), UnlinkatFlags::NoRemoveDir);
+        }
+    };
+    if force {
+        for t in &temps {
+            let (d, name) = targets[t.target];
+            let dir = &handles[d].1;
+            if nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).is_err() {
+                continue;
+            }
+            let backup = random_name("backup")?;
+            if let Err(e) =
+                nix::unistd::linkat(dir, name, dir, backup.as_os_str(), AtFlags::empty())
+            {
+                cleanup_backups(&backups);
+                return Err(errno_err(
+                    &files[t.target].path,
+                    "cannot keep a backup of the file to replace",
+                )(e));
+            }
+            backups.push((t.target, backup));
+        }
+    }
+
+    // The journal of a set of two or more renames: from here a killed run is completed by the
+    // next one.
+    let journaled = match journal_dir {
+        Some(jd) if temps.len() > 1 => {
+            let entries: Vec<crate::journal::Entry> = temps
+                .iter()
+                .filter_map(|t| {
+                    let path = &files[t.target].path;
+                    let parent = parent_of(path);
+                    Some(crate::journal::Entry {
+                        target: path.clone(),
+                        temp: parent.join(t.name.as_ref()?),
+                        backup: backups
+                            .iter()
+                            .find(|(bi, _)| *bi == t.target)
+                            .map(|(_, b)| parent.join(b)),
+                    })
+                })
+                .collect();
+            match crate::journal::begin(jd, &entries) {
+                Ok(j) => j.then_some(jd),
+                Err(e) => {
+                    cleanup_backups(&backups);
+                    return Err(io_err(jd, "cannot write the journal")(e));
+                }
+            }
+        }
+        _ => None,
+    };
+
+    // 4. Rename into place; undo on the first failure.
+    let mut renamed: Vec<usize> = Vec::new();
+    for mut t in temps {
+        let i = t.target;
+        let (d, name) = targets[i];
+        let dir = &handles[d].1;
+        before_rename(i);
+        let Some(tmp_name) = t.name.take() else {
+            continue;
+        };
+        let flags = if force {
+            RenameFlags::empty()
+        } else {
+            RenameFlags::RENAME_NOREPLACE
+        };
+        let res = nix::fcntl::renameat2(dir, tmp_name.as_os_str(), dir, name, flags);
+        if let Err(e) = res {
+            t.name = Some(tmp_name);
+            for &done in &renamed {
+                let (dd, dn) = targets[done];
+                let _ = nix::unistd::unlinkat(&handles[dd].1, dn, UnlinkatFlags::NoRemoveDir);
+            }
+            for (bi, backup) in &backups {
+                let (bd, bn) = targets[*bi];
+                let _ =
+                    nix::fcntl::renameat(&handles[bd].1, backup.as_os_str(), &handles[bd].1, bn);
+            }
+            if let Some(jd) = journaled {
+                crate::journal::end(jd);
+            }
+            return Err(if e == Errno::EEXIST {
+                WriteError::AlreadyExists {
+                    path: files[i].path.clone(),
+                }
+            } else {
+                errno_err(&files[i].path, "cannot rename into place")(e)
+            });
+        }
+        renamed.push(i);
+    }
+    cleanup_backups(&backups);
+
+    // 5. Make the renames durable.
+    for &i in &used {
+        handles[i]
+            .1
+            .sync_all()
+            .map_err(io_err(&handles[i].0, "cannot fsync the directory"))?;
+    }
+    if let Some(jd) = journaled {
+        crate::journal::end(jd);
+    }
+    Ok(unchanged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn writes_with_exact_modes_and_refuses_to_clobber() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let cert = dir.path().join("cert.pem");
+        let files = [
+            PlannedFile::new(&key, KEY_MODE, b"KEY".to_vec()),
+            PlannedFile::new(&cert, CERT_MODE, b"CERT".to_vec()),
+        ];
+        write_all_or_nothing(&files, false).unwrap();
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&cert), 0o644);
+        let again = [PlannedFile::new(&cert, CERT_MODE, b"NEW".to_vec())];
+        let err = write_all_or_nothing(&again, false).unwrap_err();
+        assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
+        assert_eq!(std::fs::read(&cert).unwrap(), b"CERT");
+        write_all_or_nothing(&again, true).unwrap();
+        assert_eq!(std::fs::read(&cert).unwrap(), b"NEW");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".pkitool-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn failed_second_rename_leaves_nothing_and_restores_replaced_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        std::fs::write(&key, b"OLD").unwrap();
+        // The second target is a directory that appears only at rename time is hard to stage;
+        // a target inside a missing directory fails at temp-file creation instead, before any
+        // rename: nothing may change.
+        let files = [
+            PlannedFile::new(&key, KEY_MODE, b"NEWKEY".to_vec()),
+            PlannedFile::new(
+                dir.path().join("missing/cert.pem"),
+                CERT_MODE,
+                b"C".to_vec(),
+            ),
+        ];
+        assert!(write_all_or_nothing(&files, true).is_err());
+        assert_eq!(std::fs::read(&key).unwrap(), b"OLD");
+        // A directory where the second file belongs: refused before anything is written.
+        let sub = dir.path().join("cert.pem");
+        std::fs::create_dir(&sub).unwrap();
+        let files = [
+            PlannedFile::new(dir.path().join("new-key.pem"), KEY_MODE, b"K".to_vec()),
+            PlannedFile::new(&sub, CERT_MODE, b"C".to_vec()),
+        ];
+        let err = write_all_or_nothing(&files, true).unwrap_err();
+        assert!(matches!(err, WriteError::NotRegular { .. }), "{err}");
+        assert!(!dir.path().join("new-key.pem").exists());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".pkitool-")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn rename_failing_half_way_undoes_the_first_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let cert = dir.path().join("cert.pem");
+        let files = [
+            PlannedFile::new(&key, KEY_MODE, b"K".to_vec()),
+            PlannedFile::new(&cert, CERT_MODE, b"C".to_vec()),
+        ];
+        // Without --force: the second target appears just before its rename.
+        let err = write_with_hook(&[], &files, false, |i| {
+            if i == 1 {
+                std::fs::write(&cert, b"RACE").unwrap();
+            }
+        })
+        .unwrap_err();
+        assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
+        assert!(!key.exists(), "the key renamed first must be removed again");
+        assert_eq!(std::fs::read(&cert).unwrap(), b"RACE");
+        std::fs::remove_file(&cert).unwrap();
+        // With --force: old files exist; the second rename fails (a non-empty directory took
+        // its place); the first file is restored to its old contents.
+        std::fs::write(&key, b"OLDKEY").unwrap();
+        std::fs::write(&cert, b"OLDCERT").unwrap();
+        let err = write_with_hook(&[], &files, true, |i| {
+            if i == 1 {
+                std::fs::remove_file(&cert).unwrap();
+                std::fs::create_dir(&cert).unwrap();
+                std::fs::write(cert.join("x"), b"x").unwrap();
+            }
+        })
+        .unwrap_err();
+        assert!(matches!(err, WriteError::Io { .. }), "{err}");
+        assert_eq!(std::fs::read(&key).unwrap(), b"OLDKEY");
+        // No temporary file is left; the old cert's backup is kept because its path was taken
+        // by someone else (it is the only copy left).
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn creates_directories_with_exact_modes_and_removes_them_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("etc/pki/libvirt/private");
+        let key = deep.join("serverkey.pem");
+        let files = [PlannedFile::new(&key, KEY_MODE, b"K".to_vec())];
+        write_tree(&[(deep.clone(), 0o755)], &files, false).unwrap();
+        assert_eq!(mode(&deep), 0o755);
+        assert_eq!(mode(&dir.path().join("etc")), 0o755);
+        assert_eq!(mode(&key), 0o600);
+        // A failure (the file exists, no --force) removes the directories made for it.
+        let other = dir.path().join("new/sub");
+        let files = [
+            PlannedFile::new(other.join("a.pem"), CERT_MODE, b"A".to_vec()),
+            PlannedFile::new(&key, KEY_MODE, b"K2".to_vec()),
+        ];
+        let err = write_tree(&[(other.clone(), 0o700)], &files, false).unwrap_err();
+        assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
+        assert!(!dir.path().join("new").exists());
+    }
+
+    #[test]
+    fn refuses_symlinked_components_and_never_follows_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("cacert.pem"), b"HOST CA").unwrap();
+        let stage = dir.path().join("stage");
+        std::fs::create_dir_all(stage.join("etc/pki")).unwrap();
+        symlink(&real, stage.join("etc/pki/CA")).unwrap();
+        let target = stage.join("etc/pki/CA/cacert.pem");
+        let files = [PlannedFile::new(&target, CERT_MODE, b"EVIL".to_vec())];
+        let err = write_tree(&[(stage.join("etc/pki/CA"), 0o755)], &files, true).unwrap_err();
+        assert!(matches!(err, WriteError::Symlink { .. }), "{err}");
+        assert!(err.to_string().contains("stage/etc/pki/CA:"), "{err}");
+        let err = write_all_or_nothing(&files, true).unwrap_err();
+        assert!(matches!(err, WriteError::Symlink { .. }), "{err}");
+        assert_eq!(std::fs::read(real.join("cacert.pem")).unwrap(), b"HOST CA");
+        // A file where a directory belongs.
+        std::fs::write(stage.join("etc/file"), b"x").unwrap();
+        let files = [PlannedFile::new(
+            stage.join("etc/file/x.pem"),
+            CERT_MODE,
+            b"X".to_vec(),
+        )];
+        let err = write_all_or_nothing(&files, true).unwrap_err();
+        assert!(matches!(err, WriteError::NotDirectory { .. }), "{err}");
+    }
+
+    #[test]
+    fn force_replaces_a_planted_link_not_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"VICTIM").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        symlink(&victim, out.join("cert.pem")).unwrap();
+        std::fs::hard_link(&victim, out.join("key.pem")).unwrap();
+        let files = [
+            PlannedFile::new(out.join("cert.pem"), CERT_MODE, b"C".to_vec()),
+            PlannedFile::new(out.join("key.pem"), KEY_MODE, b"K".to_vec()),
+        ];
+        let err = write_all_or_nothing(&files, false).unwrap_err();
+        assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
+        write_all_or_nothing(&files, true).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"VICTIM");
+        assert_eq!(mode(&victim), 0o644);
+        assert!(
+            !std::fs::symlink_metadata(out.join("cert.pem"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(out.join("key.pem")).unwrap(), b"K");
+        assert_eq!(mode(&out.join("key.pem")), 0o600);
+    }
+
+    #[test]
+    fn keeps_identical_files_and_never_reads_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, b"CA").unwrap();
+        let files = [PlannedFile::new(&ca, CERT_MODE, b"CA".to_vec()).keep_if_identical()];
+        assert_eq!(write_all_or_nothing_report(&files, false), vec![true]);
+        let fifo = dir.path().join("fifo.pem");
+        nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
+        let files = [PlannedFile::new(&fifo, CERT_MODE, b"CA".to_vec()).keep_if_identical()];
+        // Not read (a FIFO would block); without --force refused, with --force replaced.
+        let err = write_all_or_nothing(&files, false).unwrap_err();
+        assert!(matches!(err, WriteError::AlreadyExists { .. }), "{err}");
+        assert_eq!(write_all_or_nothing_report(&files, true), vec![false]);
+        assert_eq!(std::fs::read(&fifo).unwrap(), b"CA");
+    }
+
+    fn write_all_or_nothing_report(files: &[PlannedFile], force: bool) -> Vec<bool> {
+        write_tree(&[], files, force).unwrap()
+    }
+
+    #[test]
+    fn refuses_shared_destination_directories() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for m in [0o777, 0o1777, 0o775] {
+            let d = dir.path().join(format!("d{m:o}"));
+            std::fs::create_dir(&d).unwrap();
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(m)).unwrap();
+            let files = [PlannedFile::new(d.join("k.pem"), KEY_MODE, b"K".to_vec())];
+            let err = write_all_or_nothing(&files, false).unwrap_err();
+            assert!(
+                matches!(err, WriteError::SharedDirectory { .. }),
+                "{m:o}: {err}"
+            );
+            assert!(!d.join("k.pem").exists());
+        }
+    }
+
+    #[test]
+    fn exact_modes_under_any_umask() {
+        // The umask is process-wide: run it in a child so other tests are not affected.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a/b");
+        let script = format!(
+            "umask 0777; exec {} --exact fsio::dirs::tests::umask_child --ignored --quiet",
+            std::env::current_exe().unwrap().display()
+        );
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("PKITOOL_UMASK_OUT", &out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(mode(&out), 0o755);
+        assert_eq!(mode(&dir.path().join("a")), 0o755);
+        assert_eq!(mode(&out.join("key.pem")), 0o600);
+        assert_eq!(mode(&out.join("cert.pem")), 0o644);
+    }
+
+    #[test]
+    #[ignore = "run by exact_modes_under_any_umask in a child with umask 0777"]
+    fn umask_child() {
+        let Some(out) = std::env::var_os("PKITOOL_UMASK_OUT") else {
+            return;
+        };
+        let out = PathBuf::from(out);
+        let files = [
+            PlannedFile::new(out.join("key.pem"), KEY_MODE, b"K".to_vec()),
+            PlannedFile::new(out.join("cert.pem"), CERT_MODE, b"C".to_vec()),
+        ];
+        write_tree(&[(out, 0o755)], &files, false).unwrap();
+    }
+}
