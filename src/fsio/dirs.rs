@@ -596,11 +596,14 @@ fn write_inner(
             let uid = (st.st_uid != me).then_some(st.st_uid);
             std::os::unix::fs::fchown(&t.file, uid, Some(st.st_gid))
                 .map_err(io_err(&f.path, "cannot keep the replaced file's owner"))?;
-            nix::sys::stat::fchmod(
-                t.file.as_fd(),
-                Mode::from_bits_truncate(st_mode(&st) & 0o7777),
-            )
-            .map_err(errno_err(&f.path, "cannot keep the replaced file's mode"))?;
+            // A key's mode is kept only while it stays private to owner and group (no group
+            // write, nothing for others): --force never carries a 0644 key (or a planted hard
+            // link's mode) over to a new key.
+            let old = st_mode(&st) & 0o7777;
+            let keep = f.mode & 0o077 != 0 || old & 0o027 == 0;
+            let m = if keep { old } else { f.mode & 0o7777 };
+            nix::sys::stat::fchmod(t.file.as_fd(), Mode::from_bits_truncate(m))
+                .map_err(errno_err(&f.path, "cannot keep the replaced file's mode"))?;
         }
         t.file
             .write_all(&f.contents)
