@@ -150,7 +150,12 @@ pub fn sweep(dirs: &[PathBuf]) {
 /// then [`sweep`]s `dirs`. Returns the files completed (empty when there was nothing to
 /// complete).
 pub fn recover(dir: &Path, dirs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let done = complete(dir)?;
+    let mut done = complete(dir)?;
+    for d in dirs {
+        if d != dir {
+            done.extend(complete(d)?);
+        }
+    }
     sweep(dirs);
     Ok(done)
 }

@@ -138,9 +138,29 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         })?;
         use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let ft = meta.file_type();
-        if ft.is_fifo() || ft.is_char_device() || ft.is_socket() {
-            let f =
-                std::fs::File::open(path).map_err(|e| flag(format!("{}: {e}", path.display())))?;
+        // A device is never opened (security: opening one can have effects); a pipe is read.
+        if ft.is_char_device() || ft.is_block_device() || ft.is_socket() {
+            return Err(flag(format!(
+                "{}: is a {}, not a regular file or a pipe",
+                path.display(),
+                crate::fsio::file_kind(&ft)
+            )));
+        }
+        if ft.is_fifo() {
+            // Opened non-blocking (a FIFO without a writer never blocks the open), then read
+            // blocking up to the first line end: no writer means end of file at once.
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+                .open(path)
+                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
+            let flags = nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_GETFL)
+                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
+            let mut fl = nix::fcntl::OFlag::from_bits_truncate(flags);
+            fl.remove(nix::fcntl::OFlag::O_NONBLOCK);
+            nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_SETFL(fl))
+                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
             read_stream(f, &path.display().to_string())?
         } else {
             let mode = meta.permissions().mode();
@@ -186,9 +206,21 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
 fn read_stream(r: impl std::io::Read, name: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     use std::io::Read;
     let mut buf = Zeroizing::new(Vec::new());
-    r.take(MAX_PASSWORD_INPUT + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::Usage(format!("--password-file {name}: {e}")))?;
+    let mut r = r.take(MAX_PASSWORD_INPUT + 1);
+    let mut chunk = Zeroizing::new([0u8; 512]);
+    // Up to the first line end (a writer that keeps the pipe open never makes this hang).
+    loop {
+        let n = r
+            .read(&mut chunk[..])
+            .map_err(|e| Error::Usage(format!("--password-file {name}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if chunk[..n].contains(&b'\n') || buf.len() as u64 > MAX_PASSWORD_INPUT {
+            break;
+        }
+    }
     if buf.len() as u64 > MAX_PASSWORD_INPUT {
         return Err(Error::Usage(format!(
             "--password-file {name}: more than {MAX_PASSWORD_INPUT} bytes; a password file holds one line"

@@ -691,10 +691,13 @@ enum CaFilePlan {
 fn ca_file_plan(ca_path: &Path, ca: &LoadedCa, req: &LeafRequest) -> Result<CaFilePlan, Error> {
     let existing = match std::fs::symlink_metadata(ca_path) {
         Err(_) => return Ok(CaFilePlan::Write(ca.cert_file.clone())),
+        // A FIFO, device or symlink there is never read: --force replaces the entry itself.
         Ok(m) if !m.file_type().is_file() => {
-            return Err(fsio::WriteError::NotRegular {
+            if req.force {
+                return Ok(CaFilePlan::Write(ca.cert_file.clone()));
+            }
+            return Err(fsio::WriteError::AlreadyExists {
                 path: ca_path.to_path_buf(),
-                kind: fsio::file_kind(&m.file_type()),
             }
             .into());
         }

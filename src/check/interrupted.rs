@@ -15,6 +15,7 @@ pub fn check(layout: &Layout, out: &mut Vec<Finding>) {
     if let Some(p) = layout.dir.parent() {
         dirs.push(p.to_path_buf());
     }
+    dirs.push(layout.dir.join("private"));
     if let Some(ca_dir) = layout.ca.as_deref().and_then(Path::parent) {
         dirs.push(ca_dir.to_path_buf());
     }

@@ -660,30 +660,61 @@ fn write_inner(
 
     // The journal of a set of two or more renames: from here a killed run is completed by the
     // next one.
-    let journaled = match journal_dir {
-        Some(jd) if temps.len() > 1 => {
-            let entries: Vec<crate::journal::Entry> = temps
+    // Written through the first file's directory handle (never by path: a directory swapped
+    // for a symlink cannot redirect it).
+    let journaled: Option<&File> = match journal_dir {
+        Some(_) if temps.len() > 1 => {
+            let text: String = temps
                 .iter()
                 .filter_map(|t| {
                     let path = &files[t.target].path;
                     let parent = parent_of(path);
-                    Some(crate::journal::Entry {
-                        target: path.clone(),
-                        temp: parent.join(t.name.as_ref()?),
-                        backup: backups
-                            .iter()
-                            .find(|(bi, _)| *bi == t.target)
-                            .map(|(_, b)| parent.join(b)),
-                    })
+                    let parent = std::fs::canonicalize(parent).ok()?;
+                    let target = parent.join(path.file_name()?);
+                    let temp = parent.join(t.name.as_ref()?);
+                    let backup = backups
+                        .iter()
+                        .find(|(bi, _)| *bi == t.target)
+                        .map(|(_, b)| parent.join(b))
+                        .unwrap_or_default();
+                    let line = format!(
+                        "{}\t{}\t{}\n",
+                        target.to_str()?,
+                        temp.to_str()?,
+                        backup.to_str()?
+                    );
+                    (line.matches('\t').count() == 2 && line.matches('\n').count() == 1)
+                        .then_some(line)
                 })
                 .collect();
-            match crate::journal::begin(jd, &entries) {
-                Ok(j) => j.then_some(jd),
-                Err(e) => {
-                    cleanup_backups(&backups);
-                    return Err(io_err(jd, "cannot write the journal")(e));
+            let dir = &handles[targets[temps[0].target].0].1;
+            let jpath = parent_of(&files[temps[0].target].path).join(crate::journal::JOURNAL);
+            let res = (|| -> Result<(), Errno> {
+                let name = random_name("journal").map_err(|_| Errno::EIO)?;
+                let fd = nix::fcntl::openat(
+                    dir,
+                    name.as_os_str(),
+                    OFlag::O_WRONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )?;
+                let mut f = File::from(fd);
+                let ok = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                if ok.is_err() {
+                    let _ =
+                        nix::unistd::unlinkat(dir, name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+                    return Err(Errno::EIO);
                 }
+                nix::fcntl::renameat(dir, name.as_os_str(), dir, crate::journal::JOURNAL)
+            })();
+            if let Err(e) = res {
+                cleanup_backups(&backups);
+                return Err(errno_err(&jpath, "cannot write the journal")(e));
             }
+            Some(dir)
         }
         _ => None,
     };
@@ -716,7 +747,8 @@ fn write_inner(
                     nix::fcntl::renameat(&handles[bd].1, backup.as_os_str(), &handles[bd].1, bn);
             }
             if let Some(jd) = journaled {
-                crate::journal::end(jd);
+                let _ =
+                    nix::unistd::unlinkat(jd, crate::journal::JOURNAL, UnlinkatFlags::NoRemoveDir);
             }
             return Err(if e == Errno::EEXIST {
                 WriteError::AlreadyExists {
@@ -738,7 +770,7 @@ fn write_inner(
             .map_err(io_err(&handles[i].0, "cannot fsync the directory"))?;
     }
     if let Some(jd) = journaled {
-        crate::journal::end(jd);
+        let _ = nix::unistd::unlinkat(jd, crate::journal::JOURNAL, UnlinkatFlags::NoRemoveDir);
     }
     Ok(unchanged)
 }
