@@ -136,8 +136,7 @@ pub fn sweep(dirs: &[PathBuf]) {
         for e in rd.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            let ours = name.starts_with(".pkitool-")
-                && (name.ends_with(".tmp") || name.starts_with(".pkitool-backup-"));
+            let ours = name.starts_with(".pkitool-") && name != JOURNAL;
             if ours && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(e.path());
             }

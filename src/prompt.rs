@@ -124,7 +124,8 @@ const MAX_PASSWORD_INPUT: u64 = 64 * 1024;
 /// `--password-file`.
 pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
     let flag = |msg: String| Error::Usage(format!("--password-file {msg}"));
-    let bytes = if path == Path::new("-") {
+    // `-` and /dev/stdin read this process's standard input (a pipe), without opening a path.
+    let bytes = if path == Path::new("-") || path == Path::new("/dev/stdin") {
         read_stream(std::io::stdin().lock(), "- (standard input)")?
     } else {
         let meta = std::fs::metadata(path).map_err(|e| {
@@ -136,33 +137,18 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
                 _ => format!("{}: {e}", path.display()),
             })
         })?;
-        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         let ft = meta.file_type();
-        // A device is never opened (security: opening one can have effects); a pipe is read.
-        if ft.is_char_device() || ft.is_block_device() || ft.is_socket() {
+        // A device or a named FIFO is never opened (security's rule: opening one can have
+        // effects or block); pipe the password through standard input (`-`) instead.
+        if !ft.is_file() {
             return Err(flag(format!(
-                "{}: is a {}, not a regular file or a pipe",
+                "{}: is a {}, not a regular file (pipe a password through --password-file -)",
                 path.display(),
                 crate::fsio::file_kind(&ft)
             )));
         }
-        if ft.is_fifo() {
-            // Opened non-blocking (a FIFO without a writer never blocks the open), then read
-            // blocking up to the first line end: no writer means end of file at once.
-            use std::os::unix::fs::OpenOptionsExt;
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-                .open(path)
-                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
-            let flags = nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_GETFL)
-                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
-            let mut fl = nix::fcntl::OFlag::from_bits_truncate(flags);
-            fl.remove(nix::fcntl::OFlag::O_NONBLOCK);
-            nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_SETFL(fl))
-                .map_err(|e| flag(format!("{}: {e}", path.display())))?;
-            read_stream(f, &path.display().to_string())?
-        } else {
+        {
             let mode = meta.permissions().mode();
             // A password others can read or replace protects nothing (security's rule).
             if let Some(why) = crate::fsio::untrusted_secret(&meta, 0o004) {
