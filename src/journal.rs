@@ -230,9 +230,9 @@ mod tests {
         assert!(recover(p, &[]).unwrap().is_empty());
         std::fs::write(p.join(".pkitool-abc.tmp"), "k").unwrap();
         std::fs::write(p.join(".pkitool-backup-1-0"), "k").unwrap();
-        std::fs::write(p.join(".pkitool-other"), "k").unwrap();
+        std::fs::write(p.join("other.pem"), "k").unwrap();
         recover(p, &[p.to_path_buf()]).unwrap();
         assert!(!p.join(".pkitool-abc.tmp").exists() && !p.join(".pkitool-backup-1-0").exists());
-        assert!(p.join(".pkitool-other").exists());
+        assert!(p.join("other.pem").exists());
     }
 }
