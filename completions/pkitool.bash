@@ -536,7 +536,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__issue)
-            opts="-h -V --dir --ca-cert --ca-key --out --layout --root --cn --san --dn --org --template --key-type --days --clamp-to-ca --password-file --force --help --version server client"
+            opts="-h -V --dir --ca-cert --ca-key --out --layout --root --service --group --add-ca --cn --san --dn --org --template --key-type --days --clamp-to-ca --password-file --force --help --version server client"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,6 +563,14 @@ _pkitool() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service)
+                    COMPREPLY=($(compgen -W "vnc spice chardev migrate backup nbd" -- "${cur}"))
+                    return 0
+                    ;;
+                --group)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,11 +64,18 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -s V -l version
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l dir -d 'The CA\'s directory (holds cacert.pem and cakey.pem)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l ca-cert -d 'CA certificate to sign with (instead of DIR/cacert.pem)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l ca-key -d 'CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, encrypted or not' -r -F
-complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l out -d 'Output directory (default: --dir)' -r -F
-complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l layout -d 'File naming scheme' -r -f -a "flat\t'libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...)'
-qemu\t'QEMU names in --out (ca-cert.pem, server-cert.pem, server-key.pem, ...)'
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l out -d 'Output directory for --layout flat (default: --dir) or --layout qemu (default: PREFIX/etc/pki/qemu). Refused with --layout libvirt and --service, which write the system tree under --root' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l layout -d 'File naming scheme (default flat; qemu with --service)' -r -f -a "flat\t'libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...)'
+qemu\t'QEMU names (ca-cert.pem, server-cert.pem, server-key.pem, ...) in --out, or in PREFIX/etc/pki/qemu (the key then gets QEMU\'s group)'
 libvirt\t'The system tree under --root (etc/pki/CA, etc/pki/libvirt, etc/pki/libvirt/private)'"
-complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l root -d 'Prefix for --layout libvirt' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l root -d 'System tree prefix (default /) for --layout libvirt, --layout qemu (PREFIX/etc/pki/qemu) and --service (PREFIX/etc/pki/libvirt-SERVICE). Refused with --layout flat' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l service -d 'Write QEMU names into the per-service directory libvirt\'s qemu.conf uses for this service, PREFIX/etc/pki/libvirt-SERVICE (implies --layout qemu)' -r -f -a "vnc\t'VNC (vnc_tls_x509_cert_dir)'
+spice\t'SPICE (spice_tls_x509_cert_dir)'
+chardev\t'Character devices (chardev_tls_x509_cert_dir)'
+migrate\t'Migration (migrate_tls_x509_cert_dir)'
+backup\t'Backup (backup_tls_x509_cert_dir)'
+nbd\t'NBD (nbd_tls_x509_cert_dir)'"
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l group -d 'Make the private key root:GROUP 0640 (certificates stay 0644), so QEMU running as an unprivileged user can read it. Default for QEMU layouts under a system tree: the group in PREFIX/etc/libvirt/qemu.conf, else the distribution\'s QEMU group' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l cn -d 'Common name. For a server, the host name clients use; it is also added as a DNS SAN' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l san -d 'Subject alternative name: a DNS name or an IPv4/IPv6 address (repeatable)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l dn -d 'Whole subject DN in libvirt\'s order, e.g. "C=GB,ST=London,L=London,O=Example Org,CN=client1"' -r
@@ -82,13 +89,14 @@ rsa-3072\t'RSA, 3072 bits'
 rsa-4096\t'RSA, 4096 bits'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l days -d 'Validity in days (default 365)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l password-file -d 'File whose first line is the CA key\'s password, when the CA key is encrypted' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l add-ca -d 'Append this CA to an existing CA certificate file that does not hold it (a trust bundle) instead of refusing; the file\'s other certificates are kept'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l clamp-to-ca -d 'Shorten the validity to end with the CA\'s instead of failing when it would outlive the CA'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l force -d 'Replace existing files (atomically)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l out -d 'Directory receiving the key and the request (flat layout: default the current directory; qemu layout: default PREFIX/etc/pki/qemu)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l layout -d 'File naming scheme (the names `issue` writes; flat by default)' -r -f -a "flat\t'libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...)'
-qemu\t'QEMU names in --out (ca-cert.pem, server-cert.pem, server-key.pem, ...)'
+qemu\t'QEMU names (ca-cert.pem, server-cert.pem, server-key.pem, ...) in --out, or in PREFIX/etc/pki/qemu (the key then gets QEMU\'s group)'
 libvirt\t'The system tree under --root (etc/pki/CA, etc/pki/libvirt, etc/pki/libvirt/private)'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l root -d 'Prefix of the system tree for --layout libvirt and --layout qemu (default /)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand request" -l csr -d 'Where the request goes (default: the certificate\'s future path with .csr instead of .pem)' -r -F

@@ -141,10 +141,29 @@ pub enum LayoutArg {
     /// libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...).
     #[default]
     Flat,
-    /// QEMU names in --out (ca-cert.pem, server-cert.pem, server-key.pem, ...).
+    /// QEMU names (ca-cert.pem, server-cert.pem, server-key.pem, ...) in --out, or in
+    /// PREFIX/etc/pki/qemu (the key then gets QEMU's group).
     Qemu,
     /// The system tree under --root (etc/pki/CA, etc/pki/libvirt, etc/pki/libvirt/private).
     Libvirt,
+}
+
+/// The QEMU services with their own certificate directory (`/etc/pki/libvirt-SERVICE`, qemu.conf
+/// `SERVICE_tls_x509_cert_dir`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QemuServiceArg {
+    /// VNC (vnc_tls_x509_cert_dir).
+    Vnc,
+    /// SPICE (spice_tls_x509_cert_dir).
+    Spice,
+    /// Character devices (chardev_tls_x509_cert_dir).
+    Chardev,
+    /// Migration (migrate_tls_x509_cert_dir).
+    Migrate,
+    /// Backup (backup_tls_x509_cert_dir).
+    Backup,
+    /// NBD (nbd_tls_x509_cert_dir).
+    Nbd,
 }
 
 /// `pkitool issue`.
@@ -162,15 +181,31 @@ pub struct IssueArgs {
     /// CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, encrypted or not.
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
-    /// Output directory (default: --dir).
+    /// Output directory for --layout flat (default: --dir) or --layout qemu (default:
+    /// PREFIX/etc/pki/qemu). Refused with --layout libvirt and --service, which write the system
+    /// tree under --root.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// File naming scheme.
-    #[arg(long, value_enum, default_value_t = LayoutArg::Flat)]
-    pub layout: LayoutArg,
-    /// Prefix for --layout libvirt.
-    #[arg(long, default_value = "/", value_name = "PREFIX")]
-    pub root: PathBuf,
+    /// File naming scheme (default flat; qemu with --service).
+    #[arg(long, value_enum, value_name = "LAYOUT")]
+    pub layout: Option<LayoutArg>,
+    /// System tree prefix (default /) for --layout libvirt, --layout qemu (PREFIX/etc/pki/qemu)
+    /// and --service (PREFIX/etc/pki/libvirt-SERVICE). Refused with --layout flat.
+    #[arg(long, value_name = "PREFIX")]
+    pub root: Option<PathBuf>,
+    /// Write QEMU names into the per-service directory libvirt's qemu.conf uses for this service,
+    /// PREFIX/etc/pki/libvirt-SERVICE (implies --layout qemu).
+    #[arg(long, value_enum, value_name = "SERVICE")]
+    pub service: Option<QemuServiceArg>,
+    /// Make the private key root:GROUP 0640 (certificates stay 0644), so QEMU running as an
+    /// unprivileged user can read it. Default for QEMU layouts under a system tree: the group in
+    /// PREFIX/etc/libvirt/qemu.conf, else the distribution's QEMU group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Append this CA to an existing CA certificate file that does not hold it (a trust bundle)
+    /// instead of refusing; the file's other certificates are kept.
+    #[arg(long)]
+    pub add_ca: bool,
     /// Common name. For a server, the host name clients use; it is also added as a DNS SAN.
     #[arg(long, value_name = "CN")]
     pub cn: Option<String>,

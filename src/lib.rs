@@ -19,6 +19,7 @@
 //! | objects | [`x509`] | DER, DNs, loading files, keys, the certificate builder |
 //! | base | [`quoting`] | shell, libvirtd.conf, QEMU option and QMP quoting |
 //! | | [`fsio`], [`prompt`], [`error`] | bounded reads and atomic writes, TTY prompts, errors |
+//! | | [`journal`] | the interrupted-set journal: a killed write is completed by the next run |
 
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,7 @@ pub mod error;
 pub mod fsio;
 pub mod hardening;
 pub mod inspect;
+pub mod journal;
 pub mod layout;
 pub mod probe;
 pub mod prompt;

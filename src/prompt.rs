@@ -115,26 +115,104 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// The first line of a password file, without `\n` or `\r\n`. An empty password is refused.
+/// The most a password file, pipe or stdin may hold.
+const MAX_PASSWORD_INPUT: u64 = 64 * 1024;
+
+/// The first line of a password file, without `\n` or `\r\n`. `-` reads standard input; a pipe
+/// (`--password-file <(...)`, `/dev/stdin`) is read like a file, bounded. An empty password is
+/// refused; a regular file others can read gives a warning on stderr. Errors name
+/// `--password-file`.
 pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let (bytes, meta) = crate::fsio::read_limited_meta(path, 64 * 1024)?;
-    let bytes = Zeroizing::new(bytes);
-    // A password others can read or replace protects nothing.
-    if let Some(why) = crate::fsio::untrusted_secret(&meta, 0o004) {
-        return Err(Error::Failed(format!(
-            "{}: refusing this password file: {why}",
-            path.display()
-        )));
-    }
+    let flag = |msg: String| Error::Usage(format!("--password-file {msg}"));
+    // `-` and /dev/stdin read this process's standard input (a pipe), without opening a path.
+    let bytes = if path == Path::new("-") || path == Path::new("/dev/stdin") {
+        read_stream(std::io::stdin().lock(), "- (standard input)")?
+    } else {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            flag(match e.kind() {
+                std::io::ErrorKind::NotFound => format!("{}: no such file", path.display()),
+                std::io::ErrorKind::PermissionDenied => {
+                    format!("{}: permission denied", path.display())
+                }
+                _ => format!("{}: {e}", path.display()),
+            })
+        })?;
+        use std::os::unix::fs::PermissionsExt;
+        let ft = meta.file_type();
+        // A device or a named FIFO is never opened (security's rule: opening one can have
+        // effects or block); pipe the password through standard input (`-`) instead.
+        if !ft.is_file() {
+            return Err(flag(format!(
+                "{}: is a {}, not a regular file (pipe a password through --password-file -)",
+                path.display(),
+                crate::fsio::file_kind(&ft)
+            )));
+        }
+        {
+            let mode = meta.permissions().mode();
+            // A password others can read or replace protects nothing (security's rule).
+            if let Some(why) = crate::fsio::untrusted_secret(&meta, 0o004) {
+                return Err(Error::Failed(format!(
+                    "--password-file {}: refusing this password file: {why}",
+                    path.display()
+                )));
+            }
+            if ft.is_file() && mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: --password-file {}: mode {:04o}, readable by {}; chmod 600 {}",
+                    path.display(),
+                    mode & 0o7777,
+                    if mode & 0o007 != 0 {
+                        "others"
+                    } else {
+                        "its group"
+                    },
+                    crate::quoting::shell_quote(&path.display().to_string())
+                );
+            }
+            Zeroizing::new(
+                crate::fsio::read_limited(path, MAX_PASSWORD_INPUT)
+                    .map_err(|e| flag(e.to_string()))?,
+            )
+        }
+    };
+
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
         return Err(Error::Failed(format!(
-            "{}: the first line (the password) is empty",
+            "--password-file {}: the first line (the password) is empty",
             path.display()
         )));
     }
     Ok(Zeroizing::new(line.to_vec()))
+}
+
+/// Reads a pipe or terminal to its end, at most [`MAX_PASSWORD_INPUT`] bytes.
+fn read_stream(r: impl std::io::Read, name: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    use std::io::Read;
+    let mut buf = Zeroizing::new(Vec::new());
+    let mut r = r.take(MAX_PASSWORD_INPUT + 1);
+    let mut chunk = Zeroizing::new([0u8; 512]);
+    // Up to the first line end (a writer that keeps the pipe open never makes this hang).
+    loop {
+        let n = r
+            .read(&mut chunk[..])
+            .map_err(|e| Error::Usage(format!("--password-file {name}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if chunk[..n].contains(&b'\n') || buf.len() as u64 > MAX_PASSWORD_INPUT {
+            break;
+        }
+    }
+    if buf.len() as u64 > MAX_PASSWORD_INPUT {
+        return Err(Error::Usage(format!(
+            "--password-file {name}: more than {MAX_PASSWORD_INPUT} bytes; a password file holds one line"
+        )));
+    }
+    Ok(buf)
 }
 
 #[cfg(test)]

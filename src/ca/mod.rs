@@ -2,6 +2,7 @@
 //! templates.
 
 pub mod ledger;
+pub mod lock;
 pub mod provision;
 pub mod renew;
 pub mod request;

@@ -77,7 +77,25 @@ pub struct LeafRequest {
     pub root: PathBuf,
     /// Replace existing files.
     pub force: bool,
+    /// Give the new key this group (mode 0640) so QEMU can read it.
+    pub key_group: Option<KeyGroup>,
+    /// Append this CA to an existing CA file that does not hold it.
+    pub add_ca: bool,
 }
+
+/// The group a new key is given, and why.
+#[derive(Debug, Clone)]
+pub struct KeyGroup {
+    /// Group name.
+    pub name: String,
+    /// Its id.
+    pub gid: u32,
+    /// Why this group ("--group", "`group` in stage/etc/libvirt/qemu.conf", ...).
+    pub source: String,
+}
+
+/// Mode of a key whose group may read it (QEMU's group).
+pub const GROUP_KEY_MODE: u32 = 0o640;
 
 /// How a password field is shown by `Debug`: never its bytes.
 fn redacted(p: &Option<zeroize::Zeroizing<Vec<u8>>>) -> &'static str {
@@ -131,6 +149,9 @@ pub struct Written {
     pub what: WrittenKind,
     /// Whether it was already there with identical contents (not rewritten).
     pub unchanged: bool,
+    /// `user:group` when it is not the creator's (a `--group` key, or ownership kept from the
+    /// file `--force` replaced).
+    pub owner: Option<String>,
 }
 
 /// What a written file holds.
@@ -151,6 +172,11 @@ pub struct Outcome {
     pub role: layout::Role,
     /// Warnings to show.
     pub warnings: Vec<String>,
+    /// What was done beyond writing (the key's group and why, a CA appended to a bundle).
+    pub notes: Vec<String>,
+    /// The QEMU group that exists on this machine, for the destination hint (never a group the
+    /// machine does not have).
+    pub qemu_group_hint: Option<String>,
 }
 
 pub(crate) fn key_pem(
@@ -212,7 +238,16 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
         ),
         PlannedFile::new(&cert_path, CERT_MODE, cert.pem().into_bytes()),
     ];
-    fsio::write_tree(&[(req.dir.clone(), PRIVATE_DIR_MODE)], &files, req.force)?;
+    let lock = crate::ca::lock::lock_tree(&req.dir, PRIVATE_DIR_MODE)?;
+    let notes = recover_note(&req.dir, std::slice::from_ref(&req.dir))?;
+    fsio::write_tree_journaled(
+        &[(req.dir.clone(), PRIVATE_DIR_MODE)],
+        &files,
+        req.force,
+        &req.dir,
+    )?;
+    // The tree lock is on the CA directory, which the ledger locks too: release it first.
+    drop(lock);
     let mut warnings = Vec::new();
     crate::ca::ledger::record_new_ca(&req.dir, &cert.der, &cert_path, &key_path, &mut warnings)?;
     let mut desc = keys::describe(&key);
@@ -226,16 +261,20 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
                 mode: CERT_MODE,
                 what: WrittenKind::Cert(cert.der),
                 unchanged: false,
+                owner: None,
             },
             Written {
                 path: key_path,
                 mode: KEY_MODE,
                 what: WrittenKind::Key(desc),
                 unchanged: false,
+                owner: None,
             },
         ],
         role: layout::Role::Ca,
         warnings,
+        notes,
+        qemu_group_hint: None,
     })
 }
 
@@ -476,25 +515,67 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     strict_reload(&cert.pem(), "leaf")?;
     let paths = leaf_paths(role, req.layout, &req.out, &req.dir, &req.root);
     guard(&cert, role, &paths.cert)?;
+    if req.add_ca && paths.ca.is_none() {
+        return Err(Error::Usage(format!(
+            "--add-ca has nothing to do: the flat layout copies no CA certificate when --out is the CA's directory ({})",
+            req.dir.display()
+        )));
+    }
+
+    // One pkitool at a time in this tree: compare and write under the lock.
+    let top = lock_dir_of(req.layout, &paths, &req.root);
+    // The ledger is locked first (it holds the CA directory until the certificate is recorded),
+    // then the output tree, unless that is the CA directory itself.
+    let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
+    let lock = crate::ca::lock::lock_tree_unless_held(&top, paths.dirs[0].1, &req.dir)?;
+    let write_dirs: Vec<PathBuf> = paths.dirs.iter().map(|(d, _)| d.clone()).collect();
+    let mut notes = recover_note(&top, &write_dirs)?;
 
     let mut planned = Vec::new();
     let mut written = Vec::new();
+    let mut replace = req.force;
     if let Some(ca_path) = &paths.ca {
-        // An identical CA certificate already there is left alone (no --force needed).
-        planned
-            .push(PlannedFile::new(ca_path, CERT_MODE, ca.cert_file.clone()).keep_if_identical());
+        match ca_file_plan(ca_path, ca, req)? {
+            CaFilePlan::Keep => {}
+            CaFilePlan::Write(contents) => {
+                planned.push(PlannedFile::new(ca_path, CERT_MODE, contents));
+            }
+            CaFilePlan::Append(contents, n) => {
+                notes.push(format!(
+                    "{}: this CA appended to the {n} certificate(s) already there (--add-ca)",
+                    ca_path.display()
+                ));
+                planned.push(PlannedFile::new(ca_path, CERT_MODE, contents));
+                // Replacing the bundle is the choice --add-ca made; the leaf files still need
+                // --force (checked below, under the lock).
+                for p in [&paths.cert, &paths.key] {
+                    if !req.force && std::fs::symlink_metadata(p).is_ok() {
+                        return Err(fsio::WriteError::AlreadyExists { path: p.clone() }.into());
+                    }
+                }
+                replace = true;
+            }
+        }
         written.push(Written {
             path: ca_path.clone(),
             mode: CERT_MODE,
             what: WrittenKind::Cert(ca.cert_der.clone()),
-            unchanged: false,
+            unchanged: planned.is_empty(),
+            owner: None,
         });
     }
-    planned.push(PlannedFile::new(
-        &paths.key,
-        KEY_MODE,
-        key_pem(&key, None)?.to_vec(),
-    ));
+    let gid = req.key_group.as_ref().map(|g| g.gid);
+    let key_mode = if gid.is_some() {
+        GROUP_KEY_MODE
+    } else {
+        KEY_MODE
+    };
+    planned.push(match gid {
+        Some(g) => {
+            PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()).with_group(g)
+        }
+        None => PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()),
+    });
     planned.push(PlannedFile::new(
         &paths.cert,
         CERT_MODE,
@@ -505,26 +586,35 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         mode: CERT_MODE,
         what: WrittenKind::Cert(cert.der.clone()),
         unchanged: false,
+        owner: None,
     });
     written.push(Written {
         path: paths.key.clone(),
-        mode: KEY_MODE,
+        mode: key_mode,
         what: WrittenKind::Key(keys::describe(&key)),
         unchanged: false,
+        owner: None,
     });
 
-    // The ledger is locked before the files are written and recorded after.
-    let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
-    let unchanged = fsio::write_tree(&paths.dirs, &planned, req.force)?;
+    fsio::write_tree_journaled(&paths.dirs, &planned, replace, &top)?;
     let mut warnings = if role == layout::Role::Client {
         separator_warnings(&req.spec.subject)
     } else {
         Vec::new()
     };
-    if paths.ca.is_some()
-        && let (Some(w), Some(&u)) = (written.first_mut(), unchanged.first())
-    {
-        w.unchanged = u;
+    drop(lock);
+    for w in &mut written {
+        stat_written(w);
+    }
+    if let Some(g) = &req.key_group {
+        notes.push(format!(
+            "{}: root:{} {:04o} so QEMU running as group {} can read it (group from {})",
+            paths.key.display(),
+            g.name,
+            GROUP_KEY_MODE,
+            g.name,
+            g.source
+        ));
     }
     crate::ca::ledger::record_issued(
         &mut ledger,
@@ -538,7 +628,137 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         files: written,
         role,
         warnings,
+        notes,
+        // Only a server's destinations name the QEMU group.
+        qemu_group_hint: (role == layout::Role::Server)
+            .then(crate::consumer::qemu_user::hint_group)
+            .flatten(),
     })
+}
+
+/// Completes a set of files an interrupted run left in `dir` ([`crate::journal::recover`]; the
+/// lock is held) and says so.
+fn recover_note(dir: &Path, write_dirs: &[PathBuf]) -> Result<Vec<String>, Error> {
+    let done = crate::journal::recover(dir, write_dirs).map_err(|e| {
+        Error::Environment(format!(
+            "{}: cannot complete the interrupted write its {} records: {e}",
+            dir.display(),
+            crate::journal::JOURNAL
+        ))
+    })?;
+    Ok(if done.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "completed an earlier run's interrupted write first: {}",
+            done.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]
+    })
+}
+
+/// The directory locked for one `issue`: the top of what it writes.
+fn lock_dir_of(layout: Layout, paths: &LeafPaths, root: &Path) -> PathBuf {
+    match layout {
+        Layout::Libvirt => layout::under_root(root, libvirt::SYSTEM_PKI_DIR),
+        Layout::Flat | Layout::Qemu => paths.dirs[0].0.clone(),
+    }
+}
+
+/// The mode and owner a file really has after writing (`--force` keeps the replaced file's).
+fn stat_written(w: &mut Written) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(&w.path) else {
+        return;
+    };
+    w.mode = m.mode() & 0o7777;
+    let (uid, gid) = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
+    if m.uid() != uid || m.gid() != gid {
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(m.uid()))
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| m.uid().to_string());
+        let group =
+            crate::consumer::qemu_user::group_name(m.gid()).unwrap_or_else(|| m.gid().to_string());
+        w.owner = Some(format!("{user}:{group}"));
+    }
+}
+
+/// What to do with the CA certificate file of a layout.
+enum CaFilePlan {
+    /// It already holds this CA (alone, or in a bundle): left exactly as it is.
+    Keep,
+    /// Write it (new, or `--force` over a single other certificate or an unreadable file).
+    Write(Vec<u8>),
+    /// Append this CA to the bundle (`--add-ca`); the count of certificates already there.
+    Append(Vec<u8>, usize),
+}
+
+/// Decides, under the tree lock, what happens to an existing CA file: a file holding this CA
+/// (identical, or a rollover/mixed bundle containing it) is never a conflict and never flattened;
+/// a bundle without it needs `--add-ca`.
+fn ca_file_plan(ca_path: &Path, ca: &LoadedCa, req: &LeafRequest) -> Result<CaFilePlan, Error> {
+    let existing = match std::fs::symlink_metadata(ca_path) {
+        Err(_) => return Ok(CaFilePlan::Write(ca.cert_file.clone())),
+        // A FIFO, device or symlink there is never read: --force replaces the entry itself.
+        Ok(m) if !m.file_type().is_file() => {
+            if req.force {
+                return Ok(CaFilePlan::Write(ca.cert_file.clone()));
+            }
+            return Err(fsio::WriteError::AlreadyExists {
+                path: ca_path.to_path_buf(),
+            }
+            .into());
+        }
+        Ok(_) => fsio::read_input(ca_path)?,
+    };
+    if existing == ca.cert_file {
+        return Ok(CaFilePlan::Keep);
+    }
+    let certs: Vec<Vec<u8>> = load::parse(&existing)
+        .map(|c| c.certificates().map(|o| o.der.to_vec()).collect())
+        .unwrap_or_default();
+    if certs.contains(&ca.cert_der) {
+        return Ok(CaFilePlan::Keep);
+    }
+    let pem_block = pem::encode(&pem::Pem::new("CERTIFICATE", ca.cert_der.clone()));
+    if req.add_ca {
+        if certs.is_empty() {
+            return Err(Error::Failed(format!(
+                "{}: holds no certificate pkitool can read; --add-ca appends to a CA bundle, pass --force to replace the file instead",
+                ca_path.display()
+            )));
+        }
+        let mut contents = existing.clone();
+        if !contents.ends_with(b"\n") {
+            contents.push(b'\n');
+        }
+        contents.extend_from_slice(pem_block.as_bytes());
+        return Ok(CaFilePlan::Append(contents, certs.len()));
+    }
+    if req.force && certs.len() <= 1 {
+        return Ok(CaFilePlan::Write(ca.cert_file.clone()));
+    }
+    let what = match certs.len() {
+        0 => "a file that is not a certificate".to_string(),
+        1 => "another CA's certificate".to_string(),
+        n => format!("a bundle of {n} certificates, none of them this CA"),
+    };
+    Err(Error::Usage(format!(
+        "{}: holds {what}; pass --add-ca to append this CA to it (keeping the others){}",
+        ca_path.display(),
+        if certs.len() <= 1 {
+            ", or --force to replace it"
+        } else {
+            " (--force never flattens a bundle)"
+        }
+    )))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -723,6 +943,14 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
         },
         None => t.map(|t| t.subject.clone()).unwrap_or_default(),
     };
+    refuse_contradictions(args, &subject)?;
+    // Where the CN comes from, to name it in messages.
+    let mut cn_source = match (&args.cn, &args.dn, t) {
+        (Some(_), _, _) => "--cn".to_string(),
+        (None, Some(_), _) => "--dn".to_string(),
+        (None, None, Some(t)) => format!("{}: cn", t.path.display()),
+        (None, None, None) => "--cn".to_string(),
+    };
     if let Some(cn) = &args.cn {
         subject.cn = Some(cn.clone());
     }
@@ -734,16 +962,22 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     } else {
         args.sans
             .iter()
-            .map(|s| San::parse(s).map_err(|e| Error::Usage(format!("--san: {e}"))))
+            .map(|s| San::parse(s).map_err(|e| Error::Usage(format!("--san {s}: {e}"))))
             .collect::<Result<Vec<_>, _>>()?
     };
+    if let Some(t) = t {
+        refuse_foreign_template_sans(args, &subject, t)?;
+    }
     if subject.common_name().is_none() {
         let from_san = sans.iter().find_map(|s| match s {
             San::Dns(d) if server => Some(d.clone()),
             _ => None,
         });
         subject.cn = Some(match from_san {
-            Some(d) => d,
+            Some(d) => {
+                cn_source = "--san".into();
+                d
+            }
             None => prompt::require_value(
                 "--cn",
                 if server {
@@ -757,14 +991,27 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     if server {
         let cn = subject.common_name().unwrap_or_default().to_string();
         if cn.parse::<std::net::IpAddr>().is_ok() {
+            let fix = if cn_source == "--cn" {
+                format!("give the host name as --cn and the address as --san {cn}")
+            } else {
+                format!(
+                    "give the host name as the CN and the address as a SAN (--san {cn} or ip_address)"
+                )
+            };
             return Err(Error::Usage(format!(
-                "--cn {cn}: an IP address cannot be the server's CN; give the host name as --cn and the address as --san {cn}"
+                "{cn_source}: the CN {cn} is an IP address, which cannot be the server's CN; {fix}"
             )));
         }
         // The libvirt guide: "the hostname listed in the CN must also be duplicated as a
-        // DNSname entry".
-        if build::check_dns_name(&cn).is_ok() && !sans.contains(&San::Dns(cn.clone())) {
-            sans.insert(0, San::Dns(cn));
+        // DNSname entry". A CN that cannot be a DNS name would give a server certificate
+        // clients never match by its CN: refused. Internationalised names become A-labels.
+        let dns = crate::x509::idn::to_a_label(&cn).map_err(|e| {
+            Error::Usage(format!(
+                "{cn_source}: a server's CN is also its DNS name: {e}"
+            ))
+        })?;
+        if !sans.contains(&San::Dns(dns.clone())) {
+            sans.insert(0, San::Dns(dns));
         }
     }
     let profile = if server {
@@ -789,6 +1036,62 @@ pub fn leaf_spec(args: &LeafInput, t: Option<&Template>) -> Result<CertSpec, Err
     }
     spec.eku = Some(ekus);
     Ok(spec)
+}
+
+/// `--cn`/`--org` that contradict `--dn` (which gives the whole subject): exit 2 naming both.
+fn refuse_contradictions(args: &LeafInput, from_dn: &SubjectFields) -> Result<(), Error> {
+    let Some(dn) = &args.dn else {
+        return Ok(());
+    };
+    let has = |oid: &str| {
+        from_dn
+            .dn
+            .iter()
+            .flatten()
+            .find(|a| a.oid == oid)
+            .map(|a| match &a.value {
+                crate::x509::dn::AttributeValue::Text(t) => t.clone(),
+                _ => String::from("(binary)"),
+            })
+    };
+    if let (Some(cn), Some(in_dn)) = (&args.cn, has(build::attr::CN)) {
+        return Err(Error::Usage(format!(
+            "--cn {cn} and --dn {dn} both give the CN (the certificate would have two, CN={in_dn} and CN={cn}); put the CN in one of them"
+        )));
+    }
+    if let (Some(org), Some(in_dn)) = (&args.org, has(build::attr::O)) {
+        return Err(Error::Usage(format!(
+            "--org {org} and --dn {dn} both give the organization (the certificate would have O={in_dn} and O={org}); put it in one of them"
+        )));
+    }
+    Ok(())
+}
+
+/// A template's SANs name the host its `cn` names: reusing the template for another host with
+/// `--cn` (or `--dn`) would give that host a certificate valid for the template's names.
+/// Refused unless `--san` replaces them (or the template has none).
+fn refuse_foreign_template_sans(
+    args: &LeafInput,
+    subject: &SubjectFields,
+    t: &Template,
+) -> Result<(), Error> {
+    if !args.sans.is_empty() || t.sans.is_empty() {
+        return Ok(());
+    }
+    let Some(tcn) = t.subject.common_name() else {
+        return Ok(());
+    };
+    let cn = subject.common_name().unwrap_or_default();
+    if cn == tcn {
+        return Ok(());
+    }
+    let flag = if args.cn.is_some() { "--cn" } else { "--dn" };
+    let names: Vec<String> = t.sans.iter().map(|s| s.to_string()).collect();
+    Err(Error::Usage(format!(
+        "{flag} gives the CN {cn}, but {} names the host {tcn} and its SANs ({}) would be kept: the certificate would be valid for {tcn}'s names. Give this host's names with --san (they replace the template's), or remove the template's dns_name/ip_address lines",
+        t.path.display(),
+        names.join(", ")
+    )))
 }
 
 #[cfg(test)]
@@ -821,6 +1124,8 @@ mod tests {
             layout: Layout::Flat,
             root: PathBuf::from("/"),
             force: false,
+            key_group: None,
+            add_ca: false,
         };
         for text in [format!("{ca:?}"), format!("{leaf:?}"), format!("{ca:#?}")] {
             assert!(text.contains("<redacted>"), "{text}");

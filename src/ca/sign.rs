@@ -197,9 +197,12 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
                 mode: CERT_MODE,
                 what: WrittenKind::Cert(cert.der),
                 unchanged: false,
+                owner: None,
             }],
             role,
             warnings,
+            notes: Vec::new(),
+            qemu_group_hint: None,
         },
         csr,
         added_sans: added,
@@ -330,16 +333,20 @@ pub fn create_intermediate(
                 mode: CERT_MODE,
                 what: WrittenKind::Cert(cert.der),
                 unchanged: false,
+                owner: None,
             },
             Written {
                 path: key_path,
                 mode: KEY_MODE,
                 what: WrittenKind::Key(desc),
                 unchanged: false,
+                owner: None,
             },
         ],
         role: layout::Role::Ca,
         warnings,
+        notes: Vec::new(),
+        qemu_group_hint: None,
     })
 }
 

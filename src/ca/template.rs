@@ -612,8 +612,10 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
             }
             "dns_name" => {
                 need_value("a host name")?;
-                build::check_dns_name(&v).map_err(|e| err(path, r.line, e.to_string(), None))?;
-                dns.push(San::Dns(v));
+                // certtool converts internationalised names to A-labels (libidn2).
+                let a = crate::x509::idn::to_a_label(&v)
+                    .map_err(|e| err(path, r.line, e.to_string(), None))?;
+                dns.push(San::Dns(a));
             }
             "ip_address" => {
                 need_value("an address")?;

@@ -449,7 +449,11 @@ fn permissions(
                 )
                 .why("anyone who can read the key can impersonate this host; one who can write it can replace it. libvirt and QEMU load it anyway.")
                 .fix(if policy.qemu {
-                    format!("chmod 600 {p}   (or chmod 640 {p} && chgrp qemu {p} when QEMU runs unprivileged)")
+                    // Never name a group this machine does not have.
+                    match crate::consumer::qemu_user::hint_group() {
+                        Some(g) => format!("chmod 600 {p}   (or chmod 640 {p} && chgrp {g} {p} when QEMU runs unprivileged)"),
+                        None => format!("chmod 600 {p}   (or chmod 640 and chgrp to qemu.conf's `group` when QEMU runs unprivileged)"),
+                    }
                 } else {
                     format!("chmod 600 {p}")
                 }),

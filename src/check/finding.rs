@@ -260,6 +260,11 @@ pub const CODES: &[(&str, Class, &str)] = &[
         Class::Permissions,
         "a directory on the path to the credentials is writable by group or others, or foreign-owned",
     ),
+    (
+        "PKI-F18",
+        Class::MissingFile,
+        "an interrupted pkitool write (journal left by a killed run)",
+    ),
     ("PKI-T01", Class::Expired, "a leaf certificate has expired"),
     (
         "PKI-T02",
@@ -616,6 +621,7 @@ mod tests {
             include_str!("dn_acl.rs"),
             include_str!("crl.rs"),
             include_str!("validate.rs"),
+            include_str!("interrupted.rs"),
             include_str!("access.rs"),
             include_str!("../probe/mod.rs"),
             include_str!("../probe/judge.rs"),

@@ -12,6 +12,7 @@ pub mod crl;
 pub mod dn_acl;
 pub mod files;
 pub mod hostname;
+pub mod interrupted;
 pub mod keypair;
 pub mod time;
 
@@ -678,6 +679,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     check_crl(layout, &cas, &targets, policy, opts, &mut tally, &mut out);
     check_dh_params(layout, policy, &mut tally, &mut out);
     unreachable_identities(layout, &mut out);
+    interrupted::check(layout, &mut out);
     for d in &layout.deploy_dirs {
         files::dir_permissions(d, &mut out);
         stray_ca_keys(d, &cas.certs, layout, &mut out);

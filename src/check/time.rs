@@ -22,7 +22,11 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
             c.f(
                 if is_ca { "PKI-T03" } else { "PKI-T01" },
                 Severity::Error,
-                format!("expired on {} ({days} days ago)", fmt_ts(na)),
+                format!(
+                    "expired on {} ({days} day{} ago)",
+                    fmt_ts(na),
+                    if days == 1 { "" } else { "s" }
+                ),
             )
             .why(format!(
                 "libvirt and QEMU refuse to load it: \"The {what} certificate {p} has expired\"; peers reject it: \"The certificate has expired\"{}",
@@ -69,12 +73,31 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
     }
 }
 
+/// A duration in words, rounded to the nearest unit (a certificate issued with `--days 5` and
+/// checked a second later expires "in 5 days", not 4), singular for one.
 fn human_secs(s: i64) -> String {
-    if s >= 2 * 86_400 {
-        format!("{} days", s / 86_400)
+    let unit = |n: i64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    if s >= 2 * 86_400 - 43_200 {
+        unit((s + 43_200) / 86_400, "day")
     } else if s >= 3600 {
-        format!("{} hours", s / 3600)
+        unit((s + 1800) / 3600, "hour")
     } else {
-        format!("{} minutes", (s / 60).max(1))
+        unit(((s + 30) / 60).max(1), "minute")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_secs;
+
+    #[test]
+    fn rounded_and_singular() {
+        assert_eq!(human_secs(5 * 86_400 - 2), "5 days");
+        assert_eq!(human_secs(2 * 86_400), "2 days");
+        assert_eq!(human_secs(3600), "1 hour");
+        assert_eq!(human_secs(30 * 3600), "30 hours");
+        assert_eq!(human_secs(61), "1 minute");
+        assert_eq!(human_secs(5), "1 minute");
+        assert_eq!(human_secs(150), "3 minutes");
     }
 }

@@ -73,11 +73,18 @@ pub fn parse_at(s: &str) -> Result<time::OffsetDateTime> {
     } else {
         s.to_string()
     };
-    time::OffsetDateTime::parse(&full, &Rfc3339).map_err(|e| {
-        Error::Usage(format!(
-            "--at {s}: not an RFC 3339 time (e.g. 2027-01-31T00:00:00Z or 2027-01-31): {e}"
-        ))
-    })
+    if let Ok(t) = time::OffsetDateTime::parse(&full, &Rfc3339) {
+        return Ok(t);
+    }
+    // A date and time without an offset is taken as UTC.
+    let local = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(s, &local)
+        .map(|t| t.assume_utc())
+        .map_err(|_| {
+            Error::Usage(format!(
+                "--at {s}: expected a date (2027-01-31), a UTC date and time (2027-01-31T00:00:00, 2027-01-31T00:00:00Z) or one with an offset (2027-01-31T02:00:00+02:00)"
+            ))
+        })
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -19,8 +19,8 @@ pub mod sign;
 pub mod template;
 pub mod validate;
 
-use crate::ca::provision::{Layout, Outcome};
-use crate::cli::{Cli, Command, KeyTypeArg, LayoutArg};
+use crate::ca::provision::Outcome;
+use crate::cli::{Cli, Command, KeyTypeArg};
 use crate::x509::keys::KeyType;
 use crate::{Error, Result};
 
@@ -65,18 +65,19 @@ impl From<KeyTypeArg> for KeyType {
     }
 }
 
-/// The naming scheme `--layout` names.
-fn layout_of(a: LayoutArg) -> Layout {
-    match a {
-        LayoutArg::Flat => Layout::Flat,
-        LayoutArg::Qemu => Layout::Qemu,
-        LayoutArg::Libvirt => Layout::Libvirt,
-    }
-}
-
 /// Prints a provisioning outcome on stdout; exit status 0.
 fn print_provisioned(outcome: &Outcome) -> Result<u8> {
     crate::report::provision::print_outcome(&mut anstream::stdout().lock(), outcome)
         .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
     Ok(0)
+}
+
+/// The naming scheme `--layout` names.
+fn layout_of(a: crate::cli::LayoutArg) -> crate::ca::provision::Layout {
+    use crate::ca::provision::Layout;
+    match a {
+        crate::cli::LayoutArg::Flat => Layout::Flat,
+        crate::cli::LayoutArg::Qemu => Layout::Qemu,
+        crate::cli::LayoutArg::Libvirt => Layout::Libvirt,
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod allowlist;
 pub mod gnutls;
+pub mod qemu_user;
 pub mod rules;
 pub mod version;
 

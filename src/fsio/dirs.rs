@@ -387,6 +387,23 @@ pub fn write_tree(
     write_with_hook(dirs, files, force, |_| {})
 }
 
+/// [`write_tree`] that also keeps the interrupted-set journal ([`crate::journal`]) in
+/// `journal_dir` during the renames of a set of two or more files, so a run killed between two
+/// renames is completed by the next one ([`crate::journal::recover`]).
+pub fn write_tree_journaled(
+    dirs: &[(PathBuf, u32)],
+    files: &[PlannedFile],
+    force: bool,
+    journal_dir: &Path,
+) -> Result<Vec<bool>, WriteError> {
+    let mut created = Vec::new();
+    let res = write_inner(dirs, files, force, |_| {}, &mut created, Some(journal_dir));
+    if res.is_err() {
+        remove_created(&created);
+    }
+    res
+}
+
 /// A temporary file not yet renamed into place (removed on drop).
 struct Temp<'a> {
     dir: &'a File,
@@ -476,7 +493,7 @@ fn write_with_hook(
     before_rename: impl Fn(usize),
 ) -> Result<Vec<bool>, WriteError> {
     let mut created = Vec::new();
-    let res = write_inner(dirs, files, force, before_rename, &mut created);
+    let res = write_inner(dirs, files, force, before_rename, &mut created, None);
     if res.is_err() {
         remove_created(&created);
     }
@@ -489,6 +506,7 @@ fn write_inner(
     force: bool,
     before_rename: impl Fn(usize),
     created: &mut Vec<Created>,
+    journal_dir: Option<&Path>,
 ) -> Result<Vec<bool>, WriteError> {
     // 0. Directory handles: the directories to create, then every file's directory.
     let mut handles: Vec<(PathBuf, File)> = Vec::new();
@@ -583,6 +601,24 @@ fn write_inner(
         if let Some(gid) = f.gid {
             std::os::unix::fs::fchown(&t.file, None, Some(gid))
                 .map_err(io_err(&f.path, "cannot set the group"))?;
+        } else if force
+            && let Ok(st) = nix::sys::stat::fstatat(dir, targets[i].1, AtFlags::AT_SYMLINK_NOFOLLOW)
+            && is_kind(st_mode(&st), SFlag::S_IFREG)
+        {
+            // --force keeps the owner, group and mode of the file it replaces (an operator's
+            // root:qemu 0640 key stays so), still before any byte is written.
+            let me = nix::unistd::geteuid().as_raw();
+            let uid = (st.st_uid != me).then_some(st.st_uid);
+            std::os::unix::fs::fchown(&t.file, uid, Some(st.st_gid))
+                .map_err(io_err(&f.path, "cannot keep the replaced file's owner"))?;
+            // A key's mode is kept only while it stays private to owner and group (no group
+            // write, nothing for others): --force never carries a 0644 key (or a planted hard
+            // link's mode) over to a new key.
+            let old = st_mode(&st) & 0o7777;
+            let keep = f.mode & 0o077 != 0 || old & 0o027 == 0;
+            let m = if keep { old } else { f.mode & 0o7777 };
+            nix::sys::stat::fchmod(t.file.as_fd(), Mode::from_bits_truncate(m))
+                .map_err(errno_err(&f.path, "cannot keep the replaced file's mode"))?;
         }
         t.file
             .write_all(&f.contents)
@@ -637,6 +673,67 @@ fn write_inner(
         }
     }
 
+    // The journal of a set of two or more renames: from here a killed run is completed by the
+    // next one.
+    // Written through the first file's directory handle (never by path: a directory swapped
+    // for a symlink cannot redirect it).
+    let journaled: Option<&File> = match journal_dir {
+        Some(_) if temps.len() > 1 => {
+            let text: String = temps
+                .iter()
+                .filter_map(|t| {
+                    let path = &files[t.target].path;
+                    let parent = parent_of(path);
+                    let parent = std::fs::canonicalize(parent).ok()?;
+                    let target = parent.join(path.file_name()?);
+                    let temp = parent.join(t.name.as_ref()?);
+                    let backup = backups
+                        .iter()
+                        .find(|(bi, _)| *bi == t.target)
+                        .map(|(_, b)| parent.join(b))
+                        .unwrap_or_default();
+                    let line = format!(
+                        "{}\t{}\t{}\n",
+                        target.to_str()?,
+                        temp.to_str()?,
+                        backup.to_str()?
+                    );
+                    (line.matches('\t').count() == 2 && line.matches('\n').count() == 1)
+                        .then_some(line)
+                })
+                .collect();
+            let dir = &handles[targets[temps[0].target].0].1;
+            let jpath = parent_of(&files[temps[0].target].path).join(crate::journal::JOURNAL);
+            let res = (|| -> Result<(), Errno> {
+                let name = random_name("journal").map_err(|_| Errno::EIO)?;
+                let fd = nix::fcntl::openat(
+                    dir,
+                    name.as_os_str(),
+                    OFlag::O_WRONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )?;
+                let mut f = File::from(fd);
+                let ok = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                if ok.is_err() {
+                    let _ =
+                        nix::unistd::unlinkat(dir, name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+                    return Err(Errno::EIO);
+                }
+                nix::fcntl::renameat(dir, name.as_os_str(), dir, crate::journal::JOURNAL)
+            })();
+            if let Err(e) = res {
+                cleanup_backups(&backups);
+                return Err(errno_err(&jpath, "cannot write the journal")(e));
+            }
+            Some(dir)
+        }
+        _ => None,
+    };
+
     // 4. Rename into place; undo on the first failure.
     let mut renamed: Vec<usize> = Vec::new();
     for mut t in temps {
@@ -664,6 +761,10 @@ fn write_inner(
                 let _ =
                     nix::fcntl::renameat(&handles[bd].1, backup.as_os_str(), &handles[bd].1, bn);
             }
+            if let Some(jd) = journaled {
+                let _ =
+                    nix::unistd::unlinkat(jd, crate::journal::JOURNAL, UnlinkatFlags::NoRemoveDir);
+            }
             return Err(if e == Errno::EEXIST {
                 WriteError::AlreadyExists {
                     path: files[i].path.clone(),
@@ -682,6 +783,9 @@ fn write_inner(
             .1
             .sync_all()
             .map_err(io_err(&handles[i].0, "cannot fsync the directory"))?;
+    }
+    if let Some(jd) = journaled {
+        let _ = nix::unistd::unlinkat(jd, crate::journal::JOURNAL, UnlinkatFlags::NoRemoveDir);
     }
     Ok(unchanged)
 }

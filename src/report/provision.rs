@@ -12,6 +12,7 @@ use crate::ca::provision::{Outcome, WrittenKind};
 use crate::layout;
 use crate::quoting::DnForms;
 use crate::quoting::terminal::{escape as esc, path as term_path};
+use crate::x509::idn;
 
 /// SHA-256 fingerprint as `AB:CD:...`.
 pub fn fingerprint(der: &[u8]) -> String {
@@ -84,8 +85,11 @@ pub fn print_outcome(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         writeln!(out, "warning: {}", esc(w))?;
     }
     let leaf_dn = print_files(out, o)?;
+    for n in &o.notes {
+        writeln!(out, "  {n}")?;
+    }
     writeln!(out)?;
-    print_destinations(out, o.role)?;
+    print_destinations(out, o.role, o.qemu_group_hint.as_deref())?;
     if o.role == layout::Role::Client
         && let Some(dn) = leaf_dn
     {
@@ -110,7 +114,17 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
         } else {
             ""
         };
-        writeln!(out, "  {}  mode {:04o}{state}", term_path(&f.path), f.mode)?;
+        let owner = f
+            .owner
+            .as_deref()
+            .map(|o| format!(" {}", esc(o)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  mode {:04o}{owner}{state}",
+            term_path(&f.path),
+            f.mode
+        )?;
         match &f.what {
             WrittenKind::Key(desc) => writeln!(out, "    private key: {desc}")?,
             WrittenKind::Cert(der) => {
@@ -122,7 +136,15 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
                     writeln!(out, "    issuer:   {}", esc(&facts.issuer))?;
                 }
                 if !facts.sans.is_empty() {
-                    writeln!(out, "    SANs:     {}", esc(&facts.sans.join(", ")))?;
+                    let sans: Vec<String> = facts
+                        .sans
+                        .iter()
+                        .map(|s| match s.strip_prefix("DNS:").and_then(idn::to_unicode) {
+                            Some(u) => format!("{s} ({u})"),
+                            None => s.clone(),
+                        })
+                        .collect();
+                    writeln!(out, "    SANs:     {}", esc(&sans.join(", ")))?;
                 }
                 writeln!(
                     out,
@@ -141,7 +163,18 @@ fn print_files(out: &mut impl Write, o: &Outcome) -> std::io::Result<Option<Stri
 }
 
 /// Where the files of this role go on the hosts.
-fn print_destinations(out: &mut impl Write, role: layout::Role) -> std::io::Result<()> {
+fn print_destinations(
+    out: &mut impl Write,
+    role: layout::Role,
+    qemu_group: Option<&str>,
+) -> std::io::Result<()> {
+    // A hint never names a group this machine does not have.
+    let key_hint = match qemu_group {
+        Some(g) => format!(
+            "           (QEMU runs unprivileged: its key must be root:{g} 0640, pkitool issue ... --group {g})"
+        ),
+        None => "           (QEMU runs unprivileged: its key must be readable by qemu.conf's `group`, pkitool issue ... --group GROUP)".to_string(),
+    };
     let lines: &[&str] = match role {
         layout::Role::Ca => &[
             "Install the CA certificate on every server and client:",
@@ -154,7 +187,7 @@ fn print_destinations(out: &mut impl Write, role: layout::Role) -> std::io::Resu
             "  libvirt: /etc/pki/CA/cacert.pem (0644), /etc/pki/libvirt/servercert.pem (0644),",
             "           /etc/pki/libvirt/private/serverkey.pem (0600)",
             "  QEMU:    /etc/pki/qemu/ca-cert.pem, server-cert.pem, server-key.pem",
-            "           (the key readable by the QEMU user, e.g. root:qemu 0640)",
+            &key_hint,
         ],
         layout::Role::Client => &[
             "On the client host:",

@@ -236,8 +236,7 @@ impl San {
         if let Some(ip) = bracketed.and_then(|b| b.parse::<IpAddr>().ok()) {
             return Ok(San::Ip(ip));
         }
-        check_dns_name(s)?;
-        Ok(San::Dns(s.to_string()))
+        Ok(San::Dns(super::idn::to_a_label(s)?))
     }
 
     /// The GeneralName DER.

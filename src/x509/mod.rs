@@ -6,5 +6,6 @@ pub mod crl;
 pub mod csr;
 pub mod der;
 pub mod dn;
+pub mod idn;
 pub mod keys;
 pub mod load;

@@ -14,6 +14,8 @@ mod man;
 mod peers;
 mod probe;
 mod provision;
+mod provisioning;
+mod readme_guide;
 mod robust;
 mod security;
 mod util;

@@ -1,4 +1,4 @@
-//! man/ holds the pages `pkitool man` writes (clap_mangen, from the clap definitions): one page
+//! man/ holds the pages `pkitool man` writes (rendered from the clap definitions by `pkitool::commands::man::pages`): one page
 //! `pkitool.1` plus one page per subcommand (`pkitool-init-ca.1`, ...). The .deb ships man/, and
 //! `cargo install` users run `pkitool man --out DIR`, so the committed files and the binary's
 //! output must be the same bytes.
@@ -97,6 +97,7 @@ fn one_page_per_subcommand_naming_every_flag() {
             "pkitool-revoke.1",
             "pkitool-show.1",
             "pkitool-sign.1",
+            "pkitool-template-show.1",
             "pkitool-template.1",
             "pkitool-validate.1",
             "pkitool.1",
@@ -107,7 +108,13 @@ fn one_page_per_subcommand_naming_every_flag() {
         let sub = name.trim_start_matches("pkitool-").trim_end_matches(".1");
         let page = String::from_utf8_lossy(&pages[*name]).into_owned();
         assert!(page.contains(".TH"), "{name} is not roff");
-        let help = util::ok(&pkitool([sub, "--help"]));
+        // Nested subcommands have their own page: pkitool-template-show.1.
+        let mut args: Vec<&str> = match sub {
+            "template-show" => vec!["template", "show"],
+            s => vec![s],
+        };
+        args.push("--help");
+        let help = util::ok(&pkitool(&args));
         let flags: Vec<&str> = help
             .split(|c: char| c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == '<')
             .filter(|w| {
@@ -151,4 +158,124 @@ fn man_refuses_to_overwrite_a_different_page_without_force() {
         fs::read(&page).unwrap(),
         fs::read(man_dir().join("pkitool.1")).unwrap()
     );
+}
+
+fn page(name: &str) -> String {
+    String::from_utf8(generated()[name].clone()).expect("utf-8 page")
+}
+
+#[test]
+fn every_page_reference_exists_and_sections_are_there() {
+    let pages = generated();
+    for (name, body) in &pages {
+        let text = String::from_utf8_lossy(body);
+        for section in [
+            "SYNOPSIS",
+            "OPTIONS",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "SEE ALSO",
+        ] {
+            assert!(
+                text.contains(&format!(".SH {section}")),
+                "{name}: no {section}"
+            );
+        }
+        assert!(
+            text.contains("NO_COLOR") && text.contains("\n.TP\nCI\n"),
+            "{name}: ENVIRONMENT lacks NO_COLOR/CI"
+        );
+        // Every pkitool page it names (\fBpkitool\-x\fR(1)) exists.
+        for (i, _) in text.match_indices("\\fBpkitool") {
+            let rest = &text[i + 3..];
+            let Some(end) = rest.find("\\fR") else {
+                continue;
+            };
+            if !rest[end..].starts_with("\\fR(1)") {
+                continue;
+            }
+            let page = rest[..end].replace("\\-", "-");
+            if page.contains(' ') {
+                continue;
+            }
+            assert!(
+                pages.contains_key(&format!("{page}.1")),
+                "{name} refers to {page}(1), which does not exist"
+            );
+        }
+    }
+    let issue = page("pkitool-issue.1");
+    let synopsis =
+        &issue[issue.find(".SH SYNOPSIS").unwrap()..issue.find(".SH DESCRIPTION").unwrap()];
+    for want in [
+        "[\\fB\\-\\-dir\\fR \\fIDIR\\fR]",
+        "[\\fB\\-\\-san\\fR \\fINAME_OR_IP\\fR]...",
+        "[\\fB\\-\\-layout\\fR \\fIflat|qemu|libvirt\\fR]",
+        "\\fIserver|client\\fR",
+        "[\\fB\\-\\-force\\fR]",
+    ] {
+        assert!(
+            synopsis.contains(want),
+            "issue SYNOPSIS lacks {want}:\n{synopsis}"
+        );
+    }
+    let validate = page("pkitool-validate.1");
+    assert!(
+        validate.contains("[\\fIPATH\\fR]..."),
+        "validate SYNOPSIS: [PATH]..."
+    );
+    assert!(page("pkitool-template.1").contains("\\fBpkitool\\-template\\-show\\fR(1)"));
+}
+
+/// The EXAMPLES of every page run as printed (after the setup the pages assume: a CA in `ca`,
+/// a server and client in the staged tree `stage`, made by the first page's example).
+#[test]
+fn man_page_examples_run() {
+    let d = util::tmpdir();
+    let p = d.path();
+    let bin = Path::new(util::PKITOOL).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let sh = |script: &str| {
+        let o = std::process::Command::new("sh")
+            .args(["-ec", script])
+            .current_dir(p)
+            .env("PATH", &path)
+            .env("CA_PASSWORD", "example password")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (o.status.code(), util::stdout(&o), util::stderr(&o))
+    };
+    let order = [
+        "pkitool",
+        "pkitool init-ca",
+        "pkitool issue",
+        "pkitool template",
+        "pkitool template show",
+        "pkitool dn",
+        "pkitool show",
+        "pkitool match-dn",
+        "pkitool validate",
+        "pkitool completions",
+        "pkitool man",
+    ];
+    let mut ran = 0;
+    for full in order {
+        for (_, cmd) in pkitool::commands::man::examples(full) {
+            let (code, out, err) = sh(cmd);
+            // validate may report findings (exit 1); anything else must succeed.
+            let fine = code == Some(0) || (cmd.contains("validate") && code == Some(1));
+            assert!(
+                fine,
+                "example of {full}: {cmd}\nexit {code:?}\n{out}\n{err}"
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 12, "{ran} examples");
 }
