@@ -676,7 +676,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__probe)
-            opts="-h -V --service --ca --hostname --client-cert --client-key --pkipath --timeout --at --warn-within --consumers --strict --format --help --version"
+            opts="-q -h -V --service --ca --hostname --client-cert --client-key --pkipath --timeout --at --warn-within --consumers --strict --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

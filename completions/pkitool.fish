@@ -226,6 +226,7 @@ json\t'Machine-readable JSON (a versioned contract, see the README)'
 sarif\t'SARIF 2.1.0, for GitHub code scanning and other SARIF consumers'
 junit\t'JUnit XML, for GitLab and Jenkins test reports'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -l strict -d 'Exit 1 on warnings too'
+complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -s q -l quiet -d 'Print only errors, warnings and the summary line (--format text only)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pkitool -n "__fish_pkitool_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -683,6 +683,9 @@ pub struct ProbeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Print only errors, warnings and the summary line (--format text only).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Shells `pkitool completions` writes scripts for.

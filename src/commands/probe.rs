@@ -99,6 +99,12 @@ pub fn options(args: &ProbeArgs) -> Result<ProbeOptions> {
 
 /// Runs `probe`: prints the report and returns the exit status.
 pub fn run(args: &ProbeArgs) -> Result<u8> {
+    if args.quiet && args.format != ReportFormat::Text {
+        return Err(Error::Usage(
+            "--quiet applies to --format text only (json, sarif and junit are complete reports)"
+                .into(),
+        ));
+    }
     let outcome = probe::evaluate(&options(args)?)?;
     let mut stdout = anstream::stdout();
     let written = {
@@ -117,6 +123,9 @@ pub fn run(args: &ProbeArgs) -> Result<u8> {
             ReportFormat::Junit => {
                 let report = crate::report::probe::data(&outcome);
                 stdout.write_all(crate::report::junit::render(&report, args.strict).as_bytes())
+            }
+            ReportFormat::Text if args.quiet => {
+                crate::report::probe::text_quiet(&mut stdout, &outcome)
             }
             ReportFormat::Text => crate::report::probe::text(&mut stdout, &outcome),
         }

@@ -141,10 +141,8 @@ pub fn text(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     let dim = Style::new().dimmed();
     let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
     let red = sev_style(Severity::Error);
-    let mut certs = 0;
     for e in &o.endpoints {
         let s = &e.session;
-        certs += s.chain.len();
         writeln!(
             w,
             "{bold}{} {}{bold:#} {dim}({} ms){dim:#}",
@@ -218,30 +216,7 @@ pub fn text(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             )?;
         }
     }
-    let all = o.counts();
-    let failed = o
-        .endpoints
-        .iter()
-        .filter(|e| e.session.failure.is_some())
-        .count();
-    let st = if all.errors > 0 {
-        sev_style(Severity::Error)
-    } else if all.warnings > 0 {
-        sev_style(Severity::Warning)
-    } else {
-        green
-    };
-    writeln!(
-        w,
-        "{st}summary{st:#}: {}, {}, {} in {} ({} failed), {} (at {})",
-        plural(all.errors, "error"),
-        plural(all.warnings, "warning"),
-        plural(all.notes, "note"),
-        plural(o.endpoints.len(), "endpoint"),
-        failed,
-        plural(certs, "certificate"),
-        o.evaluated_at
-    )
+    summary(w, o)
 }
 
 #[derive(Serialize)]
@@ -384,6 +359,66 @@ pub fn json(o: &Outcome) -> String {
     });
     s.push('\n');
     s
+}
+
+/// The summary line: counts of findings, endpoints (and how many failed) and certificates.
+fn summary(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+    let certs: usize = o.endpoints.iter().map(|e| e.session.chain.len()).sum();
+    let all = o.counts();
+    let failed = o
+        .endpoints
+        .iter()
+        .filter(|e| e.session.failure.is_some())
+        .count();
+    let st = if all.errors > 0 {
+        sev_style(Severity::Error)
+    } else if all.warnings > 0 {
+        sev_style(Severity::Warning)
+    } else {
+        green
+    };
+    writeln!(
+        w,
+        "{st}summary{st:#}: {}, {}, {} in {} ({} failed), {} (at {})",
+        plural(all.errors, "error"),
+        plural(all.warnings, "warning"),
+        plural(all.notes, "note"),
+        plural(o.endpoints.len(), "endpoint"),
+        failed,
+        plural(certs, "certificate"),
+        o.evaluated_at
+    )
+}
+
+/// `probe --quiet`: one line per error and warning (its endpoint, code and message, then its
+/// fix), and the summary line; a clean run prints only the summary.
+pub fn text_quiet(w: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
+    let dim = Style::new().dimmed();
+    for e in &o.endpoints {
+        let label = e.session.target.label();
+        let mut fs: Vec<&Finding> = e
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .collect();
+        fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in fs {
+            let st = sev_style(f.severity);
+            writeln!(
+                w,
+                "{st}{}{st:#} {dim}{}{dim:#} {} {label}: {}",
+                f.severity.as_str(),
+                f.code,
+                e.session.target.service.as_str(),
+                esc(&f.message)
+            )?;
+            if !f.fix.is_empty() {
+                writeln!(w, "  {dim}fix{dim:#} {}", esc(&f.fix))?;
+            }
+        }
+    }
+    summary(w, o)
 }
 
 /// The generic report data of a probe run, for `--format sarif` and `--format junit`: one group

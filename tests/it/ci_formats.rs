@@ -1131,3 +1131,47 @@ fn probe_reports_in_sarif_and_junit_too() {
         .collect();
     assert_eq!(failures, vec!["PKI-N01".to_string()], "{j:#}");
 }
+
+/// `probe --quiet`: the failed endpoint's error line, its fix, and the summary line; nothing
+/// else. Refused with another format.
+#[test]
+fn probe_quiet_prints_errors_and_the_summary_only() {
+    let port = crate::peers::free_port().to_string();
+    let target = format!("127.0.0.1:{port}");
+    let o = pkitool([
+        "probe",
+        "--service",
+        "tls",
+        "--timeout",
+        "2",
+        "--quiet",
+        &target,
+    ]);
+    util::status(&o, 1);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("error PKI-N01 tls 127.0.0.1:"),
+        "{out}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("summary: 1 error")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().all(|l| l.starts_with("error ")
+            || l.starts_with("  fix ")
+            || l.starts_with("summary: ")),
+        "{out}"
+    );
+    let full = pkitool(["probe", "--service", "tls", "--timeout", "2", &target]);
+    assert!(
+        stdout(&full).lines().count() > lines.len(),
+        "--quiet must print less"
+    );
+    let o = pkitool(["probe", "--quiet", "--format", "json", &target]);
+    util::status(&o, 2);
+    assert!(stderr(&o).contains("--quiet"), "{}", stderr(&o));
+}
