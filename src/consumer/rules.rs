@@ -574,6 +574,129 @@ mod tests {
     }
 
     #[test]
+    fn key_families_and_their_names() {
+        assert_eq!(KeyAlg::of_oid("1.2.840.113549.1.1.1"), KeyAlg::Rsa);
+        assert_eq!(KeyAlg::of_oid("1.2.840.113549.1.1.10"), KeyAlg::Rsa);
+        assert_eq!(KeyAlg::of_oid("1.2.840.10045.2.1"), KeyAlg::Ec);
+        assert_eq!(KeyAlg::of_oid("1.3.101.112"), KeyAlg::Ed);
+        assert_eq!(KeyAlg::of_oid("1.3.101.113"), KeyAlg::Ed);
+        assert_eq!(KeyAlg::of_oid("1.2.840.10040.4.1"), KeyAlg::Other);
+        let names: Vec<&str> = [KeyAlg::Rsa, KeyAlg::Ec, KeyAlg::Ed, KeyAlg::Other]
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(names, ["RSA", "ECDSA", "EdDSA", "other"]);
+    }
+
+    #[test]
+    fn other_stacks_and_leaf_messages_name_the_role() {
+        assert!(other_stacks_refuse(Rule::LeafPurpose).is_some_and(|t| t.contains("OpenSSL")));
+        assert!(
+            other_stacks_refuse(Rule::LeafDigitalSignature).is_some_and(|t| t.contains("TLS 1.3"))
+        );
+        for r in [
+            Rule::CaBasicConstraints,
+            Rule::CaIsCa,
+            Rule::CaCertSign,
+            Rule::LeafNotCa,
+            Rule::LeafKeyEncipherment,
+        ] {
+            assert_eq!(other_stacks_refuse(r), None, "{r:?}");
+        }
+        let ca_leaf = facts(Some(true), None, None, KeyAlg::Ec);
+        let m =
+            |role| judge(&ca_leaf, role, Consumer::Qemu, Version::new(10, 0, 2))[0].message("x");
+        assert!(m(Role::Client).ends_with("we need one for a client"));
+        assert!(m(Role::Server).ends_with("we need one for a server"));
+        // The purpose a role needs: a client-only EKU is refused for a server, not for a client.
+        let client_only = ExtKeyUsage {
+            critical: true,
+            server: false,
+            client: true,
+            any: false,
+            other: false,
+        };
+        let f = facts(None, None, Some(client_only), KeyAlg::Ec);
+        assert!(refuses(
+            &f,
+            Role::Server,
+            Consumer::Qemu,
+            Version::new(10, 0, 2)
+        ));
+        assert!(!refuses(
+            &f,
+            Role::Client,
+            Consumer::Qemu,
+            Version::new(10, 0, 2)
+        ));
+        // Ranges: only the rule asked about counts.
+        let both = facts(
+            Some(true),
+            Some((false, true, false, true)),
+            None,
+            KeyAlg::Ec,
+        );
+        assert_eq!(
+            ranges_accepting(&both, Role::Server, Rule::LeafNotCa, Consumer::Qemu),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            ranges_accepting(
+                &both,
+                Role::Server,
+                Rule::LeafKeyEncipherment,
+                Consumer::Qemu
+            ),
+            vec!["QEMU 10.0.7+ (10.0 stable)", "QEMU 10.2+"]
+        );
+    }
+
+    #[test]
+    fn show_notes_for_a_ca_that_cannot_sign_a_chain() {
+        let v = Version::new(10, 0, 2);
+        // Non-critical KU without keyCertSign: accepted at load, but no chain through it.
+        let soft = facts(
+            Some(true),
+            Some((false, true, true, false)),
+            None,
+            KeyAlg::Ec,
+        );
+        let (ok, notes) = role_notes(&soft, Role::Ca, Consumer::Qemu, v);
+        assert!(!ok);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        // Critical: refused at load; the refusal is the note, not the chain remark.
+        let hard = facts(
+            Some(true),
+            Some((false, true, true, true)),
+            None,
+            KeyAlg::Ec,
+        );
+        let (ok, notes) = role_notes(&hard, Role::Ca, Consumer::Qemu, v);
+        assert!(!ok);
+        assert!(
+            notes.iter().all(|n| !n.contains("not trusted")),
+            "{notes:?}"
+        );
+        // A leaf's role never gets the CA remark.
+        let leaf = facts(
+            Some(false),
+            Some((false, true, true, false)),
+            None,
+            KeyAlg::Ec,
+        );
+        let (ok, notes) = role_notes(&leaf, Role::Server, Consumer::Qemu, v);
+        assert!(ok && notes.is_empty(), "{notes:?}");
+        // A CA without a key usage extension can sign.
+        let (ok, notes) = role_notes(
+            &facts(Some(true), None, None, KeyAlg::Ec),
+            Role::Ca,
+            Consumer::Qemu,
+            v,
+        );
+        assert!(ok && notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
     fn ca_rules_and_bundle_limits() {
         assert_eq!(
             judge(

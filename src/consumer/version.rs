@@ -138,11 +138,6 @@ impl Consumers {
         }
         Ok(out)
     }
-
-    /// `libvirt 9.0.0, QEMU 10.0.2`.
-    pub fn describe(&self) -> String {
-        format!("libvirt {}, QEMU {}", self.libvirt, self.qemu)
-    }
 }
 
 /// The label of the version range `v` falls in.
@@ -181,6 +176,20 @@ mod tests {
                 .unwrap_err()
                 .contains("NAME=VERSION")
         );
+    }
+
+    #[test]
+    fn names_and_display() {
+        assert_eq!(Consumer::Libvirt.name(), "libvirt");
+        assert_eq!(Consumer::Qemu.name(), "QEMU");
+        assert_eq!(Version::new(10, 0, 2).to_string(), "10.0.2");
+        assert_eq!(
+            Consumers::default().version(Consumer::Qemu).to_string(),
+            "10.0.2"
+        );
+        // Only digits: Rust's integer parser would take a sign.
+        assert_eq!(Version::parse("+10.2"), None);
+        assert_eq!(Version::parse("10.+2"), None);
     }
 
     #[test]
