@@ -39,6 +39,39 @@ const FEDORA: DistroDefault = DistroDefault {
     group: "qemu",
 };
 
+/// Every distribution default pkitool knows, most common first.
+pub const KNOWN_DEFAULTS: [DistroDefault; 2] = [DEBIAN, FEDORA];
+
+/// The os-release file under `root` and the distribution default it names, if any.
+fn os_release_default(root: &Path) -> (Option<PathBuf>, Option<DistroDefault>) {
+    let os_release = ["etc/os-release", "usr/lib/os-release"]
+        .iter()
+        .map(|p| layout::under_root(root, p))
+        .find(|p| p.exists());
+    let found = os_release.as_ref().and_then(|p| {
+        let text = fsio::read_limited(p, 64 * 1024).ok()?;
+        distro_default(&String::from_utf8_lossy(&text))
+    });
+    (os_release, found)
+}
+
+/// The users QEMU may run as when qemu.conf sets no `user`, to look up in that order: the
+/// default of the distribution under `root` when its os-release names one, then every known
+/// default.
+pub fn default_users(root: &Path) -> Vec<&'static str> {
+    let mut users: Vec<&'static str> = os_release_default(root)
+        .1
+        .map(|d| d.user)
+        .into_iter()
+        .collect();
+    for d in KNOWN_DEFAULTS {
+        if !users.contains(&d.user) {
+            users.push(d.user);
+        }
+    }
+    users
+}
+
 /// The default for an os-release file's `ID` and `ID_LIKE` words.
 pub fn distro_default(os_release: &str) -> Option<DistroDefault> {
     let mut words = Vec::new();
@@ -110,14 +143,8 @@ pub fn qemu_group(root: &Path) -> Result<(String, GroupSource), String> {
     {
         return Ok((g.clone(), GroupSource::QemuConf(path.clone())));
     }
-    let os_release = ["etc/os-release", "usr/lib/os-release"]
-        .iter()
-        .map(|p| layout::under_root(root, p))
-        .find(|p| p.exists());
-    let found = os_release.as_ref().and_then(|p| {
-        let text = fsio::read_limited(p, 64 * 1024).ok()?;
-        distro_default(&String::from_utf8_lossy(&text)).map(|d| (p.clone(), d))
-    });
+    let (os_release, default) = os_release_default(root);
+    let found = os_release.clone().zip(default);
     let distro = match &os_release {
         Some(p) => format!(
             "{} names no distribution whose default pkitool knows",
@@ -207,6 +234,20 @@ mod tests {
         let r = distro_default("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n").unwrap();
         assert_eq!(r.group, "qemu");
         assert_eq!(distro_default("ID=arch\n"), None);
+    }
+
+    #[test]
+    fn default_users_put_the_distributions_first() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        assert_eq!(default_users(root), ["libvirt-qemu", "qemu"]);
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(
+            root.join("etc/os-release"),
+            "ID=rocky\nID_LIKE=\"rhel centos fedora\"\n",
+        )
+        .unwrap();
+        assert_eq!(default_users(root), ["qemu", "libvirt-qemu"]);
     }
 
     #[test]

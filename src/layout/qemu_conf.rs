@@ -301,8 +301,8 @@ fn lines(root: &std::path::Path, rel: &str) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
-/// Resolves qemu.conf's `user` and `group` (default: `libvirt-qemu`, Debian's build default,
-/// else `qemu`, Fedora's). `None` when the user is not found (nothing can be checked as it).
+/// Resolves qemu.conf's `user` and `group` (default: the distribution's, from
+/// [`crate::consumer::qemu_user::default_users`]). `None` when the user is not found (nothing can be checked as it).
 pub fn account(root: &std::path::Path, conf: &QemuConf) -> Option<Account> {
     let passwd = lines(root, "etc/passwd");
     let groups = lines(root, "etc/group");
@@ -331,7 +331,7 @@ pub fn account(root: &std::path::Path, conf: &QemuConf) -> Option<Account> {
             let (n, uid, g) = lookup_user(u)?;
             (n, uid, g, format!("qemu.conf user = \"{u}\""))
         }
-        None => ["libvirt-qemu", "qemu"].iter().find_map(|u| {
+        None => crate::consumer::qemu_user::default_users(root).iter().find_map(|u| {
             lookup_user(u).map(|(n, uid, g)| {
                 (
                     n,
