@@ -17,6 +17,13 @@ use crate::layout::Role;
 /// verdict. Empty when it may be written.
 pub fn refusals(der: &[u8], file_len: usize, role: Role, path: &Path) -> Vec<String> {
     let mut reasons = Vec::new();
+    // The strict loader first: what GnuTLS cannot import (or whose DN it cannot print) is
+    // never renamed into place.
+    if let Err(e) = crate::x509::load::check_der(der, &crate::x509::load::ObjectKind::Certificate) {
+        return vec![format!(
+            "PKI-F05 the certificate does not load back through pkitool's strict loader: {e}"
+        )];
+    }
     let cert = match X509Certificate::from_der(der) {
         Ok((_, c)) => c,
         Err(e) => return vec![format!("the certificate does not parse back: {e}")],
@@ -48,4 +55,45 @@ pub fn refusals(der: &[u8], file_len: usize, role: Role, path: &Path) -> Vec<Str
         }
     }
     reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x509::build::{CertSpec, Profile, SubjectFields, self_signed_ca};
+    use crate::x509::dn::{Attribute, AttributeValue};
+    use crate::x509::keys::{self, KeyType};
+
+    fn ca_with_cn_value(value: Vec<u8>) -> Vec<u8> {
+        let subject = SubjectFields {
+            dn: vec![vec![Attribute {
+                oid: "2.5.4.3".into(),
+                value: AttributeValue::Der(value),
+            }]],
+            ..Default::default()
+        };
+        let spec = CertSpec::new(Profile::Ca { path_len: None }, subject, 30).unwrap();
+        let key = keys::generate(KeyType::EcdsaP256).unwrap();
+        self_signed_ca(&spec, &key).unwrap().der
+    }
+
+    #[test]
+    fn what_the_strict_loader_refuses_is_never_written() {
+        let path = Path::new("cacert.pem");
+        let good = ca_with_cn_value(vec![0x0c, 0x02, b'C', b'A']);
+        assert_eq!(refusals(&good, 900, Role::Ca, path), Vec::<String>::new());
+        // An empty CN: signed fine, but GnuTLS cannot print the DN.
+        let bad = ca_with_cn_value(vec![0x0c, 0x00]);
+        let r = refusals(&bad, 900, Role::Ca, path);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with("PKI-F05 the certificate does not load back"),
+            "{r:?}"
+        );
+        assert!(r[0].contains("empty CN value"), "{r:?}");
+        // Trailing bytes after the certificate.
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(refusals(&trailing, 900, Role::Ca, path)[0].contains("bytes follow"));
+    }
 }

@@ -13,8 +13,7 @@
 use std::fmt::Write as _;
 
 use crate::x509::der::tlv;
-use x509_parser::der_parser::asn1_rs::Tag;
-use x509_parser::x509::{AttributeTypeAndValue, X509Name};
+use x509_parser::x509::X509Name;
 
 /// How GnuTLS decodes an attribute's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,94 +132,334 @@ pub fn attribute_name(oid: &str) -> String {
 }
 
 /// Formats a name in GnuTLS "compat" order (encoding order), e.g.
-/// `C=GB,ST=London,L=London,O=Example Org,CN=client1`.
+/// `C=GB,ST=London,L=London,O=Example Org,CN=client1`, from the name's DER (see
+/// [`format_gnutls_der`]). A name GnuTLS cannot print at all ([`DnUnprintable`]; the strict
+/// loader refuses certificates whose subject is such a name) is shown with that value as `#hex`.
 pub fn format_gnutls(name: &X509Name<'_>) -> String {
-    let mut out = String::new();
-    for (i, rdn) in name.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        for (j, atv) in rdn.iter().enumerate() {
-            if j > 0 {
-                out.push('+');
+    format_gnutls_der(name.as_raw()).unwrap_or_else(|e| e.fallback)
+}
+
+/// Why GnuTLS's `gnutls_x509_crt_get_dn` fails on a name ("ASN1 parser: Value is not valid.").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnUnprintable {
+    /// The attribute (GnuTLS's name for it) whose value is an empty DirectoryString.
+    pub attribute: String,
+    /// The name with that value shown as `#hex`, for messages.
+    pub fallback: String,
+}
+
+/// How GnuTLS decodes one attribute's value (lib/x509/common.c `_oid2str`: an `asn_desc`
+/// CHOICE, or one fixed string type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decode {
+    /// X.520 DirectoryString: teletexString, printableString, universalString, utf8String,
+    /// bmpString.
+    Directory,
+    /// PKCS #9 challengePassword: printableString or utf8String.
+    Challenge,
+    /// Exactly this universal tag.
+    Fixed(u32),
+}
+
+/// Attributes GnuTLS decodes beyond [`ATTRIBUTES`] (no name of their own, or never written by
+/// pkitool): challengePassword, friendlyName (BMPString), localKeyId (OCTET STRING), XmppAddr.
+const EXTRA_DECODED: &[(&str, Option<&str>, Decode)] = &[
+    ("1.2.840.113549.1.9.7", None, Decode::Challenge),
+    ("1.2.840.113549.1.9.20", None, Decode::Fixed(0x1e)),
+    ("1.2.840.113549.1.9.21", None, Decode::Fixed(0x04)),
+    ("1.3.6.1.5.5.7.8.5", Some("XmppAddr"), Decode::Fixed(0x0c)),
+];
+
+fn decoding_of(oid: &str) -> Option<(Option<&'static str>, Decode)> {
+    if let Some((name, ty)) = attribute_by_oid(oid) {
+        return Some((
+            name,
+            match ty {
+                ValueType::Directory => Decode::Directory,
+                ValueType::Printable => Decode::Fixed(0x13),
+                ValueType::Ia5 => Decode::Fixed(0x16),
+            },
+        ));
+    }
+    EXTRA_DECODED
+        .iter()
+        .find(|(o, _, _)| *o == oid)
+        .map(|(_, n, d)| (*n, *d))
+}
+
+/// One BER/DER value: its identifier octets, contents and whole encoding.
+struct RawTlv<'a> {
+    ident: &'a [u8],
+    contents: &'a [u8],
+    whole: &'a [u8],
+}
+
+/// Reads the value at the start of `input` (high tag numbers and long lengths of up to four
+/// bytes, non-minimal forms included, as libtasn1 reads them); returns it and the rest.
+fn raw_tlv(input: &[u8]) -> Option<(RawTlv<'_>, &[u8])> {
+    let first = *input.first()?;
+    let mut i = 1;
+    if first & 0x1f == 0x1f {
+        while input.get(i)? & 0x80 != 0 {
+            i += 1;
+            if i > 5 {
+                return None;
             }
-            format_attribute(&mut out, atv);
         }
+        i += 1;
     }
-    out
-}
-
-fn format_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {
-    let oid = atv.attr_type().to_id_string();
-    let value = atv.attr_value();
-    let known = attribute_by_oid(&oid);
-    out.push_str(&match known {
-        Some((Some(name), _)) => name.to_string(),
-        _ => oid.clone(),
-    });
-    out.push('=');
-    let decoded = known.and_then(|(_, ty)| decode_value(ty, value.tag(), value.data));
-    match decoded {
-        Some(Decoded::Text(text)) if !text.contains('\0') => escape_into(out, &text),
-        // Hex made from the string's contents goes through GnuTLS's escaping, which escapes
-        // the leading `#`; hex of a whole undecodable value does not.
-        Some(Decoded::Hex(bytes)) => {
-            out.push('\\');
-            push_hex(out, &bytes)
+    let ident = input.get(..i)?;
+    let l = *input.get(i)?;
+    i += 1;
+    let len = if l < 0x80 {
+        usize::from(l)
+    } else {
+        let n = usize::from(l & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
         }
-        _ => push_hex(out, &der_of(value.tag(), value.data)),
-    }
-}
-
-enum Decoded {
-    Text(String),
-    /// GnuTLS prints non-ASCII TeletexString and UniversalString contents (without the tag) as hex.
-    Hex(Vec<u8>),
-}
-
-fn decode_value(ty: ValueType, tag: Tag, data: &[u8]) -> Option<Decoded> {
-    let text = |d: &[u8]| {
-        std::str::from_utf8(d)
-            .ok()
-            .map(|s| Decoded::Text(s.to_string()))
+        let bytes = input.get(i..i + n)?;
+        i += n;
+        bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b))
     };
-    match ty {
-        ValueType::Printable if tag == Tag::PrintableString => text(data),
-        ValueType::Ia5 if tag == Tag::Ia5String => text(data),
-        ValueType::Directory => match tag {
-            Tag::PrintableString | Tag::Utf8String => text(data),
-            Tag::TeletexString if data.is_ascii() => text(data),
-            Tag::TeletexString | Tag::UniversalString => Some(Decoded::Hex(data.to_vec())),
-            Tag::BmpString => {
-                if !data.len().is_multiple_of(2) {
-                    return Some(Decoded::Hex(data.to_vec()));
+    let end = i.checked_add(len)?;
+    let contents = input.get(i..end)?;
+    let whole = input.get(..end)?;
+    Some((
+        RawTlv {
+            ident,
+            contents,
+            whole,
+        },
+        input.get(end..)?,
+    ))
+}
+
+/// The tag number of a universal-class, primitive identifier (low or high tag form).
+fn universal_primitive(ident: &[u8]) -> Option<u32> {
+    let (&first, rest) = ident.split_first()?;
+    if first & 0xe0 != 0 {
+        return None;
+    }
+    if first & 0x1f != 0x1f {
+        return Some(u32::from(first & 0x1f));
+    }
+    rest.iter().try_fold(0u32, |n, b| {
+        n.checked_mul(128).map(|n| n | u32::from(b & 0x7f))
+    })
+}
+
+/// A dotted OID from an OBJECT IDENTIFIER's contents.
+fn dotted_oid(contents: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut cur: u64 = 0;
+    for (i, b) in contents.iter().enumerate() {
+        cur = cur.checked_mul(128)? | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let (a, b) = match cur {
+                    0..=39 => (0, cur),
+                    40..=79 => (1, cur - 40),
+                    _ => (2, cur - 80),
+                };
+                arcs.extend([a, b]);
+            } else {
+                arcs.push(cur);
+            }
+            cur = 0;
+        } else if i + 1 == contents.len() {
+            return None;
+        }
+    }
+    if arcs.is_empty() {
+        return None;
+    }
+    Some(
+        arcs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
+/// What GnuTLS prints for one value.
+enum Printed {
+    /// Bytes that go through `str_escape` (decoded text, or `#hex` of a string's contents).
+    Escaped(Vec<u8>),
+    /// `#` and the hex of the whole value, unescaped (unknown attributes, undecodable values).
+    Hex,
+    /// `gnutls_x509_crt_get_dn` fails.
+    Fails,
+}
+
+fn hex_text(bytes: &[u8]) -> Vec<u8> {
+    let mut s = String::from("#");
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s.into_bytes()
+}
+
+/// `_gnutls_ucs2_to_utf8`: one trailing U+0000 dropped (when more than two bytes), an odd last
+/// byte ignored, `None` for unpaired surrogates.
+fn bmp_to_utf8(data: &[u8]) -> Option<Vec<u8>> {
+    let mut n = data.len();
+    if n > 2 && data.get(n - 2..) == Some(&[0, 0][..]) {
+        n -= 2;
+    }
+    let units = data.get(..n)?.chunks_exact(2).map(|c| {
+        u16::from_be_bytes([
+            c.first().copied().unwrap_or(0),
+            c.get(1).copied().unwrap_or(0),
+        ])
+    });
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
+        .map(String::into_bytes)
+}
+
+/// GnuTLS 3.7's `_gnutls_x509_dn_to_string`, checked value by value against
+/// `virt-pki-query-dn` (tests/it/security.rs).
+fn printed_value(decode: Option<Decode>, value: &RawTlv<'_>) -> Printed {
+    let Some(decode) = decode else {
+        return Printed::Hex;
+    };
+    // lib/x509/dn.c refuses an empty DirectoryString whose length octet is 0.
+    if decode == Decode::Directory && value.whole.get(1) == Some(&0) {
+        return Printed::Fails;
+    }
+    let Some(tag) = universal_primitive(value.ident) else {
+        return Printed::Hex;
+    };
+    let data = value.contents;
+    if data.is_empty() {
+        return Printed::Hex;
+    }
+    let text = match (decode, tag) {
+        (Decode::Directory, 0x14) => {
+            if data.iter().all(|b| (0x20..0x7f).contains(b)) {
+                data.to_vec()
+            } else {
+                hex_text(data)
+            }
+        }
+        (Decode::Directory, 0x1c) => hex_text(data),
+        (Decode::Directory, 0x1e) | (Decode::Fixed(0x1e), 0x1e) => {
+            bmp_to_utf8(data).unwrap_or_else(|| hex_text(data))
+        }
+        (Decode::Directory | Decode::Challenge, 0x13 | 0x0c) => data.to_vec(),
+        (Decode::Fixed(want), t) if want == t => data.to_vec(),
+        _ => return Printed::Hex,
+    };
+    // "Refuse to deal with strings containing NULs": the value is then printed as hex.
+    if text.contains(&0) {
+        return Printed::Hex;
+    }
+    Printed::Escaped(text)
+}
+
+/// `str_escape`: `,+"\<>;` always, `#` and space first, space last (byte-wise).
+fn escape_bytes(out: &mut Vec<u8>, value: &[u8]) {
+    let last = value.len().saturating_sub(1);
+    for (i, &b) in value.iter().enumerate() {
+        if matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';')
+            || (i == 0 && (b == b'#' || b == b' '))
+            || (i == last && b == b' ')
+        {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+}
+
+/// The bytes of a DN as text: GnuTLS copies UTF8String and PrintableString contents without
+/// checking them, so the DN may hold bytes that are not UTF-8; each such byte is written
+/// `\xHH`. (Unambiguous: GnuTLS escapes every backslash of a value as `\\`.)
+pub fn bytes_to_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len()).max(1);
+                for b in bad.iter().take(n) {
+                    let _ = write!(out, "\\x{b:02X}");
                 }
-                let units = data.chunks_exact(2).map(|c| match c {
-                    [hi, lo] => u16::from_be_bytes([*hi, *lo]),
-                    _ => 0xfffd, // chunks_exact(2) yields only pairs
-                });
-                match char::decode_utf16(units).collect::<Result<String, _>>() {
-                    Ok(s) => Some(Decoded::Text(s)),
-                    Err(_) => Some(Decoded::Hex(data.to_vec())),
+                rest = bad.get(n..).unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// The DN GnuTLS's `gnutls_x509_crt_get_dn` prints for a DER `Name`, value by value as GnuTLS
+/// 3.7 decodes it: the string types each attribute allows, exact universal primitive tags
+/// only (a constructed, context or application tag is printed as `#` and the hex of the value
+/// as it is encoded), BMPStrings as `_gnutls_ucs2_to_utf8` converts them (odd lengths
+/// included), TeletexStrings as text only when printable ASCII, UniversalStrings as escaped
+/// hex, NULs as hex, unknown attributes as `OID=#hex`. Invalid UTF-8 is kept byte for byte
+/// and written `\xHH` ([`bytes_to_text`]).
+pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
+    let mut out = Vec::new();
+    let mut fails: Option<String> = None;
+    let body = raw_tlv(name_der)
+        .map(|(t, _)| t.contents)
+        .unwrap_or_default();
+    let mut rdns = body;
+    let mut first_rdn = true;
+    while let Some((rdn, rest)) = raw_tlv(rdns) {
+        rdns = rest;
+        let mut atvs = rdn.contents;
+        let mut first_atv = true;
+        while let Some((atv, rest)) = raw_tlv(atvs) {
+            atvs = rest;
+            let Some((oid_tlv, after)) = raw_tlv(atv.contents) else {
+                continue;
+            };
+            let Some((value, _)) = raw_tlv(after) else {
+                continue;
+            };
+            if !first_rdn || !first_atv {
+                out.push(if first_atv { b',' } else { b'+' });
+            }
+            first_atv = false;
+            let oid = dotted_oid(oid_tlv.contents).unwrap_or_default();
+            let known = decoding_of(&oid);
+            let name = known
+                .and_then(|(n, _)| n)
+                .map_or(oid.clone(), str::to_string);
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'=');
+            match printed_value(known.map(|(_, d)| d), &value) {
+                Printed::Escaped(text) => escape_bytes(&mut out, &text),
+                Printed::Hex => out.extend(hex_text(value.whole)),
+                Printed::Fails => {
+                    fails.get_or_insert(name);
+                    out.extend(hex_text(value.whole));
                 }
             }
-            _ => None,
-        },
-        _ => None,
+        }
+        first_rdn = false;
+    }
+    let text = bytes_to_text(&out);
+    match fails {
+        None => Ok(text),
+        Some(attribute) => Err(DnUnprintable {
+            attribute,
+            fallback: text,
+        }),
     }
 }
 
-/// Re-encodes a primitive value's tag and length (the DER GnuTLS hex-dumps).
-fn der_of(tag: Tag, data: &[u8]) -> Vec<u8> {
-    // Universal string tags are all low-numbered, primitive.
-    tlv((tag.0 & 0x1f) as u8, data)
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    out.push('#');
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
+/// True when `gnutls_x509_crt_get_dn` can print this DER `Name` (see [`DnUnprintable`]).
+pub fn gnutls_can_print(name_der: &[u8]) -> Result<(), DnUnprintable> {
+    format_gnutls_der(name_der).map(|_| ())
 }
 
 /// RFC 4514 escaping as GnuTLS's `str_escape` does it.
@@ -598,6 +837,7 @@ fn encode_oid(oid: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x509_parser::der_parser::asn1_rs::Tag;
     use x509_parser::prelude::FromDer;
 
     fn roundtrip(dn: &str) -> String {
@@ -718,5 +958,69 @@ mod tests {
         }
         assert!(parse("C=#0c024742").is_err(), "C takes a PrintableString");
         assert!(parse("DC=#0c03616263").is_err(), "DC takes an IA5String");
+    }
+
+    fn printed(rdns: &[&[(&str, &[u8])]]) -> Result<String, DnUnprintable> {
+        let sets: Vec<Vec<u8>> = rdns
+            .iter()
+            .map(|rdn| {
+                let atvs: Vec<u8> = rdn
+                    .iter()
+                    .flat_map(|(oid, v)| {
+                        let mut a = encode_oid(oid);
+                        a.extend_from_slice(v);
+                        tlv(0x30, &a)
+                    })
+                    .collect();
+                tlv(0x31, &atvs)
+            })
+            .collect();
+        format_gnutls_der(&tlv(0x30, &sets.concat()))
+    }
+
+    #[test]
+    fn decodes_values_as_gnutls_3_7_does() {
+        let cn = |v: &[u8]| printed(&[&[("2.5.4.3", v)]]).unwrap();
+        assert_eq!(cn(&[0x1e, 3, 0, 0x41, 0]), "CN=A");
+        assert_eq!(cn(&[0x1e, 4, 0, 0x41, 0, 0]), "CN=A");
+        assert_eq!(cn(&[0x1e, 1, 0x41]), "CN=");
+        assert_eq!(cn(&[0x1e, 2, 0, 0]), "CN=#1e020000");
+        assert_eq!(cn(&[0x1e, 2, 0xd8, 0]), "CN=\\#d800");
+        assert_eq!(cn(&[0x0c, 2, 0xc3, 0x28]), "CN=\\xC3(");
+        assert_eq!(cn(&[0x14, 3, b'a', 0x1b, b'b']), "CN=\\#611b62");
+        assert_eq!(
+            cn(&[0x2c, 5, 0x0c, 3, b'a', b'b', b'c']),
+            "CN=#2c050c03616263"
+        );
+        assert_eq!(cn(&[0x4c, 1, b'a']), "CN=#4c0161");
+        assert_eq!(cn(&[0x1f, 0x0c, 1, b'a']), "CN=a");
+        assert_eq!(cn(&[0x0c, 0x81, 0]), "CN=#0c8100");
+        assert_eq!(
+            printed(&[&[
+                ("2.5.4.6", &[0x13, 0]),
+                ("1.3.6.1.5.5.7.8.5", &[0x0c, 1, b'x'])
+            ]])
+            .unwrap(),
+            "C=#1300+XmppAddr=x"
+        );
+        let e = printed(&[
+            &[("2.5.4.10", &[0x0c, 1, b'O'])],
+            &[("2.5.4.3", &[0x0c, 0])],
+        ])
+        .unwrap_err();
+        assert_eq!(e.attribute, "CN");
+        assert_eq!(e.fallback, "O=O,CN=#0c00");
+        // challengePassword is no DirectoryString: an empty one is hex, not a failure.
+        assert_eq!(
+            printed(&[&[("1.2.840.113549.1.9.7", &[0x0c, 0])]]).unwrap(),
+            "1.2.840.113549.1.9.7=#0c00"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_written_as_escapes() {
+        assert_eq!(bytes_to_text(b"a\xffb"), "a\\xFFb");
+        assert_eq!(bytes_to_text(b"a\xffb\xc3"), "a\\xFFb\\xC3");
+        assert_eq!(bytes_to_text("é".as_bytes()), "é");
     }
 }

@@ -405,6 +405,13 @@ pub enum DerFault {
     /// tbsCertificate.signature and signatureAlgorithm name different algorithms.
     #[error("the signature algorithm inside the certificate differs from the one outside")]
     AlgorithmMismatch,
+    /// A subject GnuTLS cannot print (`gnutls_x509_crt_get_dn`: "ASN1 parser: Value is not
+    /// valid."): an empty DirectoryString value. libvirt reads the DN of every peer
+    /// certificate and refuses the connection when it cannot.
+    #[error(
+        "the certificate's subject has an empty {0} value: GnuTLS cannot print the DN (\"ASN1 parser: Value is not valid.\"), so libvirt refuses the certificate"
+    )]
+    UnprintableSubject(String),
     /// A certificate that is not SEQUENCE { SEQUENCE, SEQUENCE, BIT STRING }.
     #[error(
         "a certificate is tbsCertificate (SEQUENCE), signatureAlgorithm (SEQUENCE), signatureValue (BIT STRING)"
@@ -606,7 +613,14 @@ fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
     if times.len() != 2 || !times.iter().all(|t| matches!(t, 0x17 | 0x18)) {
         return Err(DerFault::BadField("validity"));
     }
-    name(next(&[0x30], "subject")?, "subject")?;
+    let subject = next(&[0x30], "subject")?;
+    name(subject, "subject")?;
+    let subject_der = crate::x509::der::tlv(
+        0x30,
+        der.get(subject.start..subject.end).unwrap_or_default(),
+    );
+    crate::x509::dn::gnutls_can_print(&subject_der)
+        .map_err(|e| DerFault::UnprintableSubject(e.attribute))?;
     let spki = next(&[0x30], "subjectPublicKeyInfo")?;
     let spki_parts = children(der, spki)?;
     match spki_parts.as_slice() {
@@ -840,6 +854,14 @@ mod tests {
         cert[1] = (cert.len() - 2) as u8;
         assert_eq!(fault(&cert), DerFault::BadField("subject"));
         cert[14 + 13] = 0x31; // make the RDN a SET again
+        // ... whose CN is an empty UTF8String: GnuTLS imports it but cannot print the DN.
+        assert_eq!(fault(&cert), DerFault::UnprintableSubject("CN".into()));
+        // As C (2.5.4.6, not a DirectoryString) the empty value is printed as hex: loadable.
+        let at = cert
+            .windows(5)
+            .rposition(|w| w == [0x55, 0x04, 0x03, 0x0c, 0x00])
+            .unwrap();
+        cert[at + 2] = 0x06;
         assert!(parse(&pem("CERTIFICATE", &cert)).is_ok(), "{cert:02x?}");
     }
 

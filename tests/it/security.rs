@@ -1531,3 +1531,315 @@ fn writable_directories_above_a_layout_are_errors_up_to_root() {
     fs::set_permissions(root.join("etc"), fs::Permissions::from_mode(0o777)).expect("chmod");
     assert_eq!(system(&root), [root.join("etc").display().to_string()]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 8: DN decoding equal to GnuTLS's, value by value, judged by virt-pki-query-dn.
+// ---------------------------------------------------------------------------------------------
+
+/// A DER TLV (short and two-byte long lengths, enough for test names).
+fn der_tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    match body.len() {
+        n @ 0..=0x7f => v.push(n as u8),
+        n @ 0x80..=0xff => v.extend([0x81, n as u8]),
+        n => v.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+/// The values inside a constructed DER value (whole encodings).
+fn der_children(der: &[u8]) -> Vec<Vec<u8>> {
+    let header = |d: &[u8]| -> (usize, usize) {
+        match d[1] {
+            n @ 0..=0x7f => (2, n as usize),
+            0x81 => (3, d[2] as usize),
+            0x82 => (4, (d[2] as usize) << 8 | d[3] as usize),
+            _ => panic!("length form"),
+        }
+    };
+    let (h, n) = header(der);
+    let mut body = &der[h..h + n];
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let (h, n) = header(body);
+        out.push(body[..h + n].to_vec());
+        body = &body[h + n..];
+    }
+    out
+}
+
+fn der_oid(dotted: &str) -> Vec<u8> {
+    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("arc")).collect();
+    let mut body = vec![(arcs[0] * 40 + arcs[1]) as u8];
+    for &a in &arcs[2..] {
+        let mut enc = vec![(a & 0x7f) as u8];
+        let mut a = a >> 7;
+        while a > 0 {
+            enc.push(0x80 | (a & 0x7f) as u8);
+            a >>= 7;
+        }
+        enc.reverse();
+        body.extend(enc);
+    }
+    der_tlv(0x06, &body)
+}
+
+fn hex_bytes(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// An openssl CA (`ca.pem`, `ca.key`) and client certificate (`base.der`, key `client.key`)
+/// in `dir`, whose subject [`crafted`] replaces.
+fn openssl_ca_and_client(dir: &Path) {
+    crate::util::sh(
+        dir,
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+           -keyout ca.key -out ca.pem -subj '/CN=Crafting CA' \
+           -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
+           -out client.csr -subj '/CN=PLACEHOLDER' 2>/dev/null
+         printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > ext.cnf
+         openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 20 \
+           -extfile ext.cnf -outform der -out base.der 2>/dev/null",
+    );
+}
+
+/// `base.der` with its subject replaced by `name` (a DER Name), the TBS signed again by
+/// `ca.key` with `openssl dgst`: a certificate no X.509 library re-encoded. Written as PEM to
+/// `out`.
+fn crafted(dir: &Path, name: &[u8], out: &Path) {
+    let base = fs::read(dir.join("base.der")).expect("base.der");
+    let top = der_children(&base);
+    let mut tbs = der_children(&top[0]);
+    tbs[5] = name.to_vec();
+    let tbs = der_tlv(0x30, &tbs.concat());
+    let tbs_path = dir.join("tbs.der");
+    fs::write(&tbs_path, &tbs).expect("write");
+    let o = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(dir.join("ca.key"))
+        .arg(&tbs_path)
+        .output()
+        .expect("openssl dgst");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut sig = vec![0u8];
+    sig.extend(o.stdout);
+    let mut body = tbs;
+    body.extend_from_slice(&top[1]);
+    body.extend(der_tlv(0x03, &sig));
+    let cert = der_tlv(0x30, &body);
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(cert);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    fs::write(
+        out,
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        ),
+    )
+    .expect("write");
+}
+
+/// A DER Name from RDNs of (OID, value DER as hex).
+fn name_der(rdns: &[&[(&str, &str)]]) -> Vec<u8> {
+    let sets: Vec<Vec<u8>> = rdns
+        .iter()
+        .map(|rdn| {
+            let atvs: Vec<u8> = rdn
+                .iter()
+                .flat_map(|(oid, v)| {
+                    let mut a = der_oid(oid);
+                    a.extend(hex_bytes(v));
+                    der_tlv(0x30, &a)
+                })
+                .collect();
+            der_tlv(0x31, &atvs)
+        })
+        .collect();
+    der_tlv(0x30, &sets.concat())
+}
+
+/// GnuTLS's DN bytes as pkitool documents printing them: bytes that are not UTF-8 as `\xHH`.
+fn invalid_utf8_as_escapes(mut bytes: &[u8]) -> String {
+    let mut out = String::new();
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => return out + s,
+            Err(e) => {
+                let (good, bad) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).expect("valid prefix"));
+                let n = e.error_len().unwrap_or(bad.len());
+                for b in &bad[..n] {
+                    out.push_str(&format!("\\x{b:02X}"));
+                }
+                bytes = &bad[n..];
+            }
+        }
+    }
+}
+
+const CN: &str = "2.5.4.3";
+
+/// Crafted subject values: (what, RDNs). Each goes through virt-pki-query-dn and pkitool dn.
+const CRAFTED_DNS: &[(&str, &[&[(&str, &str)]])] = &[
+    ("odd-length BMPString", &[&[(CN, "1e03004100")]]),
+    ("odd-length BMPString of 5", &[&[(CN, "1e050041004200")]]),
+    ("one-byte BMPString", &[&[(CN, "1e0141")]]),
+    ("BMPString ending in U+0000", &[&[(CN, "1e0400410000")]]),
+    ("BMPString of U+0000 only", &[&[(CN, "1e020000")]]),
+    ("BMPString starting with U+0000", &[&[(CN, "1e0400000041")]]),
+    ("BMPString lone surrogate", &[&[(CN, "1e02d800")]]),
+    ("invalid UTF-8", &[&[(CN, "0c02c328")]]),
+    ("invalid UTF-8 (0xff)", &[&[(CN, "0c0361ff62")]]),
+    ("overlong UTF-8 NUL", &[&[(CN, "0c02c080")]]),
+    ("UTF8String with NUL", &[&[(CN, "0c03610062")]]),
+    ("UniversalString", &[&[(CN, "1c0800000041000000e9")]]),
+    ("odd UniversalString", &[&[(CN, "1c03000041")]]),
+    ("T61String ASCII", &[&[(CN, "14026162")]]),
+    ("T61String Latin-1", &[&[(CN, "140261e9")]]),
+    ("T61String with ESC", &[&[(CN, "1403611b62")]]),
+    ("T61String with NUL", &[&[(CN, "1403610062")]]),
+    ("constructed UTF8String", &[&[(CN, "2c050c03616263")]]),
+    ("application tag 12", &[&[(CN, "4c03616263")]]),
+    ("context tag 12", &[&[(CN, "8c03616263")]]),
+    ("high-tag-form UTF8String", &[&[(CN, "1f0c03616263")]]),
+    ("non-minimal length", &[&[(CN, "0c8103616263")]]),
+    ("empty value, non-minimal length", &[&[(CN, "0c8100")]]),
+    ("IA5String CN", &[&[(CN, "1603616263")]]),
+    ("OCTET STRING CN", &[&[(CN, "0403616263")]]),
+    ("UTF8String C", &[&[("2.5.4.6", "0c024742")]]),
+    ("constructed C", &[&[("2.5.4.6", "33021300")]]),
+    ("empty C", &[&[("2.5.4.6", "1300")]]),
+    (
+        "Latin-1 UTF-8 in a PrintableString C",
+        &[&[("2.5.4.6", "1302c3a9")]],
+    ),
+    ("empty DC", &[&[("0.9.2342.19200300.100.1.25", "1600")]]),
+    ("unknown OID", &[&[("1.2.3.4", "0c03616263")]]),
+    (
+        "friendlyName",
+        &[&[("1.2.840.113549.1.9.20", "1e0400410042")]],
+    ),
+    ("localKeyId", &[&[("1.2.840.113549.1.9.21", "0403616263")]]),
+    ("XmppAddr", &[&[("1.3.6.1.5.5.7.8.5", "0c03616263")]]),
+    (
+        "challengePassword",
+        &[&[("1.2.840.113549.1.9.7", "0c03616263")]],
+    ),
+    (
+        "challengePassword BMP",
+        &[&[("1.2.840.113549.1.9.7", "1e020041")]],
+    ),
+    ("RFC 4514 escapes", &[&[(CN, "0c0620232c2b3b20")]]),
+    (
+        "multi-valued RDNs",
+        &[
+            &[("2.5.4.6", "13024742"), ("2.5.4.10", "0c03612b62")],
+            &[
+                (CN, "0c0161"),
+                ("0.9.2342.19200300.100.1.1", "0c0175"),
+                ("1.2.3.4", "0c0178"),
+            ],
+        ],
+    ),
+    ("empty CN", &[&[("2.5.4.10", "0c014f")], &[(CN, "0c00")]]),
+    ("empty BMPString CN", &[&[(CN, "1e00")]]),
+    ("empty constructed CN", &[&[(CN, "2c00")]]),
+    ("empty UID", &[&[("0.9.2342.19200300.100.1.1", "0c00")]]),
+];
+
+#[test]
+fn crafted_dn_values_print_as_virt_pki_query_dn_prints_them() {
+    if !crate::util::have_peer("openssl") || !crate::util::have_peer("virt-pki-query-dn") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    openssl_ca_and_client(d.path());
+    let (mut same, mut refused) = (0, 0);
+    for (i, (what, rdns)) in CRAFTED_DNS.iter().enumerate() {
+        let cert = d.path().join(format!("c{i}.pem"));
+        crafted(d.path(), &name_der(rdns), &cert);
+        let judge = Command::new("virt-pki-query-dn")
+            .arg(&cert)
+            .output()
+            .expect("virt-pki-query-dn");
+        let ours = pkitool(["dn".as_ref(), cert.as_os_str()]);
+        if judge.status.success() {
+            let want = invalid_utf8_as_escapes(&judge.stdout);
+            assert_eq!(stdout(&ours), want, "{what}: {}", stderr(&ours));
+            // The DN pkitool prints matches itself as a pattern, as libvirt's list would.
+            let m = pkitool([
+                "match-dn".as_ref(),
+                std::ffi::OsStr::new(want.strip_suffix('\n').unwrap_or(&want)),
+                cert.as_os_str(),
+            ]);
+            assert_eq!(m.status.code(), Some(0), "{what}: {}", stdout(&m));
+            same += 1;
+        } else {
+            // GnuTLS loads the certificate but cannot print its DN: pkitool refuses it.
+            assert!(
+                stderr(&judge).contains("ASN1 parser: Value is not valid."),
+                "{what}: {}",
+                stderr(&judge)
+            );
+            assert_eq!(ours.status.code(), Some(1), "{what}: {}", stdout(&ours));
+            assert!(
+                stderr(&ours)
+                    .contains("GnuTLS cannot print the DN (\"ASN1 parser: Value is not valid.\")"),
+                "{what}: {}",
+                stderr(&ours)
+            );
+            refused += 1;
+        }
+    }
+    eprintln!("crafted DNs: {same} printed equal to virt-pki-query-dn, {refused} refused by both");
+    assert_eq!(refused, 4, "the four empty DirectoryStrings");
+    // validate reports the unprintable client certificate as unloadable, naming why.
+    let pki = d.path().join("pki");
+    fs::create_dir(&pki).expect("mkdir");
+    fs::copy(d.path().join("ca.pem"), pki.join("cacert.pem")).expect("cp");
+    fs::copy(d.path().join("client.key"), pki.join("clientkey.pem")).expect("cp");
+    let empty_cn = CRAFTED_DNS
+        .iter()
+        .position(|(w, _)| *w == "empty CN")
+        .expect("case");
+    fs::copy(
+        d.path().join(format!("c{empty_cn}.pem")),
+        pki.join("clientcert.pem"),
+    )
+    .expect("cp");
+    let o = pkitool([
+        "validate".as_ref(),
+        pki.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let hit = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("GnuTLS cannot print the DN"))
+        })
+        .unwrap_or_else(|| panic!("no load finding: {}", stdout(&o)));
+    assert_eq!(hit["severity"], "error", "{hit}");
+    assert!(
+        hit["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("clientcert.pem")),
+        "{hit}"
+    );
+}
