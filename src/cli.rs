@@ -118,6 +118,11 @@ pub struct InitCaArgs {
     /// intermediate followed by the root.
     #[arg(long, value_name = "ROOTDIR")]
     pub parent: Option<PathBuf>,
+    /// The CA's pathLenConstraint: how many intermediate CAs may follow it. New CAs get 0 (they
+    /// sign leaves only) unless this or the template's path_len says otherwise; a root that
+    /// will be the --parent of an intermediate needs --path-len 1 (or more).
+    #[arg(long, value_name = "N")]
+    pub path_len: Option<u32>,
     /// File whose first line is the password of the parent CA's key, when it is encrypted.
     #[arg(long, value_name = "FILE", requires = "parent")]
     pub parent_password_file: Option<PathBuf>,

@@ -99,6 +99,19 @@ pub enum LedgerError {
         /// Its version.
         version: u64,
     },
+    /// A fixed serial (a template's `serial`) that this CA already issued.
+    #[error(
+        "serial {serial} is already recorded in {} (issued to {subject}): two certificates with one serial under one CA cannot be told apart, and revoking one revokes both; nothing was written. Remove the template's serial line (pkitool then uses 20 random bytes) or choose an unused serial",
+        path.display()
+    )]
+    SerialReused {
+        /// The ledger.
+        path: PathBuf,
+        /// The serial, in ledger form.
+        serial: String,
+        /// The subject of the certificate that has it.
+        subject: String,
+    },
     /// The certificate to record cannot be parsed.
     #[error("cannot record the certificate: {0}")]
     BadCertificate(String),
@@ -724,6 +737,22 @@ impl Ledger {
                 Record::Revoke(rv) if self.revoked.get(&rv.serial) == Some(&i) => Some(rv),
                 _ => None,
             })
+    }
+
+    /// Refuses a serial this CA already issued (for a fixed serial from a template, checked
+    /// under the ledger's lock before anything is written). The CA's own certificate counts.
+    pub fn refuse_recorded_serial(&self, cert_der: &[u8]) -> Result<(), LedgerError> {
+        let (_, c) = X509Certificate::from_der(cert_der)
+            .map_err(|e| LedgerError::BadCertificate(e.to_string()))?;
+        let serial = serial_hex(c.raw_serial());
+        match self.entry(&serial) {
+            None => Ok(()),
+            Some(e) => Err(LedgerError::SerialReused {
+                path: self.path.clone(),
+                serial,
+                subject: e.subject.clone(),
+            }),
+        }
     }
 
     /// The entry of a serial (any form [`normalize_serial`] accepts).

@@ -527,6 +527,7 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     // The ledger is locked first (it holds the CA directory until the certificate is recorded),
     // then the output tree, unless that is the CA directory itself.
     let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
+    ledger.refuse_recorded_serial(&cert.der)?;
     let lock = crate::ca::lock::lock_tree_unless_held(&top, paths.dirs[0].1, &req.dir)?;
     let write_dirs: Vec<PathBuf> = paths.dirs.iter().map(|(d, _)| d.clone()).collect();
     let mut notes = recover_note(&top, &write_dirs)?;
@@ -907,7 +908,8 @@ pub fn ca_spec(args: &CaInput, t: Option<&Template>) -> Result<CertSpec, Error> 
     }
     let mut spec = CertSpec::new(
         Profile::Ca {
-            path_len: t.and_then(|t| t.path_len),
+            // A new root signs leaves only unless asked (init-ca --path-len, path_len).
+            path_len: t.and_then(|t| t.path_len).unwrap_or(Some(0)),
         },
         subject,
         CA_DAYS,

@@ -180,6 +180,7 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
     )?;
     // The ledger's lock is taken before the certificate is written.
     let mut ledger = Ledger::open_append(&req.ca_dir)?;
+    ledger.refuse_recorded_serial(&cert.der)?;
     fsio::write_all_or_nothing(
         &[PlannedFile::new(
             &req.out,
@@ -256,7 +257,7 @@ pub fn create_intermediate(
     let pc = parent_cert.display();
     if path_len(&parent.cert_der)? == Some(0) {
         return Err(Error::Failed(format!(
-            "{pc}: this CA has pathLenConstraint 0: it may sign leaves only, not another CA (give --parent the root CA's directory)"
+            "{pc}: this CA has pathLenConstraint 0: it may sign leaves only, not another CA (OpenSSL and GnuTLS would refuse every certificate under the intermediate). pkitool init-ca makes roots with pathLen 0 unless asked: make the root that signs intermediates with `pkitool init-ca --path-len 1`, or give --parent the directory of such a root"
         )));
     }
     let target = req.dir.join(libvirt::CA_CERT);
@@ -305,6 +306,7 @@ pub fn create_intermediate(
         _ => PathBuf::from("."),
     };
     let mut parent_ledger = Ledger::open_append(&parent_dir)?;
+    parent_ledger.refuse_recorded_serial(&cert.der)?;
     fsio::write_tree(
         &[(req.dir.clone(), crate::ca::provision::PRIVATE_DIR_MODE)],
         &files,

@@ -145,8 +145,8 @@ pub struct Template {
     pub serial: Option<Vec<u8>>,
     /// `ca`.
     pub ca: bool,
-    /// `path_len`.
-    pub path_len: Option<u32>,
+    /// `path_len`: `Some(None)` for a negative value (certtool's "no limit"), `None` when absent.
+    pub path_len: Option<Option<u32>>,
     /// `tls_www_server`.
     pub tls_www_server: bool,
     /// `tls_www_client`.
@@ -681,11 +681,11 @@ fn build(path: &Path, records: Vec<Record>) -> Result<Template, TemplateError> {
                         None,
                     )
                 })?;
-                t.path_len = if n < 0 {
+                t.path_len = Some(if n < 0 {
                     None
                 } else {
                     Some(u32::try_from(n).unwrap_or(u32::MAX))
-                };
+                });
             }
             "activation_date" => {
                 t.activation_date = Some(parse_date(&v).ok_or_else(|| {

@@ -14,7 +14,15 @@ pub fn run(args: &InitCaArgs) -> Result<u8, Error> {
         org: args.org.clone(),
         days: args.days,
     };
-    let spec = provision::ca_spec(&input, t.as_ref())?;
+    let mut spec = provision::ca_spec(&input, t.as_ref())?;
+    if let Some(n) = args.path_len {
+        if args.parent.is_some() && n != 0 {
+            return Err(Error::Usage(format!(
+                "--path-len {n} conflicts with --parent: an intermediate CA has pathLen 0 (it signs leaves only)"
+            )));
+        }
+        spec.profile = crate::x509::build::Profile::Ca { path_len: Some(n) };
+    }
     let password = if args.encrypt_key {
         Some(prompt::password(
             args.password_file.as_deref(),
@@ -38,7 +46,8 @@ pub fn run(args: &InitCaArgs) -> Result<u8, Error> {
     };
     let mut outcome = match &args.parent {
         Some(parent) => {
-            if let Some(n) = t.as_ref().and_then(|t| t.path_len).filter(|n| *n != 0) {
+            if let Some(n) = t.as_ref().and_then(|t| t.path_len).filter(|n| *n != Some(0)) {
+                let n = n.map_or("-1 (no limit)".to_string(), |n| n.to_string());
                 return Err(Error::Usage(format!(
                     "the template's path_len {n} conflicts with --parent: an intermediate CA has pathLen 0"
                 )));

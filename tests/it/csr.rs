@@ -816,6 +816,9 @@ fn intermediate_ca_leaves_work_in_qemu_and_libvirt_and_pass_validate() {
         "Root CA",
         "--org",
         "Example Org",
+        // A root that signs an intermediate (init-ca's default is pathLen 0).
+        "--path-len",
+        "1",
     ]));
     let out = ok(&pkitool([
         "init-ca",
@@ -1150,6 +1153,8 @@ fn templates_in_sign_and_request_and_parent_flags() {
         s(&eroot),
         "--cn",
         "Encrypted Root",
+        "--path-len",
+        "1",
         "--encrypt-key",
         "--password-file",
         s(&pw),
@@ -1219,13 +1224,24 @@ fn templates_in_sign_and_request_and_parent_flags() {
         stderr(&o)
     );
     assert!(!root.join("i3").exists());
-    // --days past the root's end is refused, naming the parent.
+    // --days past the root's end is refused, naming the parent (a root made to sign
+    // intermediates: init-ca's default is pathLen 0).
+    let proot = root.join("proot");
+    ok(&pkitool([
+        "init-ca",
+        "--dir",
+        s(&proot),
+        "--cn",
+        "Parent Root",
+        "--path-len",
+        "1",
+    ]));
     let o = pkitool([
         "init-ca",
         "--dir",
         s(&root.join("i4")),
         "--parent",
-        s(&ca),
+        s(&proot),
         "--cn",
         "I4",
         "--days",
