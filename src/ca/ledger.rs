@@ -741,18 +741,48 @@ impl Ledger {
 
     /// Refuses a serial this CA already issued (for a fixed serial from a template, checked
     /// under the ledger's lock before anything is written). The CA's own certificate counts.
+    /// On an [`Ledger::open_append`] handle this reads the whole ledger, so callers ask only for
+    /// fixed serials (20 random bytes never repeat).
     pub fn refuse_recorded_serial(&self, cert_der: &[u8]) -> Result<(), LedgerError> {
         let (_, c) = X509Certificate::from_der(cert_der)
             .map_err(|e| LedgerError::BadCertificate(e.to_string()))?;
         let serial = serial_hex(c.raw_serial());
-        match self.entry(&serial) {
+        let holder = if self.records.is_empty() {
+            self.scan_for_serial(&serial)?
+        } else {
+            self.entry(&serial).map(|e| e.subject.clone())
+        };
+        match holder {
             None => Ok(()),
-            Some(e) => Err(LedgerError::SerialReused {
+            Some(subject) => Err(LedgerError::SerialReused {
                 path: self.path.clone(),
                 serial,
-                subject: e.subject.clone(),
+                subject,
             }),
         }
+    }
+
+    /// The subject of the certificate entry with this serial, read from the file (for a
+    /// handle that did not load the records). Lines that do not parse are skipped here: a
+    /// full open reports them.
+    fn scan_for_serial(&self, serial: &str) -> Result<Option<String>, LedgerError> {
+        let path = &self.path;
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(path, "cannot read the ledger")(e)),
+            Ok(m) if !m.is_file() => return Ok(None),
+            Ok(_) => {}
+        }
+        let mut buf = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(MAX_LEDGER_BYTES).read_to_end(&mut buf))
+            .map_err(io(path, "cannot read the ledger"))?;
+        Ok(buf
+            .split(|b| *b == b'\n')
+            .find_map(|line| match parse_line(line) {
+                Ok(Record::Cert(e)) if e.serial == serial => Some(e.subject),
+                _ => None,
+            }))
     }
 
     /// The entry of a serial (any form [`normalize_serial`] accepts).

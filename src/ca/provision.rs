@@ -527,7 +527,9 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     // The ledger is locked first (it holds the CA directory until the certificate is recorded),
     // then the output tree, unless that is the CA directory itself.
     let mut ledger = crate::ca::ledger::Ledger::open_append(&req.dir)?;
-    ledger.refuse_recorded_serial(&cert.der)?;
+    if req.spec.serial.is_some() {
+        ledger.refuse_recorded_serial(&cert.der)?;
+    }
     let lock = crate::ca::lock::lock_tree_unless_held(&top, paths.dirs[0].1, &req.dir)?;
     let write_dirs: Vec<PathBuf> = paths.dirs.iter().map(|(d, _)| d.clone()).collect();
     let mut notes = recover_note(&top, &write_dirs)?;

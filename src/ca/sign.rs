@@ -180,7 +180,9 @@ pub fn sign(req: &SignRequest, ca: &LoadedCa) -> Result<Signed, Error> {
     )?;
     // The ledger's lock is taken before the certificate is written.
     let mut ledger = Ledger::open_append(&req.ca_dir)?;
-    ledger.refuse_recorded_serial(&cert.der)?;
+    if req.spec.serial.is_some() {
+        ledger.refuse_recorded_serial(&cert.der)?;
+    }
     fsio::write_all_or_nothing(
         &[PlannedFile::new(
             &req.out,
@@ -306,7 +308,9 @@ pub fn create_intermediate(
         _ => PathBuf::from("."),
     };
     let mut parent_ledger = Ledger::open_append(&parent_dir)?;
-    parent_ledger.refuse_recorded_serial(&cert.der)?;
+    if req.spec.serial.is_some() {
+        parent_ledger.refuse_recorded_serial(&cert.der)?;
+    }
     fsio::write_tree(
         &[(req.dir.clone(), crate::ca::provision::PRIVATE_DIR_MODE)],
         &files,

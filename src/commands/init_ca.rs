@@ -46,7 +46,11 @@ pub fn run(args: &InitCaArgs) -> Result<u8, Error> {
     };
     let mut outcome = match &args.parent {
         Some(parent) => {
-            if let Some(n) = t.as_ref().and_then(|t| t.path_len).filter(|n| *n != Some(0)) {
+            if let Some(n) = t
+                .as_ref()
+                .and_then(|t| t.path_len)
+                .filter(|n| *n != Some(0))
+            {
                 let n = n.map_or("-1 (no limit)".to_string(), |n| n.to_string());
                 return Err(Error::Usage(format!(
                     "the template's path_len {n} conflicts with --parent: an intermediate CA has pathLen 0"

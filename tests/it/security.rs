@@ -1843,3 +1843,296 @@ fn crafted_dn_values_print_as_virt_pki_query_dn_prints_them() {
         "{hit}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 14 (rest): fixed serials the ledger has seen, IA5 controls, pathLen 0 by default.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_fixed_serial_the_ledger_records_is_refused_in_issue_sign_and_init_ca_parent() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    ok(&pkitool([
+        "init-ca".as_ref(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--cn".as_ref(),
+        "Serial CA".as_ref(),
+        "--path-len".as_ref(),
+        "1".as_ref(),
+    ]));
+    let ledger = ca.join("pkitool-ledger.jsonl");
+    let t = d.path().join("fixed.tmpl");
+    fs::write(&t, "cn = \"c1\"\nserial = 0x4242\ntls_www_client\n").expect("write");
+    let issue = |out: &str| {
+        pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--out".as_ref(),
+            d.path().join(out).as_os_str(),
+            "--template".as_ref(),
+            t.as_os_str(),
+        ])
+    };
+    ok(&issue("o1"));
+    assert!(ledger.exists(), "the ledger is {}", ledger.display());
+    let refused = |o: &std::process::Output, what: &str| {
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{what}: {}{}",
+            stdout(o),
+            stderr(o)
+        );
+        assert!(
+            stderr(o).contains(&format!(
+                "serial 4242 is already recorded in {} (issued to CN=c1)",
+                ledger.display()
+            )),
+            "{what}: {}",
+            stderr(o)
+        );
+    };
+    let o = issue("o2");
+    refused(&o, "issue");
+    assert!(!d.path().join("o2").exists(), "nothing written");
+    // openssl's own reading of the first certificate's serial.
+    if crate::util::have_peer("openssl") {
+        let o = Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(d.path().join("o1/clientcert.pem"))
+            .output()
+            .expect("openssl");
+        assert_eq!(stdout(&o).trim(), "serial=4242");
+    }
+    // sign: a request from the host, signed with the same fixed serial.
+    let host = d.path().join("host");
+    ok(&pkitool([
+        "request".as_ref(),
+        "client".as_ref(),
+        "--out".as_ref(),
+        host.as_os_str(),
+        "--cn".as_ref(),
+        "c2".as_ref(),
+    ]));
+    let csr = fs::read_dir(&host)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".csr") || p.to_string_lossy().ends_with("req.pem"))
+        .unwrap_or_else(|| panic!("no request in {}", host.display()));
+    let o = pkitool([
+        "sign".as_ref(),
+        "client".as_ref(),
+        csr.as_os_str(),
+        "--dir".as_ref(),
+        ca.as_os_str(),
+        "--out".as_ref(),
+        d.path().join("signed.pem").as_os_str(),
+        "--template".as_ref(),
+        t.as_os_str(),
+    ]);
+    refused(&o, "sign");
+    assert!(!d.path().join("signed.pem").exists());
+    // init-ca --parent: the intermediate's serial is recorded in the parent's ledger.
+    let it = d.path().join("inter.tmpl");
+    fs::write(
+        &it,
+        "cn = \"Inter\"\nserial = 0x4242\nca\ncert_signing_key\n",
+    )
+    .expect("write");
+    let o = pkitool([
+        "init-ca".as_ref(),
+        "--dir".as_ref(),
+        d.path().join("inter").as_os_str(),
+        "--parent".as_ref(),
+        ca.as_os_str(),
+        "--template".as_ref(),
+        it.as_os_str(),
+    ]);
+    refused(&o, "init-ca --parent");
+    assert!(!d.path().join("inter/cacert.pem").exists());
+    // A serial nobody has is still accepted (with the fixed-serial warning).
+    fs::write(&t, "cn = \"c3\"\nserial = 0x4243\ntls_www_client\n").expect("write");
+    let text = ok(&issue("o3"));
+    assert!(text.contains("a fixed serial"), "{text}");
+}
+
+#[test]
+fn ia5_template_values_with_controls_are_refused_naming_file_and_line() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let ca = d.path().join("ca");
+    make_ca(&ca);
+    let t = d.path().join("c.tmpl");
+    for (line, what) in [
+        ("email = \"a\u{1}b@example.org\"", "email"),
+        ("uri = \"https://example.org/\u{7f}\"", "uri"),
+        ("email = \"a\u{0}@example.org\"", "email"),
+    ] {
+        fs::write(&t, format!("cn = \"c\"\n{line}\ntls_www_client\n")).expect("write");
+        let o = pkitool([
+            "issue".as_ref(),
+            "client".as_ref(),
+            "--dir".as_ref(),
+            ca.as_os_str(),
+            "--out".as_ref(),
+            d.path().join("o").as_os_str(),
+            "--template".as_ref(),
+            t.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&format!("pkitool: error: {}:2:", t.display())),
+            "{what}: {}",
+            stderr(&o)
+        );
+        assert!(!d.path().join("o").exists());
+    }
+}
+
+#[test]
+fn new_cas_have_path_len_zero_and_only_path_len_one_roots_sign_intermediates() {
+    if !crate::util::have_peer("openssl") || !crate::util::have_peer("certtool") {
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = d.path();
+    let bc = |cert: &Path| {
+        let o = Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "basicConstraints", "-in"])
+            .arg(cert)
+            .output()
+            .expect("openssl");
+        stdout(&o)
+    };
+    let init = |dir: &str, extra: &[&str]| {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "init-ca".into(),
+            "--dir".into(),
+            p.join(dir).into(),
+            "--cn".into(),
+            dir.into(),
+        ];
+        a.extend(extra.iter().map(|s| s.into()));
+        pkitool(a)
+    };
+    ok(&init("root0", &[]));
+    assert!(bc(&p.join("root0/cacert.pem")).contains("CA:TRUE, pathlen:0"));
+    // A pathLen-0 root cannot be a parent: refused, naming the way out.
+    let o = init(
+        "inter0",
+        &["--parent", p.join("root0").to_str().expect("utf-8")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("make the root that signs intermediates with `pkitool init-ca --path-len 1`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!p.join("inter0").exists());
+    // --path-len conflicts with --parent unless 0.
+    let o = init(
+        "inter0",
+        &[
+            "--parent",
+            p.join("root0").to_str().expect("utf-8"),
+            "--path-len",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--path-len 2 conflicts with --parent"),
+        "{}",
+        stderr(&o)
+    );
+    // A template's path_len still counts; -1 is certtool's "no limit".
+    let t = p.join("ca.tmpl");
+    fs::write(&t, "cn = \"T\"\nca\ncert_signing_key\npath_len = -1\n").expect("write");
+    ok(&init("rootT", &["--template", t.to_str().expect("utf-8")]));
+    let text = bc(&p.join("rootT/cacert.pem"));
+    assert!(
+        text.contains("CA:TRUE") && !text.contains("pathlen"),
+        "{text}"
+    );
+
+    // The supported way: a --path-len 1 root, an intermediate, a leaf under it.
+    ok(&init("root1", &["--path-len", "1"]));
+    assert!(bc(&p.join("root1/cacert.pem")).contains("CA:TRUE, pathlen:1"));
+    ok(&init(
+        "inter1",
+        &["--parent", p.join("root1").to_str().expect("utf-8")],
+    ));
+    assert!(bc(&p.join("inter1/cacert.pem")).contains("CA:TRUE, pathlen:0"));
+    ok(&pkitool([
+        "issue".as_ref(),
+        "client".as_ref(),
+        "--dir".as_ref(),
+        p.join("inter1").as_os_str(),
+        "--out".as_ref(),
+        p.join("leaf1").as_os_str(),
+        "--cn".as_ref(),
+        "leaf1".as_ref(),
+    ]));
+    // inter1/cacert.pem holds the intermediate then the root.
+    crate::util::sh(
+        p,
+        "openssl x509 -in inter1/cacert.pem -out inter1-only.pem
+         cat leaf1/clientcert.pem inter1-only.pem > chain1.pem",
+    );
+    let v = Command::new("openssl")
+        .args(["verify", "-x509_strict", "-purpose", "sslclient", "-CAfile"])
+        .arg(p.join("root1/cacert.pem"))
+        .arg("-untrusted")
+        .arg(p.join("inter1-only.pem"))
+        .arg(p.join("leaf1/clientcert.pem"))
+        .output()
+        .expect("openssl");
+    assert!(stdout(&v).contains(": OK"), "{}{}", stdout(&v), stderr(&v));
+    crate::util::verify_certtool(
+        &p.join("root1/cacert.pem"),
+        &p.join("chain1.pem"),
+        "1.3.6.1.5.5.7.3.2",
+        None,
+    );
+
+    // Negative control: an intermediate signed by the pathLen-0 root anyway (by openssl), and
+    // a leaf under it: both judges refuse the chain.
+    crate::util::sh(
+        p,
+        "printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > iext
+         printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > lext
+         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ik.pem -subj /CN=Inter0 -out i.csr 2>/dev/null
+         openssl x509 -req -in i.csr -CA root0/cacert.pem -CAkey root0/cakey.pem -CAcreateserial -days 10 -extfile iext -out inter0.pem 2>/dev/null
+         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout lk.pem -subj /CN=leaf0 -out l.csr 2>/dev/null
+         openssl x509 -req -in l.csr -CA inter0.pem -CAkey ik.pem -CAcreateserial -days 5 -extfile lext -out leaf0.pem 2>/dev/null
+         cat leaf0.pem inter0.pem > chain0.pem",
+    );
+    let v = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(p.join("root0/cacert.pem"))
+        .arg("-untrusted")
+        .arg(p.join("inter0.pem"))
+        .arg(p.join("leaf0.pem"))
+        .output()
+        .expect("openssl");
+    let text = format!("{}{}", stdout(&v), stderr(&v));
+    assert!(!v.status.success(), "{text}");
+    assert!(text.contains("path length constraint exceeded"), "{text}");
+    let v = Command::new("certtool")
+        .args(["--verify", "--load-ca-certificate"])
+        .arg(p.join("root0/cacert.pem"))
+        .arg("--infile")
+        .arg(p.join("chain0.pem"))
+        .output()
+        .expect("certtool");
+    let text = format!("{}{}", stdout(&v), stderr(&v));
+    assert!(!v.status.success(), "{text}");
+    assert!(
+        text.contains("The certificate chain violates the signer's constraints."),
+        "{text}"
+    );
+}
