@@ -5,6 +5,30 @@
 use super::CertRef;
 use crate::check::finding::{Finding, Severity};
 
+/// PKI-D03: patterns whose `*` can swallow an escaped separator, each with a DN it admits.
+pub fn swallowing(
+    patterns: &[String],
+    source: &str,
+    dir: &std::path::Path,
+    out: &mut Vec<Finding>,
+) {
+    for p in patterns {
+        let Some(forged) = crate::consumer::allowlist::swallowing_forgery(p) else {
+            continue;
+        };
+        out.push(
+            Finding::new(
+                "PKI-D03",
+                Severity::Warning,
+                format!("allow-list pattern \"{p}\" of {source} admits \"{forged}\": its `*` swallows an escaped separator"),
+            )
+            .path(dir)
+            .why("GnuTLS prints a ',' or '+' inside a value as '\\,' or '\\+', and a `*` in tls_allowed_dn_list matches them like any character: a client whose certificate carries that value (one attribute, signed by your CA) is admitted by libvirtd")
+            .fix("list exact DNs instead of patterns with `*` (pkitool dn clientcert.pem --libvirtd prints the line), and issue no client values containing ',' or '+'"),
+        );
+    }
+}
+
 /// Checks one client certificate against the allow-list.
 pub fn check(c: &CertRef<'_, '_>, patterns: &[String], source: &str, out: &mut Vec<Finding>) {
     if patterns

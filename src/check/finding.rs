@@ -428,6 +428,11 @@ pub const CODES: &[(&str, Class, &str)] = &[
         Class::DnAcl,
         "the allow-list is empty: every client is refused",
     ),
+    (
+        "PKI-D03",
+        Class::DnAcl,
+        "an allow-list pattern whose `*` swallows an escaped separator (the DN it admits is named)",
+    ),
     ("PKI-R01", Class::Crl, "the CRL cannot be parsed"),
     ("PKI-R02", Class::Crl, "the CRL is not signed by the CA"),
     (

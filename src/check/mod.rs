@@ -660,6 +660,12 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     let mut used = vec![false; cas.certs.len()];
     let mut targets = Vec::new();
     empty_allow_list(layout, &mut out);
+    dn_acl::swallowing(
+        &opts.allowed_dn,
+        &opts.allowed_dn_source,
+        &layout.dir,
+        &mut out,
+    );
     for id in &layout.identities {
         if !identity_present(layout, id, &mut out) {
             continue;

@@ -32,6 +32,13 @@ pub fn run(args: &MatchDnArgs) -> Result<u8> {
         }
     };
     let matched = text.starts_with("matches");
+    let text = match allowlist::swallowing_forgery(&args.pattern) {
+        Some(forged) => format!(
+            "{text}warning: PKI-D03 the pattern's `*` swallows an escaped separator: it also admits \"{}\" (a client whose value holds ',' or '+'); list exact DNs instead\n",
+            esc(&forged)
+        ),
+        None => text,
+    };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

@@ -20,6 +20,57 @@ pub fn matches(pattern: &str, dn: &str) -> bool {
     WildMatch::new(pattern).matches(dn)
 }
 
+/// A DN a CA could sign for an ordinary-looking client that `pattern` admits because one of
+/// its `*` swallows an escaped separator: GnuTLS prints a `,` or `+` inside a value as `\,`
+/// `\+`, and a GLib `*` matches the backslash and the separator like any other character. So
+/// `*,CN=admin` admits `CN=mallory\,CN=admin` (one CN whose value is `mallory,CN=admin`), and
+/// `C=GB,O=Example,CN=*` admits `C=GB,O=Example,CN=mallory\,CN=admin`. `None` for patterns
+/// without a `*` (or none of whose `*` gives a well-formed DN that way).
+pub fn swallowing_forgery(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let stars: Vec<usize> = (0..chars.len())
+        .filter(|&i| chars.get(i) == Some(&'*'))
+        .collect();
+    // What a swallowing `*` may stand for: the end of an attribute with a trailing escape (the
+    // pattern's separator completes it), a value holding an escaped separator and a forged
+    // attribute, or the completion of an escape the pattern started with a backslash.
+    const AT_NAME: &[&str] = &["CN=mallory\\", "CN=mallory\\,CN=admin"];
+    const IN_VALUE: &[&str] = &["mallory\\", "mallory\\,CN=admin", ",CN=admin", "+CN=admin"];
+    for &swallower in &stars {
+        let at_name = swallower == 0
+            || matches!(chars.get(swallower - 1), Some(',' | '+'))
+                && !(swallower >= 2 && chars.get(swallower - 2) == Some(&'\\'));
+        let texts = if at_name { AT_NAME } else { IN_VALUE };
+        for text in texts {
+            for filler in ["x", "CN=x"] {
+                let forged: String = chars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| match c {
+                        '*' if i == swallower => (*text).to_string(),
+                        '*' => filler.to_string(),
+                        c => c.to_string(),
+                    })
+                    .collect();
+                // A DN exactly as GnuTLS prints it, with a separator inside a value.
+                let Ok(dn) = crate::x509::dn::parse(&forged) else {
+                    continue;
+                };
+                let swallowed = dn.rdns.iter().flatten().any(|a| {
+                    matches!(&a.value, crate::x509::dn::AttributeValue::Text(v) if v.contains([',', '+']))
+                });
+                if swallowed
+                    && dn.to_gnutls_string().is_ok_and(|s| s == forged)
+                    && matches(pattern, &forged)
+                {
+                    return Some(forged);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Why a pattern does not match, and a pattern that does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
@@ -857,5 +908,34 @@ mod tests {
             "C=GB,ST=London,L=London,O=Example Org,CN=client[1]",
             dn
         ));
+    }
+
+    #[test]
+    fn stars_that_swallow_an_escaped_separator_are_named_with_a_forged_dn() {
+        for (pattern, forged) in [
+            ("*,CN=admin", "CN=mallory\\,CN=admin"),
+            (
+                "C=GB,O=Example,CN=*",
+                "C=GB,O=Example,CN=mallory\\,CN=admin",
+            ),
+            ("CN=client*", "CN=clientmallory\\,CN=admin"),
+            ("O=Ex,*,CN=a", "O=Ex,CN=mallory\\,CN=a"),
+            ("*+UID=root", "CN=mallory\\+UID=root"),
+        ] {
+            assert_eq!(
+                swallowing_forgery(pattern).as_deref(),
+                Some(forged),
+                "{pattern}"
+            );
+            assert!(matches(pattern, forged), "{pattern}");
+        }
+        // GLib has no escapes: the `*` after a backslash is a wildcard too.
+        assert_eq!(
+            swallowing_forgery("CN=star\\*").as_deref(),
+            Some("CN=star\\,CN=admin")
+        );
+        for exact in ["C=GB,O=Example,CN=client1", "CN=a?c"] {
+            assert_eq!(swallowing_forgery(exact), None, "{exact}");
+        }
     }
 }

@@ -2136,3 +2136,146 @@ fn new_cas_have_path_len_zero_and_only_path_len_one_roots_sign_intermediates() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 4 (rest): allow-list patterns whose `*` swallows an escaped separator, judged by libvirtd.
+// ---------------------------------------------------------------------------------------------
+
+/// A GnuTLS-order DN with only `\,` escapes as an openssl `-subj` (one attribute per RDN).
+fn openssl_subj(dn: &str) -> String {
+    let mut out = String::from("/");
+    let mut chars = dn.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next().expect("escaped char")),
+            ',' => out.push('/'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn patterns_whose_star_swallows_an_escaped_separator_are_flagged_and_libvirtd_admits_the_forgery() {
+    use crate::peers::{Libvirtd, LibvirtdConf};
+    if !crate::peers::have_libvirt()
+        || !crate::util::have_peer("openssl")
+        || !crate::util::have_peer("virt-pki-query-dn")
+    {
+        return;
+    }
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    ok(&crate::util::pkitool_in(
+        d,
+        ["init-ca", "--cn", "Swallow CA"],
+    ));
+    ok(&crate::util::pkitool_in(
+        d,
+        ["issue", "server", "--cn", "localhost", "--out", "ls"],
+    ));
+    // A client the CA signs, made by openssl from a DN; its directory is a virsh pkipath.
+    let client = |name: &str, dn: &str| -> PathBuf {
+        let dir = d.join(name);
+        fs::create_dir(&dir).expect("mkdir");
+        fs::copy(d.join("cacert.pem"), dir.join("cacert.pem")).expect("cp");
+        let o = Command::new("sh")
+            .current_dir(&dir)
+            .arg("-ec")
+            .arg(
+                "printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > ext
+                 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout clientkey.pem -subj \"$0\" -out c.csr 2>/dev/null
+                 openssl x509 -req -in c.csr -CA ../cacert.pem -CAkey ../cakey.pem -CAcreateserial -days 5 -extfile ext -out clientcert.pem 2>/dev/null",
+            )
+            .arg(openssl_subj(dn))
+            .output()
+            .expect("sh");
+        assert!(o.status.success(), "{}", stderr(&o));
+        let q = Command::new("virt-pki-query-dn")
+            .arg(dir.join("clientcert.pem"))
+            .output()
+            .expect("virt-pki-query-dn");
+        assert_eq!(
+            stdout(&q).trim_end(),
+            dn,
+            "GnuTLS's reading of the forged client"
+        );
+        dir
+    };
+    let control = client("honest", "C=GB,O=Example,CN=mallory");
+    for (i, pattern) in ["*,CN=admin", "C=GB,O=Example,CN=*"]
+        .into_iter()
+        .enumerate()
+    {
+        // validate --allowed-dn names the DN the pattern admits.
+        let o = pkitool([
+            "validate".as_ref(),
+            d.join("ls").as_os_str(),
+            "--allowed-dn".as_ref(),
+            pattern.as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        let f = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["code"] == "PKI-D03")
+            .unwrap_or_else(|| panic!("{pattern}: no PKI-D03 in {}", stdout(&o)))
+            .clone();
+        assert_eq!(f["severity"], "warning", "{f}");
+        let msg = f["message"].as_str().expect("message");
+        let forged = msg
+            .split(" admits \"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("{msg}"))
+            .to_string();
+        assert!(forged.contains("mallory\\,CN=admin"), "{msg}");
+        // match-dn says the same.
+        let forged_dir = client(&format!("forged{i}"), &forged);
+        let m = pkitool([
+            "match-dn".as_ref(),
+            pattern.as_ref(),
+            forged_dir.join("clientcert.pem").as_os_str(),
+        ]);
+        assert_eq!(m.status.code(), Some(0), "{}", stdout(&m));
+        assert!(
+            stdout(&m).contains(&format!(
+                "warning: PKI-D03 the pattern's `*` swallows an escaped separator: it also admits \"{forged}\""
+            )),
+            "{}",
+            stdout(&m)
+        );
+        // libvirtd: the forged client is admitted by the pattern, so the warning is true.
+        let daemon = Libvirtd::start(&LibvirtdConf::pkipath(&d.join("ls")).allowed_dn([pattern]))
+            .expect("libvirtd");
+        let r = daemon.virsh_hostname("localhost", &forged_dir);
+        assert!(
+            r.is_ok(),
+            "[{pattern}] refused {forged}: {r:?}\n{}",
+            daemon.log_errors()
+        );
+        if pattern == "*,CN=admin" {
+            // Negative control: an honest client outside the pattern is refused.
+            let r = daemon.virsh_hostname("localhost", &control);
+            assert!(r.is_err(), "[{pattern}] admitted the control");
+            assert!(
+                daemon
+                    .log()
+                    .contains("is not on the list of allowed clients"),
+                "{}",
+                daemon.log_errors()
+            );
+        }
+    }
+    // An exact DN gets no warning.
+    let m = pkitool([
+        "match-dn".as_ref(),
+        "C=GB,O=Example,CN=mallory".as_ref(),
+        control.join("clientcert.pem").as_os_str(),
+    ]);
+    assert_eq!(m.status.code(), Some(0));
+    assert!(!stdout(&m).contains("PKI-D03"), "{}", stdout(&m));
+}
