@@ -1602,7 +1602,7 @@ fn openssl_ca_and_client(dir: &Path) {
            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
          openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key \
            -out client.csr -subj '/CN=PLACEHOLDER' 2>/dev/null
-         printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > ext.cnf
+         printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > ext.cnf
          openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 20 \
            -extfile ext.cnf -outform der -out base.der 2>/dev/null",
     );
@@ -1841,6 +1841,42 @@ fn crafted_dn_values_print_as_virt_pki_query_dn_prints_them() {
             .as_str()
             .is_some_and(|p| p.ends_with("clientcert.pem")),
         "{hit}"
+    );
+    // ... and the error is true: libvirtd refuses that client, and admits one whose CN is not
+    // empty (same CA, same key, same server).
+    if !crate::peers::have_libvirt() {
+        return;
+    }
+    let ls = d.path().join("ls");
+    fs::create_dir(&ls).expect("mkdir");
+    crate::util::sh(
+        d.path(),
+        "printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' > sext
+         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ls/serverkey.pem -subj /CN=localhost -out s.csr 2>/dev/null
+         openssl x509 -req -in s.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 5 -extfile sext -out ls/servercert.pem 2>/dev/null
+         cp ca.pem ls/cacert.pem",
+    );
+    let good = d.path().join("good");
+    fs::create_dir(&good).expect("mkdir");
+    fs::copy(pki.join("cacert.pem"), good.join("cacert.pem")).expect("cp");
+    fs::copy(pki.join("clientkey.pem"), good.join("clientkey.pem")).expect("cp");
+    crafted(
+        d.path(),
+        &name_der(&[&[("2.5.4.10", "0c014f")], &[(CN, "0c0163")]]),
+        &good.join("clientcert.pem"),
+    );
+    let daemon = crate::peers::Libvirtd::start(&crate::peers::LibvirtdConf::pkipath(&ls))
+        .expect("libvirtd");
+    let r = daemon.virsh_hostname("localhost", &good);
+    assert!(r.is_ok(), "{r:?}\n{}", daemon.log_errors());
+    let r = daemon.virsh_hostname("localhost", &pki);
+    assert!(r.is_err(), "libvirtd admitted a client whose DN GnuTLS cannot print");
+    assert!(
+        daemon
+            .log()
+            .contains("distinguished name: ASN1 parser: Value is not valid."),
+        "{}",
+        daemon.log_errors()
     );
 }
 
