@@ -486,7 +486,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__init__subcmd__ca)
-            opts="-h -V --dir --cn --org --template --key-type --days --encrypt-key --password-file --parent --parent-password-file --force --help --version"
+            opts="-h -V --dir --cn --org --template --key-type --days --encrypt-key --password-file --parent --path-len --parent-password-file --force --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,6 +521,10 @@ _pkitool() {
                     return 0
                     ;;
                 --parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path-len)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

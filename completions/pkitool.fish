@@ -56,6 +56,7 @@ rsa-4096\t'RSA, 4096 bits'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l days -d 'Validity in days (default 3650)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l password-file -d 'File whose first line is the key password (never pass passwords on the command line)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l parent -d 'Make an intermediate CA (pathLen 0) signed by the CA in this directory (its cacert.pem and cakey.pem); --dir then receives the intermediate\'s key and a cacert.pem holding the intermediate followed by the root' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l path-len -d 'The CA\'s pathLenConstraint: how many intermediate CAs may follow it. New CAs get 0 (they sign leaves only) unless this or the template\'s path_len says otherwise; a root that will be the --parent of an intermediate needs --path-len 1 (or more)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l parent-password-file -d 'File whose first line is the password of the parent CA\'s key, when it is encrypted' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l encrypt-key -d 'Encrypt cakey.pem (PKCS#8, PBKDF2-SHA256 + AES-256-CBC). The password is prompted for on a terminal, or read from --password-file'
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -l force -d 'Replace existing files (atomically)'
