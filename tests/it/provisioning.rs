@@ -295,6 +295,47 @@ fn password_file_with_an_unencrypted_ca_key_is_refused_and_stdin_and_pipes_work(
     );
     assert!(stdout(&o).contains("o2/clientcert.pem"), "{}", stdout(&o));
     assert!(!stderr(&o).contains("secret") && !stdout(&o).contains("secret"));
+    // A pipe by name: bash's process substitution (/dev/fd/63) and a FIFO whose writer comes
+    // later; the password read decides (a wrong one is refused by the key's decryption).
+    let bash = |cmd: String| {
+        Command::new("bash")
+            .args(["-c", &cmd])
+            .current_dir(&e)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = bash(format!(
+        "{PKITOOL} issue client --cn c3 --out o3 --password-file <(printf 'secret\\n')"
+    ));
+    ok(&o);
+    assert!(e.join("o3/clientcert.pem").is_file());
+    let o = bash(format!(
+        "{PKITOOL} issue client --cn c4 --out o4 --password-file <(printf 'wrong\\n')"
+    ));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!e.join("o4").exists());
+    nix::unistd::mkfifo(
+        &e.join("pw.fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let o = bash(format!(
+        "(sleep 1; printf 'secret\\n' > pw.fifo) & {PKITOOL} issue client --cn c5 --out o5 --password-file pw.fifo; s=$?; wait; exit $s"
+    ));
+    ok(&o);
+    assert!(e.join("o5/clientcert.pem").is_file());
+    // A writer that closes without a line: refused at once (not a hang), naming the flag.
+    let o = bash(format!(
+        "(sleep 1; : > pw.fifo) & {PKITOOL} issue client --cn c6 --out o6 --password-file pw.fifo; s=$?; wait; exit $s"
+    ));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--password-file pw.fifo: the first line (the password) is empty"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
