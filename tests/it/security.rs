@@ -1690,7 +1690,10 @@ fn invalid_utf8_as_escapes(mut bytes: &[u8]) -> String {
 const CN: &str = "2.5.4.3";
 
 /// Crafted subject values: (what, RDNs). Each goes through virt-pki-query-dn and pkitool dn.
-const CRAFTED_DNS: &[(&str, &[&[(&str, &str)]])] = &[
+/// RDNs of (OID, value DER as hex).
+type Rdns = &'static [&'static [(&'static str, &'static str)]];
+
+const CRAFTED_DNS: &[(&str, Rdns)] = &[
     ("odd-length BMPString", &[&[(CN, "1e03004100")]]),
     ("odd-length BMPString of 5", &[&[(CN, "1e050041004200")]]),
     ("one-byte BMPString", &[&[(CN, "1e0141")]]),
@@ -1865,12 +1868,15 @@ fn crafted_dn_values_print_as_virt_pki_query_dn_prints_them() {
         &name_der(&[&[("2.5.4.10", "0c014f")], &[(CN, "0c0163")]]),
         &good.join("clientcert.pem"),
     );
-    let daemon = crate::peers::Libvirtd::start(&crate::peers::LibvirtdConf::pkipath(&ls))
-        .expect("libvirtd");
+    let daemon =
+        crate::peers::Libvirtd::start(&crate::peers::LibvirtdConf::pkipath(&ls)).expect("libvirtd");
     let r = daemon.virsh_hostname("localhost", &good);
     assert!(r.is_ok(), "{r:?}\n{}", daemon.log_errors());
     let r = daemon.virsh_hostname("localhost", &pki);
-    assert!(r.is_err(), "libvirtd admitted a client whose DN GnuTLS cannot print");
+    assert!(
+        r.is_err(),
+        "libvirtd admitted a client whose DN GnuTLS cannot print"
+    );
     assert!(
         daemon
             .log()
