@@ -538,6 +538,11 @@ fn device_nodes_and_fifos_given_as_inputs_are_never_opened() {
             ],
         ];
         for args in cases {
+            // --password-file takes pipes by name (the README's one exception, tested in
+            // provisioning.rs): a FIFO there is opened without blocking and read, not refused.
+            if node == &fifo && args.contains(&std::ffi::OsStr::new("--password-file")) {
+                continue;
+            }
             let o = pkitool_deadline(&args, 20);
             assert_ne!(o.status.code(), Some(0), "{args:?}");
             let err = stderr(&o);
