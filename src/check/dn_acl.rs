@@ -5,6 +5,22 @@
 use super::CertRef;
 use crate::check::finding::{Finding, Severity};
 
+/// PKI-D04: a leaf whose subject GnuTLS cannot print (an empty subject; the loader refuses the
+/// other unprintable names).
+pub fn unprintable(c: &CertRef<'_, '_>, out: &mut Vec<Finding>) {
+    if let Err(e) = crate::x509::dn::try_subject_of(c.cert) {
+        out.push(
+            c.f(
+                "PKI-D04",
+                Severity::Error,
+                format!("the subject has {}: GnuTLS cannot print the DN ({})", e.what, e.gnutls),
+            )
+            .why("libvirt reads the DN of the peer's certificate on every TLS connection and refuses the connection when it cannot (\"Failed to get certificate ... distinguished name\"); QEMU's tls-authz needs it too")
+            .fix("issue the certificate again with a subject (pkitool issue and sign always give it a CN)"),
+        );
+    }
+}
+
 /// PKI-D03: patterns whose `*` can swallow an escaped separator, each with a DN it admits.
 pub fn swallowing(
     patterns: &[String],

@@ -433,6 +433,11 @@ pub const CODES: &[(&str, Class, &str)] = &[
         Class::DnAcl,
         "an allow-list pattern whose `*` swallows an escaped separator (the DN it admits is named)",
     ),
+    (
+        "PKI-D04",
+        Class::DnAcl,
+        "a leaf whose subject DN GnuTLS cannot print (an empty subject): libvirt refuses it",
+    ),
     ("PKI-R01", Class::Crl, "the CRL cannot be parsed"),
     ("PKI-R02", Class::Crl, "the CRL is not signed by the CA"),
     (

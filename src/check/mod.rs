@@ -115,7 +115,7 @@ impl<'c, 'a> CertRef<'c, 'a> {
             cert,
             path,
             role,
-            subject: crate::x509::dn::format_gnutls(cert.subject()),
+            subject: crate::x509::dn::subject_of(cert),
             index,
         }
     }
@@ -393,6 +393,7 @@ fn check_leaf_file<'a>(
         return (None, None);
     };
     let c = CertRef::new(leaf, path, role, 0);
+    dn_acl::unprintable(&c, out);
     time::check(&c, false, opts, out);
     constraints::check(&c, &opts.consumers, false, out);
     constraints::san_import(&c, out);

@@ -45,6 +45,16 @@ pub enum InspectError {
         /// A hint when it is a key.
         hint: &'static str,
     },
+    /// GnuTLS cannot print the certificate's subject DN.
+    #[error("{}: line {line}: {reason}", path.display())]
+    NoDn {
+        /// The file.
+        path: PathBuf,
+        /// Line of the certificate's BEGIN line.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
     /// The certificate block does not parse as X.509.
     #[error("{}: line {line}: the certificate is not valid X.509 DER (the base64 decodes, but: {reason})", path.display())]
     BadCertificate {
@@ -119,7 +129,16 @@ pub fn subject_dn(path: &Path) -> Result<String> {
             line: obj.line,
             reason: e.to_string(),
         })?;
-    Ok(dn::format_gnutls(cert.subject()))
+    dn::try_subject_of(&cert).map_err(|e| {
+        crate::Error::from(InspectError::NoDn {
+            path: path.to_path_buf(),
+            line: obj.line,
+            reason: format!(
+                "the subject has {}: GnuTLS cannot print the DN ({}), so libvirt and QEMU's authz refuse the certificate",
+                e.what, e.gnutls
+            ),
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -875,7 +894,7 @@ fn describe_cert(
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
     let key = describe_spki(cert.public_key());
     let facts = Facts::of(cert);
-    let subject = dn::format_gnutls(cert.subject());
+    let subject = dn::subject_of(cert);
     let issuer = dn::format_gnutls(cert.issuer());
     CertInfo {
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),

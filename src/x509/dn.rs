@@ -139,14 +139,54 @@ pub fn format_gnutls(name: &X509Name<'_>) -> String {
     format_gnutls_der(name.as_raw()).unwrap_or_else(|e| e.fallback)
 }
 
-/// Why GnuTLS's `gnutls_x509_crt_get_dn` fails on a name ("ASN1 parser: Value is not valid.").
+/// The subject DN of a certificate as GnuTLS prints it, read from the certificate's own DER:
+/// x509-parser stops reading a Name at an empty RDN (and `X509Name::as_raw` ends there), where
+/// GnuTLS goes on (`CN=a,CN=b` for `CN=a`, an empty RDN, `CN=b`).
+pub fn subject_of(cert: &x509_parser::certificate::X509Certificate<'_>) -> String {
+    try_subject_of(cert).unwrap_or_else(|e| e.fallback)
+}
+
+/// [`subject_of`], or why GnuTLS cannot print it.
+pub fn try_subject_of(
+    cert: &x509_parser::certificate::X509Certificate<'_>,
+) -> Result<String, DnUnprintable> {
+    match tbs_subject(cert.tbs_certificate.as_ref()) {
+        Some(subject) => format_gnutls_der(subject),
+        None => format_gnutls_der(cert.subject().as_raw()),
+    }
+}
+
+/// The whole subject Name TLV of a TBSCertificate.
+fn tbs_subject(tbs: &[u8]) -> Option<&[u8]> {
+    let (t, _) = raw_tlv(tbs)?;
+    let mut rest = t.contents;
+    let mut fields = Vec::new();
+    while let Some((f, r)) = raw_tlv(rest) {
+        fields.push(f.whole);
+        rest = r;
+    }
+    // [0] version (optional), serial, signature, issuer, validity, subject.
+    let skip = usize::from(fields.first()?.first() == Some(&0xa0));
+    fields.get(skip + 4).copied()
+}
+
+/// Why GnuTLS's `gnutls_x509_crt_get_dn` fails on a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnUnprintable {
-    /// The attribute (GnuTLS's name for it) whose value is an empty DirectoryString.
-    pub attribute: String,
-    /// The name with that value shown as `#hex`, for messages.
+    /// What the name has, for messages ("an empty CN value", "no attributes").
+    pub what: String,
+    /// What GnuTLS 3.7 says (or does).
+    pub gnutls: &'static str,
+    /// The name with an unprintable value shown as `#hex`, for messages.
     pub fallback: String,
 }
+
+/// [`DnUnprintable::what`] for a name without RDNs (X.509 allows it for a leaf with
+/// subjectAltNames; GnuTLS loads the certificate but `get_dn` fails, and libvirt with it).
+pub const NO_ATTRIBUTES: &str = "no attributes (an empty subject)";
+
+/// GnuTLS's error for an empty DirectoryString.
+const VALUE_NOT_VALID: &str = "\"ASN1 parser: Value is not valid.\"";
 
 /// How GnuTLS decodes one attribute's value (lib/x509/common.c `_oid2str`: an `asn_desc`
 /// CHOICE, or one fixed string type).
@@ -412,9 +452,13 @@ pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
         .map(|(t, _)| t.contents)
         .unwrap_or_default();
     let mut rdns = body;
-    let mut first_rdn = true;
+    let mut rdn_count = 0;
+    // GnuTLS 3.7 (checked with virt-pki-query-dn): `+` between the attributes of an RDN, and
+    // `,` after every RDN that printed something unless it is the last one, so an empty RDN
+    // adds nothing in the middle and leaves a trailing `,` at the end (`CN=a,`).
     while let Some((rdn, rest)) = raw_tlv(rdns) {
         rdns = rest;
+        rdn_count += 1;
         let mut atvs = rdn.contents;
         let mut first_atv = true;
         while let Some((atv, rest)) = raw_tlv(atvs) {
@@ -425,8 +469,8 @@ pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
             let Some((value, _)) = raw_tlv(after) else {
                 continue;
             };
-            if !first_rdn || !first_atv {
-                out.push(if first_atv { b',' } else { b'+' });
+            if !first_atv {
+                out.push(b'+');
             }
             first_atv = false;
             let oid = dotted_oid(oid_tlv.contents).unwrap_or_default();
@@ -440,21 +484,33 @@ pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
                 Printed::Escaped(text) => escape_bytes(&mut out, &text),
                 Printed::Hex => out.extend(hex_text(value.whole)),
                 Printed::Fails => {
-                    fails.get_or_insert(name);
+                    fails.get_or_insert(format!("an empty {name} value"));
                     out.extend(hex_text(value.whole));
                 }
             }
         }
-        first_rdn = false;
+        if !first_atv && !rdns.is_empty() {
+            out.push(b',');
+        }
     }
     let text = bytes_to_text(&out);
-    match fails {
-        None => Ok(text),
-        Some(attribute) => Err(DnUnprintable {
-            attribute,
-            fallback: text,
-        }),
-    }
+    let (what, gnutls) = match fails {
+        Some(what) => (what, VALUE_NOT_VALID),
+        None if rdn_count == 0 => (
+            NO_ATTRIBUTES.to_string(),
+            "\"The requested data were not available.\"",
+        ),
+        None if out.is_empty() => (
+            "only empty RDNs".to_string(),
+            "GnuTLS 3.7 aborts: assertion `dn.data != NULL' in _gnutls_x509_parse_dn",
+        ),
+        None => return Ok(text),
+    };
+    Err(DnUnprintable {
+        what,
+        gnutls,
+        fallback: text,
+    })
 }
 
 /// True when `gnutls_x509_crt_get_dn` can print this DER `Name` (see [`DnUnprintable`]).
@@ -1008,8 +1064,18 @@ mod tests {
             &[("2.5.4.3", &[0x0c, 0])],
         ])
         .unwrap_err();
-        assert_eq!(e.attribute, "CN");
+        assert_eq!(e.what, "an empty CN value");
         assert_eq!(e.fallback, "O=O,CN=#0c00");
+        // Empty RDNs: nothing in the middle, a trailing comma at the end; none at all fails.
+        let a: &[(&str, &[u8])] = &[("2.5.4.3", &[0x0c, 1, b'a'])];
+        assert_eq!(printed(&[&[], a]).unwrap(), "CN=a");
+        assert_eq!(printed(&[a, &[]]).unwrap(), "CN=a,");
+        assert_eq!(printed(&[a, &[], a]).unwrap(), "CN=a,CN=a");
+        assert_eq!(
+            printed(&[]).unwrap_err().what,
+            "no attributes (an empty subject)"
+        );
+        assert_eq!(printed(&[&[], &[]]).unwrap_err().what, "only empty RDNs");
         // challengePassword is no DirectoryString: an empty one is hex, not a failure.
         assert_eq!(
             printed(&[&[("1.2.840.113549.1.9.7", &[0x0c, 0])]]).unwrap(),

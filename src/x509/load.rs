@@ -409,9 +409,14 @@ pub enum DerFault {
     /// valid."): an empty DirectoryString value. libvirt reads the DN of every peer
     /// certificate and refuses the connection when it cannot.
     #[error(
-        "the certificate's subject has an empty {0} value: GnuTLS cannot print the DN (\"ASN1 parser: Value is not valid.\"), so libvirt refuses the certificate"
+        "the certificate's subject has {what}: GnuTLS cannot print the DN ({gnutls}), so libvirt refuses the certificate"
     )]
-    UnprintableSubject(String),
+    UnprintableSubject {
+        /// What the subject has.
+        what: String,
+        /// What GnuTLS says.
+        gnutls: &'static str,
+    },
     /// A certificate that is not SEQUENCE { SEQUENCE, SEQUENCE, BIT STRING }.
     #[error(
         "a certificate is tbsCertificate (SEQUENCE), signatureAlgorithm (SEQUENCE), signatureValue (BIT STRING)"
@@ -619,8 +624,17 @@ fn check_certificate_fields(der: &[u8], top: &Tlv) -> Result<(), DerFault> {
         0x30,
         der.get(subject.start..subject.end).unwrap_or_default(),
     );
-    crate::x509::dn::gnutls_can_print(&subject_der)
-        .map_err(|e| DerFault::UnprintableSubject(e.attribute))?;
+    // Malformed names (an empty DirectoryString, only empty RDNs) are refused here; an empty
+    // subject is valid X.509 and left to the commands that need the DN (`dn`, `match-dn`).
+    match crate::x509::dn::gnutls_can_print(&subject_der) {
+        Err(e) if e.what != crate::x509::dn::NO_ATTRIBUTES => {
+            return Err(DerFault::UnprintableSubject {
+                what: e.what,
+                gnutls: e.gnutls,
+            });
+        }
+        _ => {}
+    }
     let spki = next(&[0x30], "subjectPublicKeyInfo")?;
     let spki_parts = children(der, spki)?;
     match spki_parts.as_slice() {
@@ -855,7 +869,9 @@ mod tests {
         assert_eq!(fault(&cert), DerFault::BadField("subject"));
         cert[14 + 13] = 0x31; // make the RDN a SET again
         // ... whose CN is an empty UTF8String: GnuTLS imports it but cannot print the DN.
-        assert_eq!(fault(&cert), DerFault::UnprintableSubject("CN".into()));
+        assert!(
+            matches!(fault(&cert), DerFault::UnprintableSubject { what, .. } if what == "an empty CN value")
+        );
         // As C (2.5.4.6, not a DirectoryString) the empty value is printed as hex: loadable.
         let at = cert
             .windows(5)

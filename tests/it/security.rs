@@ -1763,6 +1763,14 @@ const CRAFTED_DNS: &[(&str, Rdns)] = &[
     ("empty BMPString CN", &[&[(CN, "1e00")]]),
     ("empty constructed CN", &[&[(CN, "2c00")]]),
     ("empty UID", &[&[("0.9.2342.19200300.100.1.1", "0c00")]]),
+    ("empty RDN first", &[&[], &[(CN, "0c0161")]]),
+    (
+        "empty RDN in the middle",
+        &[&[(CN, "0c0161")], &[], &[(CN, "0c0162")]],
+    ),
+    ("empty RDN last", &[&[(CN, "0c0161"), (CN, "0c0162")], &[]]),
+    ("only empty RDNs", &[&[], &[]]),
+    ("empty subject", &[]),
 ];
 
 #[test]
@@ -1793,24 +1801,33 @@ fn crafted_dn_values_print_as_virt_pki_query_dn_prints_them() {
             assert_eq!(m.status.code(), Some(0), "{what}: {}", stdout(&m));
             same += 1;
         } else {
-            // GnuTLS loads the certificate but cannot print its DN: pkitool refuses it.
-            assert!(
-                stderr(&judge).contains("ASN1 parser: Value is not valid."),
-                "{what}: {}",
-                stderr(&judge)
-            );
+            // GnuTLS loads the certificate but cannot print its DN (or aborts): pkitool
+            // refuses it, quoting what GnuTLS says.
+            let said = stderr(&judge);
+            let quoted = [
+                "ASN1 parser: Value is not valid.",
+                "The requested data were not available.",
+                "Assertion `dn.data != NULL' failed",
+            ]
+            .into_iter()
+            .find(|m| said.contains(m))
+            .unwrap_or_else(|| panic!("{what}: {said}"));
             assert_eq!(ours.status.code(), Some(1), "{what}: {}", stdout(&ours));
-            assert!(
-                stderr(&ours)
-                    .contains("GnuTLS cannot print the DN (\"ASN1 parser: Value is not valid.\")"),
-                "{what}: {}",
-                stderr(&ours)
-            );
+            let err = stderr(&ours);
+            assert!(err.contains("GnuTLS cannot print the DN"), "{what}: {err}");
+            if quoted.starts_with("Assertion") {
+                assert!(err.contains("assertion `dn.data != NULL'"), "{what}: {err}");
+            } else {
+                assert!(err.contains(quoted), "{what}: {err}");
+            }
             refused += 1;
         }
     }
     eprintln!("crafted DNs: {same} printed equal to virt-pki-query-dn, {refused} refused by both");
-    assert_eq!(refused, 4, "the four empty DirectoryStrings");
+    assert_eq!(
+        refused, 6,
+        "four empty DirectoryStrings, only empty RDNs, an empty subject"
+    );
     // validate reports the unprintable client certificate as unloadable, naming why.
     let pki = d.path().join("pki");
     fs::create_dir(&pki).expect("mkdir");
@@ -1882,6 +1899,40 @@ fn crafted_dn_values_print_as_virt_pki_query_dn_prints_them() {
         r.is_err(),
         "libvirtd admitted a client whose DN GnuTLS cannot print"
     );
+    // An empty subject: loadable, but libvirtd cannot read the DN either; validate says so.
+    let empty = d.path().join("empty");
+    fs::create_dir(&empty).expect("mkdir");
+    fs::copy(pki.join("cacert.pem"), empty.join("cacert.pem")).expect("cp");
+    fs::copy(pki.join("clientkey.pem"), empty.join("clientkey.pem")).expect("cp");
+    crafted(d.path(), &name_der(&[]), &empty.join("clientcert.pem"));
+    let r = daemon.virsh_hostname("localhost", &empty);
+    assert!(
+        r.is_err(),
+        "libvirtd admitted a client with an empty subject"
+    );
+    assert!(
+        daemon
+            .log()
+            .contains("distinguished name: The requested data were not available."),
+        "{}",
+        daemon.log_errors()
+    );
+    let o = pkitool([
+        "validate".as_ref(),
+        empty.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let d04 = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "PKI-D04")
+        .unwrap_or_else(|| panic!("no PKI-D04: {}", stdout(&o)))
+        .clone();
+    assert_eq!(d04["severity"], "error", "{d04}");
     assert!(
         daemon
             .log()
