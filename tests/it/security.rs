@@ -1436,6 +1436,23 @@ fn hex_dn_values_are_validated_and_read_back_as_gnutls_does() {
         );
         assert!(!out.exists());
     }
+    // request takes the same --dn (the key stays on the host): the same refusal.
+    let host = d.path().join("host");
+    let o = pkitool([
+        "request".as_ref(),
+        "client".as_ref(),
+        "--out".as_ref(),
+        host.as_os_str(),
+        "--dn".as_ref(),
+        "O=#300100,CN=c".as_ref(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("pkitool: error: --dn: "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!host.exists());
     ok(&issue(
         "O=#1e16004500780061006d0070006c00650020004f00720067,CN=c1",
     ));
