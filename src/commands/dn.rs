@@ -25,6 +25,16 @@ pub fn run(args: &DnArgs) -> Result<u8> {
         .iter()
         .map(|f| subject_dn(f))
         .collect::<Result<Vec<String>>>()?;
+    if args.libvirtd || args.qemu {
+        for (f, d) in args.files.iter().zip(&dns) {
+            if crate::x509::dn::has_raw_bytes(d) {
+                return Err(Error::Failed(format!(
+                    "{}: the DN holds bytes that are not UTF-8 (shown as \\xHH): libvirtd and QEMU compare those bytes, and no line pkitool could print would match them; issue the certificate again with a UTF-8 subject",
+                    crate::quoting::terminal::path(f)
+                )));
+            }
+        }
+    }
     let text = if args.libvirtd {
         let refs: Vec<&str> = dns.iter().map(String::as_str).collect();
         let (line, note) = tls_allowed_dn_list(&refs);

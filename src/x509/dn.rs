@@ -513,6 +513,18 @@ pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
     })
 }
 
+/// True when a DN string from this module holds a `\xHH` for a byte that is not UTF-8
+/// ([`bytes_to_text`]): no pattern written in a UTF-8 configuration file spells it.
+pub fn has_raw_bytes(dn: &str) -> bool {
+    let mut chars = dn.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.next() == Some('x') {
+            return true;
+        }
+    }
+    false
+}
+
 /// True when `gnutls_x509_crt_get_dn` can print this DER `Name` (see [`DnUnprintable`]).
 pub fn gnutls_can_print(name_der: &[u8]) -> Result<(), DnUnprintable> {
     format_gnutls_der(name_der).map(|_| ())
@@ -1088,5 +1100,11 @@ mod tests {
         assert_eq!(bytes_to_text(b"a\xffb"), "a\\xFFb");
         assert_eq!(bytes_to_text(b"a\xffb\xc3"), "a\\xFFb\\xC3");
         assert_eq!(bytes_to_text("é".as_bytes()), "é");
+        assert!(has_raw_bytes("CN=a\\xFFb"));
+        assert!(
+            !has_raw_bytes("CN=a\\\\xffb"),
+            "an escaped backslash, then text"
+        );
+        assert!(!has_raw_bytes("CN=a\\,x"));
     }
 }
