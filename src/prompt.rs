@@ -236,7 +236,8 @@ fn read_fifo(
     let mut chunk = Zeroizing::new([0u8; 512]);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        // Rounded up: a truncated 0.6 ms would end the wait before the deadline.
+        let ms = u16::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
         if ms == 0 {
             return Err(flag(format!(
                 "nothing was written to the pipe within {} seconds",
