@@ -832,7 +832,8 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
 }
 
 #[test]
-fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01() {
+fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01_and_a_revoked_host_with_pki_r04()
+ {
     if !(have_ansible() && have_root_and_qemu_group()) {
         return;
     }
@@ -840,7 +841,7 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
     let fleet = Fleet::new(
         t.path(),
         &[format!(
-            "badhost libvirt_tls_root={}/hosts/badhost \
+            "badhost libvirt_tls_root={}/hosts/badhost libvirt_tls_key_on_host=true \
              libvirt_tls_addresses='[\"10.0.0.99\"]' libvirt_tls_sans='[\"badhost\"]'",
             t.path().display()
         )],
@@ -875,9 +876,13 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
     );
 
     // what the message says: fix the inventory (the SANs default to every name and address),
-    // re-issue once; the next run changes nothing
+    // re-issue once (the host makes new keys, the CA signs the new requests); the next run
+    // changes nothing
+    let root = fleet.root("badhost");
+    let old_key = fs::read(root.join("etc/pki/qemu/server-key.pem")).unwrap();
     let line = format!(
-        "[fleet]\nbadhost libvirt_tls_root={}/hosts/badhost libvirt_tls_addresses='[\"10.0.0.99\"]'\n",
+        "[fleet]\nbadhost libvirt_tls_root={}/hosts/badhost libvirt_tls_key_on_host=true \
+         libvirt_tls_addresses='[\"10.0.0.99\"]'\n",
         t.path().display()
     );
     let inv = fs::read_to_string(&fleet.inventory).unwrap();
@@ -888,7 +893,14 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
         &[],
     );
     assert_eq!(code, Some(0), "{out}");
-    let root = fleet.root("badhost");
+    assert_ne!(
+        fs::read(root.join("etc/pki/qemu/server-key.pem")).unwrap(),
+        old_key
+    );
+    assert_eq!(
+        public_key(&root.join("etc/pki/libvirt/servercert.pem"), true),
+        public_key(&root.join("etc/pki/libvirt/private/serverkey.pem"), false)
+    );
     verify_openssl(
         &root.join("etc/pki/CA/cacert.pem"),
         &root.join("etc/pki/libvirt/servercert.pem"),
@@ -898,6 +910,145 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
     let (code, out) = fleet.play(&[], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(recap(&out)["badhost"]["changed"], 0, "{out}");
+
+    // the CA revokes badhost's client certificate: the CRL reaches badhost, whose validate then
+    // fails the play on its own revoked certificate (PKI-R04); a re-issue repairs it
+    let ca = t.path().join("ca");
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&ca),
+        s(&ca.join("hosts/badhost/clientcert.pem")),
+    ]));
+    ok(&pkitool(["crl", "--dir", s(&ca)]));
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(2), "{out}");
+    let fatal = out
+        .find("fatal: [badhost]")
+        .unwrap_or_else(|| panic!("no failure of badhost in:\n{out}"));
+    assert!(out[fatal..].contains("PKI-R04"), "{out}");
+    assert!(
+        out[..fatal].contains("TASK [libvirt_tls : validate: fail the play on pkitool's errors]"),
+        "{out}"
+    );
+    let crl = root.join("etc/pki/CA/cacrl.pem");
+    assert_eq!(
+        fs::read(&crl).unwrap(),
+        fs::read(ca.join("cacrl.pem")).unwrap()
+    );
+    let (code, out) = fleet.play(
+        &["-e", "libvirt_tls_reissue=true", "--limit", "badhost"],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // openssl agrees: the new client certificate is not in the CRL the host holds
+    verify_openssl(
+        &root.join("etc/pki/CA/cacert.pem"),
+        &root.join("etc/pki/libvirt/clientcert.pem"),
+        "sslclient",
+        &["-crl_check", "-CRLfile", s(&crl)],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(recap(&out)["badhost"]["changed"], 0, "{out}");
+}
+
+/// Keys made on a host that gets no QEMU files: `pkitool request --layout libvirt` writes them
+/// in /etc/pki/libvirt/private (0600); the play validates the tree, a second run changes nothing.
+#[test]
+fn key_on_host_without_qemu_files_makes_the_keys_in_the_libvirt_tree() {
+    if !(have_ansible() && have_peer("openssl") && have_root_and_qemu_group()) {
+        return;
+    }
+    let t = tmpdir();
+    let fleet = Fleet::new(
+        t.path(),
+        &[format!(
+            "lv1 libvirt_tls_key_on_host=true libvirt_tls_deploy_qemu=false libvirt_tls_root={}/hosts/lv1 \
+             libvirt_tls_addresses='[\"10.0.0.8\"]'",
+            t.path().display()
+        )],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let root = fleet.root("lv1");
+    assert!(!root.join("etc/pki/qemu").exists());
+    for (role, cert, key, csr) in [
+        (
+            "server",
+            "etc/pki/libvirt/servercert.pem",
+            "etc/pki/libvirt/private/serverkey.pem",
+            "etc/pki/libvirt/servercert.csr",
+        ),
+        (
+            "client",
+            "etc/pki/libvirt/clientcert.pem",
+            "etc/pki/libvirt/private/clientkey.pem",
+            "etc/pki/libvirt/clientcert.csr",
+        ),
+    ] {
+        let m = fs::metadata(root.join(key)).unwrap();
+        assert_eq!(
+            (m.mode() & 0o7777, m.uid(), m.gid()),
+            (0o600, 0, 0),
+            "{key}"
+        );
+        assert_eq!(
+            public_key(&root.join(cert), true),
+            public_key(&root.join(key), false),
+            "{role}"
+        );
+        assert_eq!(
+            fs::read(root.join(csr)).unwrap(),
+            fs::read(t.path().join(format!("ca/hosts/lv1/{role}cert.csr"))).unwrap()
+        );
+        let pem = fs::read_to_string(root.join(key)).unwrap();
+        assert!(
+            key_in_tree(&t.path().join("ca"), &pem).is_none(),
+            "{role} key on the CA machine"
+        );
+    }
+    verify_openssl(
+        &root.join("etc/pki/CA/cacert.pem"),
+        &root.join("etc/pki/libvirt/servercert.pem"),
+        "sslserver",
+        &["-verify_ip", "10.0.0.8"],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(recap(&out)["lv1"]["changed"], 0, "{out}");
+}
+
+/// Keys made on the host need the system layout: the kolla directory is written on the
+/// deployment host, not on the host that would make the key.
+#[test]
+fn key_on_host_with_the_kolla_layout_is_refused_before_anything_runs() {
+    if !(have_ansible() && have_root_and_qemu_group()) {
+        return;
+    }
+    let t = tmpdir();
+    let fleet = Fleet::new(
+        t.path(),
+        &[format!(
+            "k1 libvirt_tls_layout=kolla libvirt_tls_key_on_host=true libvirt_tls_root={}/hosts/k1 \
+             libvirt_tls_addresses='[\"10.0.0.7\"]'",
+            t.path().display()
+        )],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(2), "{out}");
+    let fatal = out
+        .find("fatal: [k1]")
+        .unwrap_or_else(|| panic!("no failure of k1 in:\n{out}"));
+    assert!(
+        out[..fatal].contains("TASK [libvirt_tls : Check the role's variables]"),
+        "{out}"
+    );
+    assert!(
+        out[fatal..].contains("libvirt_tls_key_on_host needs the system layout"),
+        "{out}"
+    );
+    assert!(!t.path().join("ca").exists(), "nothing ran");
 }
 
 #[test]
@@ -925,6 +1076,20 @@ fn example_playbook_and_inventory_parse() {
         inv["compute"]["hosts"]
             .as_array()
             .is_some_and(|h| h.len() >= 2),
+        "{inv}"
+    );
+    // the example's key-on-host host, with its service dirs (an INI `true` arrives as the
+    // string "true": the role reads every such switch through `| bool`, and the fleet test's
+    // inventory uses the same form)
+    let h = &inv["_meta"]["hostvars"]["compute4.example.org"];
+    assert_eq!(
+        h["libvirt_tls_key_on_host"],
+        serde_json::json!("true"),
+        "{inv}"
+    );
+    assert_eq!(
+        h["libvirt_tls_qemu_services"],
+        serde_json::json!(["vnc"]),
         "{inv}"
     );
 }
