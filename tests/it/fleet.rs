@@ -954,9 +954,11 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01_
 }
 
 /// Keys made on a host that gets no QEMU files: `pkitool request --layout libvirt` writes them
-/// in /etc/pki/libvirt/private (0600); the play validates the tree, a second run changes nothing.
+/// in /etc/pki/libvirt/private (0600); the play validates the tree, a second run changes
+/// nothing, and a rebuilt host (new keys, old certificates on the CA machine) is signed again.
 #[test]
-fn key_on_host_without_qemu_files_makes_the_keys_in_the_libvirt_tree() {
+fn key_on_host_without_qemu_files_makes_the_keys_in_the_libvirt_tree_and_a_rebuilt_host_is_signed_again()
+ {
     if !(have_ansible() && have_peer("openssl") && have_root_and_qemu_group()) {
         return;
     }
@@ -1017,6 +1019,33 @@ fn key_on_host_without_qemu_files_makes_the_keys_in_the_libvirt_tree() {
     let (code, out) = fleet.play(&[], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(recap(&out)["lv1"]["changed"], 0, "{out}");
+
+    // the host is rebuilt (its keys are gone, its certificates are still on the CA machine):
+    // it makes new keys, and the changed requests are signed again, so key and certificate pair
+    let old_key = fs::read(root.join("etc/pki/libvirt/private/serverkey.pem")).unwrap();
+    fs::remove_dir_all(&root).unwrap();
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_ne!(
+        fs::read(root.join("etc/pki/libvirt/private/serverkey.pem")).unwrap(),
+        old_key
+    );
+    for (cert, key) in [
+        (
+            "etc/pki/libvirt/servercert.pem",
+            "etc/pki/libvirt/private/serverkey.pem",
+        ),
+        (
+            "etc/pki/libvirt/clientcert.pem",
+            "etc/pki/libvirt/private/clientkey.pem",
+        ),
+    ] {
+        assert_eq!(
+            public_key(&root.join(cert), true),
+            public_key(&root.join(key), false),
+            "{cert} after the rebuild"
+        );
+    }
 }
 
 /// Keys made on the host need the system layout: the kolla directory is written on the
