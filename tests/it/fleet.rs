@@ -295,7 +295,7 @@ fn key_forms(pem: &str) -> Vec<Vec<u8>> {
         .unwrap();
     assert!(der.status.success() && der.stdout.len() > 32);
     forms.push(der.stdout);
-    forms.push(base64_of(pem.as_bytes())[..40].as_bytes().to_vec());
+    forms.push(base64_of(pem.as_bytes()).as_bytes()[..40].to_vec());
     forms
 }
 
