@@ -235,10 +235,10 @@ fn read_fifo(
     let mut buf = Zeroizing::new(Vec::new());
     let mut chunk = Zeroizing::new([0u8; 512]);
     loop {
+        // Rounded up: a truncated sub-millisecond remainder gave up before the deadline.
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        // Rounded up: a truncated 0.6 ms would end the wait before the deadline.
         let ms = u16::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
-        if ms == 0 {
+        if left.is_zero() {
             return Err(flag(format!(
                 "nothing was written to the pipe within {} seconds",
                 wait.as_secs_f32()
