@@ -253,7 +253,44 @@ impl<'c, 'a> CertRef<'c, 'a> {
         t.map(|t| format!(" --key-type {t}")).unwrap_or_default()
     }
 
-    /// The pkitool command that re-issues this certificate.
+    /// `pkitool renew CERT EXTRA...`: a new certificate from the same CA written where this one
+    /// is, keeping its subject, extensions (SANs edited by `--add-san`/`--remove-san`), key (a
+    /// new one of the same type with `--rekey`), owner and mode. Validate adds `--dir`.
+    pub fn renew_cmd(&self, extra: &[String]) -> String {
+        let mut s = format!(
+            "pkitool renew {}",
+            shell_quote(&self.path.display().to_string())
+        );
+        for e in extra {
+            s.push(' ');
+            s.push_str(e);
+        }
+        s
+    }
+
+    /// The fix for a certificate whose contents are right but whose validity or signature is
+    /// not: `pkitool renew` for a leaf, [`CertRef::renew_fix`] for a CA.
+    pub fn renew_in_place(&self) -> String {
+        self.renew_in_place_with(&[])
+    }
+
+    /// [`CertRef::renew_in_place`] with more renew arguments.
+    pub fn renew_in_place_with(&self, extra: &[String]) -> String {
+        if self.renewable() {
+            self.renew_cmd(extra)
+        } else {
+            self.renew_fix()
+        }
+    }
+
+    /// `pkitool renew` can rewrite this certificate: a leaf in a file (not a CA, whose copies
+    /// would go stale, nor a certificate a server presented).
+    pub fn renewable(&self) -> bool {
+        self.role != FRole::Ca && self.path.is_file()
+    }
+
+    /// The pkitool command that re-issues this certificate with new contents (`issue --force`:
+    /// for extensions or a key type `renew` would copy).
     pub fn renew_fix(&self) -> String {
         let cn = self.cn().unwrap_or_else(|| "NAME".into());
         match self.role {

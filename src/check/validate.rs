@@ -431,8 +431,11 @@ pub fn evaluate(args: &ValidateOptions) -> Result<Outcome> {
 fn fixes_name_the_ca(reports: &mut [LayoutReport], ca_dir: Option<&Path>) {
     let dir = ca_dir.map(|d| crate::quoting::shell_quote(&d.display().to_string()));
     for f in reports.iter_mut().flat_map(|r| r.findings.iter_mut()) {
-        for kind in ["server", "client"] {
-            let head = format!("pkitool issue {kind} ");
+        for head in [
+            "pkitool issue server ",
+            "pkitool issue client ",
+            "pkitool renew ",
+        ] {
             if let Some(pos) = f.fix.find(&head)
                 && !f.fix[pos..].contains(" --dir ")
             {

@@ -460,9 +460,12 @@ fn printed_fix_commands_repair_the_layout() {
         .and_then(|f| f["fix"].as_str())
         .expect("a hostname finding with a fix")
         .to_string();
-    assert!(fix.starts_with("pkitool issue server "), "{fix}");
+    // renew in place: the missing name added, subject, key, owner and mode kept.
+    assert!(fix.starts_with("pkitool renew "), "{fix}");
     assert!(
-        fix.contains("--force") && fix.contains("'deploy dir'"),
+        fix.contains("'deploy dir/")
+            && fix.contains("--add-san vm1.example.org")
+            && !fix.contains("--force"),
         "{fix}"
     );
     // Without --ca-dir the fix names the argument to fill in; with it, it runs verbatim.
@@ -555,6 +558,15 @@ fn every_fix_the_corpus_produces_runs_and_removes_its_finding() {
             })
             .collect();
         for (code, path, fix) in &todo {
+            // Each fix on its own fresh copy: a fix repairs its finding, whatever ran before.
+            util::sh(
+                work.path(),
+                &format!(
+                    "rm -rf {c} && cp -a {} {c}",
+                    util::shell_word(case),
+                    c = util::shell_word(&copy)
+                ),
+            );
             let cmd = match fix.strip_prefix("pkitool ") {
                 Some(rest) => format!("{} {rest}", util::PKITOOL),
                 None => fix.clone(),
@@ -923,4 +935,96 @@ fn encrypt_key_is_refused_where_libvirt_loads_the_key() {
         "{}",
         util::stderr(&o)
     );
+}
+
+/// The renew fixes that follow an instruction ("find the key ..., or make a new pair: pkitool
+/// renew ... --rekey"; "wait until ..., or ...: pkitool renew ..."), run verbatim from the
+/// `pkitool` on, judged by openssl.
+#[test]
+fn renew_fixes_after_an_instruction_run_and_repair() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(dir) = corpus() else { return };
+    let root = dir.path().join("c");
+    let ca_dir = root.join(".ca");
+    for (case, code, cert, flag) in [
+        ("key-mismatch", "PKI-P01", "servercert.pem", "--rekey"),
+        ("not-yet-valid", "PKI-T02", "servercert.pem", ""),
+    ] {
+        let work = util::tmpdir();
+        let copy = work.path().join(case);
+        util::sh(
+            work.path(),
+            &format!(
+                "cp -a {} {}",
+                util::shell_word(&root.join(case)),
+                util::shell_word(&copy)
+            ),
+        );
+        let mut args = case_args(&copy);
+        args.extend(["--ca-dir".to_string(), ca_dir.display().to_string()]);
+        let v = json(&pkitool(&args));
+        let fix = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .and_then(|f| f["fix"].as_str())
+            .unwrap_or_else(|| panic!("{case}: no {code}: {v:#}"))
+            .to_string();
+        let cmd = &fix[fix.find("pkitool renew ").expect(&fix)..];
+        assert!(cmd.contains(flag), "{fix}");
+        let key = if case == "key-mismatch" {
+            copy.join("private/serverkey.pem")
+        } else {
+            copy.join("serverkey.pem")
+        };
+        let key = if key.exists() {
+            key
+        } else {
+            copy.join("serverkey.pem")
+        };
+        let mode_before = std::fs::metadata(&key).unwrap().permissions().mode() & 0o7777;
+        let o = util::sh(work.path(), &cmd.replacen("pkitool", util::PKITOOL, 1));
+        assert!(o.status.success(), "{cmd}: {}", util::stderr(&o));
+        let after = json(&pkitool(&args));
+        assert!(
+            !after["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == code),
+            "{case}: {code} remains after {cmd}: {after:#}"
+        );
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o7777,
+            mode_before,
+            "{case}: the key's mode changed"
+        );
+        // The judges: openssl's public keys of the pair agree; the start date is past.
+        let pubkey = |args: &[&str]| stdout(&util::run("openssl", args.iter().copied()));
+        let c = copy.join(cert).display().to_string();
+        let k = key.display().to_string();
+        assert_eq!(
+            pubkey(&["x509", "-noout", "-pubkey", "-in", &c]),
+            pubkey(&["pkey", "-pubout", "-in", &k]),
+            "{case}: key and certificate differ"
+        );
+        let o = util::run("openssl", ["x509", "-noout", "-checkend", "0", "-in", &c]);
+        assert!(o.status.success(), "{case}: {}", stdout(&o));
+        let o = util::run(
+            "openssl",
+            [
+                "verify",
+                "-CAfile",
+                &ca_dir.join("cacert.pem").display().to_string(),
+                &c,
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "{case}: {}{}",
+            stdout(&o),
+            util::stderr(&o)
+        );
+    }
 }
