@@ -15,6 +15,7 @@ pub mod hostname;
 pub mod interrupted;
 pub mod keypair;
 pub mod time;
+pub mod verify;
 
 use crate::quoting::shell_quote;
 use std::path::{Path, PathBuf};
@@ -709,6 +710,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         targets.extend(target);
     }
     access::qemu_account(layout, &mut out);
+    verify::check(layout, &mut out);
     if let Some(uuid) = &layout.key_secret {
         secret_keys(uuid, &layout.services, &mut out);
     }

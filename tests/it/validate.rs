@@ -1028,3 +1028,138 @@ fn renew_fixes_after_an_instruction_run_and_repair() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// qemu.conf *_tls_x509_verify: client certificates required or not
+
+#[test]
+fn migrate_verify_decides_whether_the_client_certificate_is_required() {
+    if !crate::peers::have_qemu() {
+        assert!(!util::in_ci(), "CI: qemu-utils is required");
+        util::note_skip("migrate verify: qemu-nbd/qemu-img missing");
+        return;
+    }
+    let t = util::tmpdir();
+    let r = t.path();
+    let ca = r.join("ca");
+    status(
+        &pkitool(["init-ca", "--dir", &p(&ca), "--cn", "Verify CA"]),
+        0,
+    );
+    let m = r.join("srv/migrate");
+    status(
+        &pkitool([
+            "issue",
+            "server",
+            "--dir",
+            &p(&ca),
+            "--cn",
+            "localhost",
+            "--san",
+            "127.0.0.1",
+            "--out",
+            &p(&m),
+            "--layout",
+            "qemu",
+        ]),
+        0,
+    );
+    // A client with the CA and no certificate.
+    let anon = r.join("anon");
+    std::fs::create_dir(&anon).unwrap();
+    std::fs::copy(m.join("ca-cert.pem"), anon.join("ca-cert.pem")).unwrap();
+    let server = |verify: &str| {
+        crate::peers::QemuNbdServer::start_logged_with(&[
+            "--object".into(),
+            format!(
+                "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer={verify}",
+                m.display()
+            ),
+        ])
+        .expect("qemu-nbd starts")
+    };
+    // The judges: QEMU with verify-peer=yes refuses a client without a certificate, with
+    // verify-peer=no it admits it.
+    let s = server("yes");
+    let e = crate::peers::qemu_img_info_tls(&anon, "127.0.0.1", s.port).expect_err("refused");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        s.log().contains("Verify failed: No certificate was found."),
+        "{e}\n{}",
+        s.log()
+    );
+    drop(s);
+    let s = server("no");
+    crate::peers::qemu_img_info_tls(&anon, "127.0.0.1", s.port)
+        .expect("verify-peer=no admits a client without a certificate");
+    drop(s);
+
+    std::fs::create_dir_all(r.join("etc/libvirt")).unwrap();
+    let conf = |extra: &str| {
+        std::fs::write(
+            r.join("etc/libvirt/qemu.conf"),
+            format!("migrate_tls_x509_cert_dir = \"/srv/migrate\"\n{extra}"),
+        )
+        .unwrap()
+    };
+    let client_cert = m.join("client-cert.pem").display().to_string();
+    let validate = || {
+        let o = pkitool([
+            "validate",
+            "--root",
+            &p(r),
+            "--ca-dir",
+            &p(&ca),
+            "--format",
+            "json",
+        ]);
+        json(&o)
+    };
+    let of = |v: &serde_json::Value, code: &str| -> Vec<serde_json::Value> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .cloned()
+            .collect()
+    };
+    // Verify off: no client certificate needed, and a warning that anyone can connect.
+    conf("migrate_tls_x509_verify = 0\n");
+    let v = validate();
+    assert!(of(&v, "PKI-Q03").is_empty(), "{v:#}");
+    let q04 = of(&v, "PKI-Q04");
+    assert_eq!(q04.len(), 1, "{v:#}");
+    assert_eq!(q04[0]["severity"], "warning");
+    assert!(
+        q04[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("migrate_tls_x509_verify = 0")
+    );
+    // Verify on (libvirt's default for migration): the missing client certificate is an error.
+    conf("");
+    let v = validate();
+    assert!(of(&v, "PKI-Q04").is_empty(), "{v:#}");
+    let q03 = of(&v, "PKI-Q03");
+    assert_eq!(q03.len(), 1, "{v:#}");
+    assert_eq!(q03[0]["severity"], "error");
+    assert_eq!(q03[0]["path"], client_cert.as_str());
+    assert!(
+        !of(&v, "PKI-S04")
+            .iter()
+            .any(|f| f["path"] == client_cert.as_str()),
+        "{v:#}"
+    );
+    // The fix, verbatim; then the source end (this directory as a client) passes the
+    // destination's verify-peer=yes.
+    let fix = q03[0]["fix"].as_str().unwrap().to_string();
+    assert!(fix.starts_with("pkitool issue client --dir "), "{fix}");
+    let o = util::sh(r, &fix.replacen("pkitool", util::PKITOOL, 1));
+    assert!(o.status.success(), "{fix}: {}", util::stderr(&o));
+    let v = validate();
+    assert!(of(&v, "PKI-Q03").is_empty(), "{v:#}");
+    let s = server("yes");
+    crate::peers::qemu_img_info_tls(&m, "127.0.0.1", s.port)
+        .expect("the migration source's client certificate is accepted");
+}
