@@ -27,7 +27,7 @@ fn uses_tls(s: &Service) -> bool {
 fn setting(s: &Service, on: bool) -> String {
     if s.verify_source == "libvirt's default" {
         format!(
-            "{}_tls_x509_verify unset (libvirt's default: {})",
+            "{}_tls_x509_verify unset: libvirt's default {}",
             s.name,
             u8::from(on)
         )
@@ -169,7 +169,7 @@ mod tests {
         assert!(
             out[0]
                 .message
-                .contains("migrate_tls_x509_verify unset (libvirt's default: 1)")
+                .contains("migrate_tls_x509_verify unset: libvirt's default 1")
         );
         std::fs::write(t.path().join("client-cert.pem"), "x").unwrap();
         let mut out = Vec::new();

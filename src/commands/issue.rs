@@ -312,6 +312,7 @@ fn print_secret_steps(
         qemu_conf: &qemu_conf,
     });
     let mut out = anstream::stdout().lock();
+    writeln!(out).map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
     for l in steps {
         writeln!(out, "{}", crate::quoting::terminal::escape(&l))
             .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
