@@ -713,6 +713,8 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     verify::check(layout, &mut out);
     if let Some(uuid) = &layout.key_secret {
         secret_keys(uuid, &layout.services, &mut out);
+    } else if layout.kind == LayoutKind::Qemu {
+        unsecret_keys(&layout.services, &mut out);
     }
     check_cas(ca_path, &cas, &used, opts, &mut out);
     check_crl(layout, &cas, &targets, policy, opts, &mut tally, &mut out);
@@ -745,6 +747,24 @@ fn secret_keys(uuid: &str, services: &[String], out: &mut [Finding]) {
         );
         f.fix = format!(
             "none needed if the secret {uuid} holds the key's password: virsh secret-list must show it, defined with virsh secret-define and virsh secret-set-value"
+        );
+    }
+}
+
+/// PKI-P02 in a QEMU directory without a secret: QEMU's own refusal, and what would make it load.
+fn unsecret_keys(services: &[String], out: &mut [Finding]) {
+    for f in out.iter_mut().filter(|f| f.code == "PKI-P02") {
+        let settings = if services.is_empty() {
+            "a *_tls_x509_secret_uuid".to_string()
+        } else {
+            services
+                .iter()
+                .map(|s| format!("{s}_tls_x509_secret_uuid"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        f.why = format!(
+            "QEMU refuses it without the password: \"Cannot load certificate ... & key ...: Decryption has failed.\" (qemu-nbd 10.0); it loads it when given a secret (tls-creds-x509 passwordid; libvirt: qemu.conf {settings} for this directory, see pkitool issue --encrypt-key)"
         );
     }
 }

@@ -164,3 +164,19 @@ fn print_text(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_sans_take_names_as_the_certificate_holds_them() {
+        let r =
+            removed_sans(&["f*.example.org".into(), "*.com".into(), "10.0.0.1".into()]).unwrap();
+        assert_eq!(r[0], San::Dns("f*.example.org".into()));
+        assert_eq!(r[1], San::Dns("*.com".into()));
+        assert!(matches!(r[2], San::Ip(_)));
+        assert!(removed_sans(&["a\u{7}b".into()]).is_err());
+        assert!(removed_sans(&[String::new()]).is_err());
+    }
+}
