@@ -3,7 +3,10 @@
 //!
 //! - verify on, migration: the destination QEMU verifies the source QEMU's client certificate,
 //!   which libvirt loads from the same directory (`client-cert.pem`/`client-key.pem`); a
-//!   source without one is refused ("Verify failed: No certificate was found."): an error.
+//!   source without one is refused ("Verify failed: No certificate was found."): an error
+//!   where migration is set up to use the directory (`migrate_tls_x509_cert_dir`, an existing
+//!   `/etc/pki/libvirt-migrate`) or always uses TLS (`migrate_tls_force = 1`), a note when the
+//!   directory is only the shared default.
 //!   Whether it chains is checked with the directory's client identity.
 //! - verify off: QEMU admits every client that completes the handshake; a missing client
 //!   certificate is no problem, but anyone who reaches the port can connect: a warning, when
@@ -56,10 +59,15 @@ pub fn check(layout: &Layout, out: &mut Vec<Finding>) {
             }
             out.retain(|f| !(f.code == "PKI-S04" && f.path.as_deref() == Some(id.cert.as_path())));
             let cn = server_cn(layout).unwrap_or_else(|| "NAME".into());
+            // An error where migration is set up to use this directory (its own
+            // migrate_tls_x509_cert_dir or /etc/pki/libvirt-migrate) or always uses TLS
+            // (migrate_tls_force); the shared default directory may never migrate with TLS.
+            let meant = s.explicit || s.source.starts_with("the existing") || s.tls == Some(true);
+            let why = "libvirt gives the source QEMU this directory's client-cert.pem/client-key.pem and the destination QEMU verify-peer=yes; without a client certificate the destination refuses the migration: \"Verify failed: No certificate was found.\"";
             out.push(
                 Finding::new(
                     "PKI-Q03",
-                    Severity::Error,
+                    if meant { Severity::Error } else { Severity::Note },
                     format!(
                         "migration verifies client certificates ({}), and there is no client certificate: {} is missing",
                         setting(s, on),
@@ -68,7 +76,11 @@ pub fn check(layout: &Layout, out: &mut Vec<Finding>) {
                 )
                 .path(&id.cert)
                 .role(FRole::Client)
-                .why("libvirt gives the source QEMU this directory's client-cert.pem/client-key.pem and the destination QEMU verify-peer=yes; without a client certificate the destination refuses the migration: \"Verify failed: No certificate was found.\"")
+                .why(if meant {
+                    why.to_string()
+                } else {
+                    format!("{why}. A note: migration uses this directory only as qemu.conf's default ({}), so only TLS migrations from this host (virsh migrate --tls) fail", s.source)
+                })
                 .fix(format!(
                     "pkitool issue client --cn {} {}",
                     crate::quoting::shell_quote(&cn),
@@ -166,6 +178,16 @@ mod tests {
         check(&l, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].code, "PKI-Q03");
+        assert_eq!(out[0].severity, Severity::Note);
+        l.verify[0].explicit = true;
+        let mut out = Vec::new();
+        check(&l, &mut out);
+        assert_eq!(out[0].severity, Severity::Error);
+        l.verify[0].explicit = false;
+        l.verify[0].tls = Some(true);
+        let mut out = Vec::new();
+        check(&l, &mut out);
+        assert_eq!(out[0].severity, Severity::Error);
         assert!(
             out[0]
                 .message

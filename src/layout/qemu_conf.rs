@@ -52,7 +52,7 @@ pub struct ServiceConf {
     pub verify: Option<bool>,
     /// `<svc>_tls_x509_secret_uuid`.
     pub secret: Option<String>,
-    /// `<svc>_tls` (vnc, spice, chardev), when set.
+    /// `<svc>_tls` (vnc, spice, chardev) or `migrate_tls_force`, when set.
     pub tls: Option<bool>,
     /// The line of `<svc>_tls_x509_cert_dir`, for messages.
     pub dir_line: Option<usize>,
@@ -74,7 +74,7 @@ pub struct Service {
     pub verify: Option<bool>,
     /// The secret for an encrypted server key.
     pub secret: Option<String>,
-    /// `<svc>_tls` (vnc, spice, chardev), when set.
+    /// `<svc>_tls` (vnc, spice, chardev) or `migrate_tls_force`, when set.
     pub tls: Option<bool>,
     /// Where `verify` comes from ("migrate_tls_x509_verify", "default_tls_x509_verify",
     /// "libvirt's default").
@@ -159,6 +159,9 @@ pub fn parse(text: &str) -> Result<QemuConf, ConfError> {
             },
             tls: if matches!(name, "vnc" | "spice" | "chardev") {
                 boolean(&map, &format!("{name}_tls"))?
+            } else if name == "migrate" {
+                // Every migration uses TLS (libvirt 4.6+), not only `virsh migrate --tls`.
+                boolean(&map, "migrate_tls_force")?
             } else {
                 None
             },
