@@ -436,7 +436,7 @@ fn fixes_name_the_ca(reports: &mut [LayoutReport], ca_dir: Option<&Path>) {
             "pkitool issue client ",
             "pkitool renew ",
         ] {
-            if let Some(pos) = f.fix.find(&head)
+            if let Some(pos) = f.fix.find(head)
                 && !f.fix[pos..].contains(" --dir ")
             {
                 let at = pos + head.len();

@@ -237,10 +237,11 @@ fn is_stdin(p: &Path) -> bool {
     p == Path::new("-") || p == Path::new("/dev/stdin")
 }
 
+/// A new key's password and where it came from.
+type KeyPassword = (zeroize::Zeroizing<Vec<u8>>, encrypt::PasswordSource);
+
 /// The new key's password for `--encrypt-key`, with `--key-password-file` named in errors.
-fn key_password(
-    args: &IssueArgs,
-) -> Result<Option<(zeroize::Zeroizing<Vec<u8>>, encrypt::PasswordSource)>, Error> {
+fn key_password(args: &IssueArgs) -> Result<Option<KeyPassword>, Error> {
     if !args.encrypt_key {
         return Ok(None);
     }
