@@ -1221,7 +1221,10 @@ fn dn_command(fix: &str) -> String {
 }
 
 #[test]
-fn at_most_16_targets_at_once() {
+fn at_most_max_parallel_targets_at_once() {
+    // main's 7e6748d raised the limit from 16 to 64 (pkitool::probe::MAX_PARALLEL).
+    let max = pkitool::probe::MAX_PARALLEL;
+    let n = max + 4;
     use std::sync::{Arc, Mutex};
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = l.local_addr().unwrap().port();
@@ -1242,12 +1245,12 @@ fn at_most_16_targets_at_once() {
     }
     let target = format!("127.0.0.1:{port}");
     let mut args = vec!["probe", "--service", "tls", "--timeout", "1"];
-    args.extend(std::iter::repeat_n(target.as_str(), 20));
+    args.extend(std::iter::repeat_n(target.as_str(), n));
     let (o, took) = probe_timed(&args);
     status(&o, 1);
     let times = accepted.lock().unwrap().clone();
-    assert_eq!(times.len(), 20);
-    // The first wave: 16 connections, the next ones only after their 1 s timeouts.
+    assert_eq!(times.len(), n);
+    // The first wave: MAX_PARALLEL connections, the next ones only after their 1 s timeouts.
     let first = times[0];
     let wave = times
         .iter()
@@ -1255,7 +1258,7 @@ fn at_most_16_targets_at_once() {
         .count();
     assert_eq!(
         wave,
-        16,
+        max,
         "{:?}",
         times
             .iter()
@@ -1269,7 +1272,7 @@ fn at_most_16_targets_at_once() {
         stdout(&o)
             .matches("timed out during the TLS handshake")
             .count(),
-        40
+        2 * n
     );
 }
 
