@@ -235,9 +235,8 @@ fn read_fifo(
     let mut buf = Zeroizing::new(Vec::new());
     let mut chunk = Zeroizing::new([0u8; 512]);
     loop {
+        // Rounded up: a truncated sub-millisecond remainder gave up before the deadline.
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        // Rounded up: rounding down returned up to 1 ms before the deadline (the unit test
-        // below failed about one run in three under load).
         let ms = u16::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
         if left.is_zero() {
             return Err(flag(format!(
