@@ -949,6 +949,27 @@ fn encrypt_key_is_refused_where_libvirt_loads_the_key() {
         assert!(!util::in_ci(), "CI: libvirt-clients is required");
         util::note_skip("encrypt-key refusal: virsh missing");
     }
+    // No password file and no terminal to ask on: exit 2 naming the flag, nothing written.
+    let o = pkitool([
+        "issue",
+        "client",
+        "--dir",
+        &ca,
+        "--cn",
+        "c1",
+        "--out",
+        &out,
+        "--layout",
+        "qemu",
+        "--encrypt-key",
+    ]);
+    status(&o, 2);
+    assert!(
+        util::stderr(&o).contains("--key-password-file is required"),
+        "{}",
+        util::stderr(&o)
+    );
+    assert!(!d.join("flat").exists());
     // The password flag without --encrypt-key: refused by name.
     let o = pkitool([
         "issue",
