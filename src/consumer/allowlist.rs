@@ -859,3 +859,26 @@ mod tests {
         ));
     }
 }
+
+/// Tests for survivors of the cargo-mutants run over this file (benches/mutants.sh dn).
+#[cfg(test)]
+mod mutants_tests {
+    use super::*;
+
+    const DN: &str = "C=GB,ST=London,L=London,O=Libvirt Project,CN=client1";
+
+    #[test]
+    fn two_mistakes_at_once_are_both_named_and_fixed() {
+        // The README's example: spaces after the commas and the RDNs in reverse order. Only the
+        // combination of two fixes matches, so each reason must be there (not the "far" one).
+        let m = diagnose(
+            "CN=client1, O=Libvirt Project, L=London, ST=London, C=GB",
+            DN,
+        )
+        .unwrap();
+        assert_eq!(m.suggestion, DN);
+        assert_eq!(m.reasons.len(), 2, "{m:?}");
+        assert!(m.reasons[0].contains("spaces after commas"), "{m:?}");
+        assert!(m.reasons[1].contains("reverse (RFC 4514) order"), "{m:?}");
+    }
+}
