@@ -1,10 +1,12 @@
 //! Robustness: the bad-input matrix (every command that reads files, every kind of hostile or
 //! accidental input), bit-flipped certificates, and crash safety under SIGKILL.
 //!
-//! Every case asserts the same contract: exit status 1 or 2 (never 101, never a signal), no
-//! "panicked" on stderr, a message naming the file or flag, and nothing written (the output
-//! directory and the inputs are byte-for-byte unchanged). Fixtures are made with openssl at test
-//! time, never with pkitool.
+//! Every case asserts the same contract: the exact exit status [`EXIT_RULES`] gives for the
+//! command and the flag or argument that names the bad file (the README's exit-status rules,
+//! never pkitool's output; never 101, never a signal), no "panicked" on stderr, a message naming
+//! the file (and the flag, for a usage error), and nothing written (the output directory and the
+//! inputs are byte-for-byte unchanged). Fixtures are made with openssl at test time, never with
+//! pkitool.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
