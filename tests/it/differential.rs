@@ -536,7 +536,12 @@ cases! {
 }
 
 /// The directories of a third-party corpus case, in the order of corpus-expected.tsv's columns.
-const CORPUS_DIRS: [&str; 4] = ["qemu-server", "qemu-client", "libvirt-server", "libvirt-client"];
+const CORPUS_DIRS: [&str; 4] = [
+    "qemu-server",
+    "qemu-client",
+    "libvirt-server",
+    "libvirt-client",
+];
 
 /// One row of tests/fixtures/corpus-expected.tsv: what the consumers do with a case, stated
 /// independently of pkitool, and the validate exit that follows for each directory.
@@ -821,10 +826,7 @@ fn differential_third_party_corpus() {
                 refused_errors.extend(errors);
             }
         }
-        if !want.classes.is_empty()
-            && !refused_errors
-                .iter()
-                .any(|(c, _)| want.classes.contains(c))
+        if !want.classes.is_empty() && !refused_errors.iter().any(|(c, _)| want.classes.contains(c))
         {
             failures.push(format!(
                 "{name}: pkitool's errors {refused_errors:?} have none of the classes {:?} (qemu: {qemu:?}; libvirt: {libvirt:?})",

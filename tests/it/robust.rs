@@ -1585,7 +1585,7 @@ fn pair_matches(d: &Path, cert: &str, key: &str) -> bool {
             .current_dir(d)
             .output()
             .expect("openssl");
-        o.status.success().then(|| o.stdout)
+        o.status.success().then_some(o.stdout)
     };
     let c = pubkey(&["x509", "-in", cert, "-noout", "-pubkey"]);
     let k = pubkey(&["pkey", "-in", key, "-pubout"]);
@@ -1669,7 +1669,10 @@ fn complete_after_kill(s: &Scenario, d: &Path, case: &str) -> Recovery {
     } else {
         // The next run is another issue into the directory: it locks it and so first
         // completes what the kill left.
-        let next = run_quiet(d, &["issue", "client", "--dir", ".", "--cn", "crash-client"]);
+        let next = run_quiet(
+            d,
+            &["issue", "client", "--dir", ".", "--cn", "crash-client"],
+        );
         assert!(
             next.status.success(),
             "{case}: the next run (issue client) failed\n{}",
