@@ -881,4 +881,20 @@ mod mutants_tests {
         assert!(m.reasons[0].contains("spaces after commas"), "{m:?}");
         assert!(m.reasons[1].contains("reverse (RFC 4514) order"), "{m:?}");
     }
+
+    #[test]
+    fn only_an_openssl_slash_form_is_split_on_slashes() {
+        // A comma-separated DN with a `/` inside a value is left alone (it does not start with
+        // `/`); so is a slash-led text without any `=` (not a DN).
+        assert_eq!(slashes_to_commas("C=GB,O=A/B,CN=x"), "C=GB,O=A/B,CN=x");
+        assert_eq!(slashes_to_commas("/just/a/path"), "/just/a/path");
+        assert_eq!(slashes_to_commas("/C=GB/O=A/CN=x"), "C=GB,O=A,CN=x");
+    }
+
+    #[test]
+    fn unwrap_peels_nested_quoting_and_stops() {
+        assert_eq!(unwrap("  'identity=\"C=GB,CN=x\"'  "), "C=GB,CN=x");
+        assert_eq!(unwrap("C=GB,CN=x"), "C=GB,CN=x");
+        assert_eq!(unwrap("\"\""), "");
+    }
 }
