@@ -139,11 +139,16 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         })?;
         use std::os::unix::fs::PermissionsExt;
         let ft = meta.file_type();
-        // A device or a named FIFO is never opened (security's rule: opening one can have
-        // effects or block); pipe the password through standard input (`-`) instead.
+        // A pipe (`--password-file <(...)`, a named FIFO) is read without blocking on its open
+        // and with a deadline for its writer; a device, socket or directory is never opened
+        // (security's rule: opening one can have effects or block).
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return first_line(read_fifo(path, &meta, FIFO_WAIT)?, path);
+        }
         if !ft.is_file() {
             return Err(flag(format!(
-                "{}: is a {}, not a regular file (pipe a password through --password-file -)",
+                "{}: is a {}, not a regular file or a pipe (pipe a password through --password-file -)",
                 path.display(),
                 crate::fsio::file_kind(&ft)
             )));
@@ -177,6 +182,11 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         }
     };
 
+    first_line(bytes, path)
+}
+
+/// The password: the first line of what was read, without `\n` or `\r\n`; empty is refused.
+fn first_line(bytes: Zeroizing<Vec<u8>>, path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
@@ -186,6 +196,77 @@ pub fn password_from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         )));
     }
     Ok(Zeroizing::new(line.to_vec()))
+}
+
+/// How long a pipe given as `--password-file` may keep pkitool waiting for its first line.
+const FIFO_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a pipe named by a path (`/dev/fd/63` from `<(...)`, a FIFO made with mkfifo) up to its
+/// first line end or its end, at most [`MAX_PASSWORD_INPUT`] bytes. The open never blocks
+/// (`O_NONBLOCK`: a FIFO without a writer would hang `open`), the handle must be the pipe that
+/// was `stat`ed, and a writer that sends nothing within `wait` ([`FIFO_WAIT`]) is an error naming the
+/// flag, never a hang.
+fn read_fifo(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    wait: std::time::Duration,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    use nix::fcntl::OFlag;
+    use nix::poll::{PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let flag = |msg: String| Error::Usage(format!("--password-file {}: {msg}", path.display()));
+    let fd = nix::fcntl::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| flag(format!("cannot open the pipe: {e}")))?;
+    let f = std::fs::File::from(fd);
+    let m = f
+        .metadata()
+        .map_err(|e| flag(format!("cannot stat the pipe: {e}")))?;
+    if !m.file_type().is_fifo() || (m.dev(), m.ino()) != (meta.dev(), meta.ino()) {
+        return Err(flag(
+            "changed while pkitool was opening it; refusing to read it".into(),
+        ));
+    }
+    let deadline = std::time::Instant::now() + wait;
+    let mut buf = Zeroizing::new(Vec::new());
+    let mut chunk = Zeroizing::new([0u8; 512]);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        if ms == 0 {
+            return Err(flag(format!(
+                "nothing was written to the pipe within {} seconds",
+                wait.as_secs_f32()
+            )));
+        }
+        let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(flag(format!("cannot wait for the pipe: {e}"))),
+        }
+        match nix::unistd::read(&f, &mut chunk[..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if chunk[..n].contains(&b'\n') || buf.len() as u64 > MAX_PASSWORD_INPUT {
+                    break;
+                }
+            }
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(flag(format!("cannot read the pipe: {e}"))),
+        }
+    }
+    if buf.len() as u64 > MAX_PASSWORD_INPUT {
+        return Err(flag(format!(
+            "more than {MAX_PASSWORD_INPUT} bytes; a password file holds one line"
+        )));
+    }
+    Ok(buf)
 }
 
 /// Reads a pipe or terminal to its end, at most [`MAX_PASSWORD_INPUT`] bytes.
@@ -217,6 +298,25 @@ fn read_stream(r: impl std::io::Read, name: &str) -> Result<Zeroizing<Vec<u8>>, 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_fifo_without_a_writer_times_out_naming_the_flag() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("pw");
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let meta = std::fs::metadata(&p).unwrap();
+        let t = std::time::Instant::now();
+        let e = super::read_fifo(&p, &meta, std::time::Duration::from_millis(300)).unwrap_err();
+        assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "--password-file {}: nothing was written to the pipe within 0.3 seconds",
+                p.display()
+            )
+        );
+    }
+
     use super::*;
 
     #[test]

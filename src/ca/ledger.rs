@@ -787,6 +787,18 @@ impl Ledger {
     /// A failed write is cut back to where it started; a crash mid-write can leave the first
     /// lines complete and the last torn (skipped and cut off as usual).
     pub fn append_many(&mut self, recs: &[Record]) -> Result<(), LedgerError> {
+        self.append_many_then_sync(recs, None)
+    }
+
+    /// [`Ledger::append_many`] whose fsync (of the file, and of the directory when the file was
+    /// created) is left to the caller when `pending` is given: the handles are pushed there, to
+    /// be made durable together with the files of the same command
+    /// ([`crate::fsio::write_tree_journaled_then`]).
+    pub fn append_many_then_sync(
+        &mut self,
+        recs: &[Record],
+        pending: Option<&mut Vec<(File, PathBuf)>>,
+    ) -> Result<(), LedgerError> {
         if recs.is_empty() {
             return Ok(());
         }
@@ -850,6 +862,23 @@ impl Ledger {
         }
         f.seek(SeekFrom::End(0))
             .map_err(io(&self.path, "cannot seek"))?;
+        if let Some(pending) = pending {
+            if let Err(e) = f.write_all(&line) {
+                let _ = f.set_len(end);
+                return Err(io(&self.path, "cannot append to the ledger")(e));
+            }
+            if created {
+                let d =
+                    File::open(&self.dir).map_err(io(&self.dir, "cannot open the CA directory"))?;
+                pending.push((d, self.dir.clone()));
+            }
+            pending.push((f, self.path.clone()));
+            self.good_len = end + line.len() as u64;
+            for rec in recs {
+                self.push(rec.clone());
+            }
+            return Ok(());
+        }
         if let Err(e) = f.write_all(&line).and_then(|_| f.sync_data()) {
             // Never leave half a line: cut back to where this write started.
             let _ = f.set_len(end);
@@ -873,7 +902,8 @@ fn dir_writable(dir: &Path) -> bool {
     nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
 }
 
-/// Records a certificate `issue` (or `sign`) just wrote. A CA directory that is not writable
+/// Records a certificate `issue` (or `sign`) just wrote (its fsync left to the caller when
+/// `pending` is given, see [`Ledger::append_many_then_sync`]). A CA directory that is not writable
 /// (a CA used read-only through `--ca-cert`) is not an error: the certificate is written and a
 /// warning says it is not recorded.
 pub fn record_issued(
@@ -883,6 +913,7 @@ pub fn record_issued(
     cert_path: &Path,
     key_path: &Path,
     warnings: &mut Vec<String>,
+    pending: Option<&mut Vec<(File, PathBuf)>>,
 ) -> Result<(), LedgerError> {
     if !dir_writable(ledger.dir()) {
         warnings.push(format!(
@@ -897,7 +928,7 @@ pub fn record_issued(
         vec![cert_path.to_path_buf()],
         vec![key_path.to_path_buf()],
     )?;
-    ledger.append_entry(&e)
+    ledger.append_many_then_sync(&[Record::Cert(e)], pending)
 }
 
 /// Starts the ledger of a CA `init-ca` just created. A ledger already there belonged to the CA
@@ -908,6 +939,7 @@ pub fn record_new_ca(
     cert_path: &Path,
     key_path: &Path,
     warnings: &mut Vec<String>,
+    pending: Option<&mut Vec<(File, PathBuf)>>,
 ) -> Result<(), LedgerError> {
     let mut ledger = Ledger::open(dir)?;
     if ledger.path().exists() {
@@ -928,7 +960,7 @@ pub fn record_new_ca(
         vec![cert_path.to_path_buf()],
         vec![key_path.to_path_buf()],
     )?;
-    ledger.append_entry(&e)
+    ledger.append_many_then_sync(&[Record::Cert(e)], pending)
 }
 
 enum LineError {

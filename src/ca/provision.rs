@@ -240,16 +240,32 @@ pub fn create_ca(req: &CaRequest) -> Result<Outcome, Error> {
     ];
     let lock = crate::ca::lock::lock_tree(&req.dir, PRIVATE_DIR_MODE)?;
     let notes = recover_note(&req.dir, std::slice::from_ref(&req.dir))?;
-    fsio::write_tree_journaled(
+    let mut warnings = Vec::new();
+    let mut ledger_result = Ok(());
+    let mut lock = Some(lock);
+    fsio::write_tree_journaled_then(
         &[(req.dir.clone(), PRIVATE_DIR_MODE)],
         &files,
         req.force,
         &req.dir,
+        || {
+            // The tree lock is on the CA directory, which the ledger locks too: release it
+            // first. The ledger line is made durable with the renames.
+            drop(lock.take());
+            let mut pending = Vec::new();
+            ledger_result = crate::ca::ledger::record_new_ca(
+                &req.dir,
+                &cert.der,
+                &cert_path,
+                &key_path,
+                &mut warnings,
+                Some(&mut pending),
+            );
+            pending
+        },
     )?;
-    // The tree lock is on the CA directory, which the ledger locks too: release it first.
     drop(lock);
-    let mut warnings = Vec::new();
-    crate::ca::ledger::record_new_ca(&req.dir, &cert.der, &cert_path, &key_path, &mut warnings)?;
+    ledger_result?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");
@@ -596,13 +612,28 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
         owner: None,
     });
 
-    fsio::write_tree_journaled(&paths.dirs, &planned, replace, &top)?;
     let mut warnings = if role == layout::Role::Client {
         separator_warnings(&req.spec.subject)
     } else {
         Vec::new()
     };
+    // The ledger line is made durable together with the renames (one durable point).
+    let mut ledger_result = Ok(());
+    fsio::write_tree_journaled_then(&paths.dirs, &planned, replace, &top, || {
+        let mut pending = Vec::new();
+        ledger_result = crate::ca::ledger::record_issued(
+            &mut ledger,
+            &cert.der,
+            role,
+            &paths.cert,
+            &paths.key,
+            &mut warnings,
+            Some(&mut pending),
+        );
+        pending
+    })?;
     drop(lock);
+    ledger_result?;
     for w in &mut written {
         stat_written(w);
     }
@@ -616,14 +647,6 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
             g.source
         ));
     }
-    crate::ca::ledger::record_issued(
-        &mut ledger,
-        &cert.der,
-        role,
-        &paths.cert,
-        &paths.key,
-        &mut warnings,
-    )?;
     Ok(Outcome {
         files: written,
         role,

@@ -318,10 +318,11 @@ pub fn create_intermediate(
         &target,
         &key_path,
         &mut warnings,
+        None,
     )?;
     drop(parent_ledger);
     // The intermediate starts its own ledger with itself, as init-ca does.
-    ledger::record_new_ca(&req.dir, &cert.der, &target, &key_path, &mut warnings)?;
+    ledger::record_new_ca(&req.dir, &cert.der, &target, &key_path, &mut warnings, None)?;
     let mut desc = keys::describe(&key);
     if req.password.is_some() {
         desc.push_str(", encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)");

@@ -227,6 +227,40 @@ pub fn examples(full: &str) -> &'static [(&'static str, &'static str)] {
             "Install the man pages for the current user:",
             "pkitool man --out man1",
         )],
+        "pkitool list" => &[(
+            "Every certificate the CA issued, with its status:",
+            "pkitool list --dir ca",
+        )],
+        "pkitool request" => &[(
+            "On a host: a key that never leaves it, and a request for the CA:",
+            "pkitool request server --cn compute2.example.org --san 10.0.0.75 --out host2",
+        )],
+        "pkitool sign" => &[(
+            "On the CA machine: the server certificate for that request:",
+            "pkitool sign server host2/servercert.csr --dir ca --out host2/servercert.pem",
+        )],
+        "pkitool renew" => &[
+            (
+                "Renew one deployed certificate in place (same subject, SANs and key, new serial):",
+                "pkitool renew --dir ca stage/etc/pki/libvirt/servercert.pem",
+            ),
+            (
+                "From cron: renew whatever the ledger says expires within 30 days:",
+                "pkitool renew --dir ca --within 30",
+            ),
+        ],
+        "pkitool revoke" => &[(
+            "Revoke a client certificate whose key was exposed:",
+            "pkitool revoke --dir ca stage/etc/pki/libvirt/clientcert.pem --reason keyCompromise",
+        )],
+        "pkitool crl" => &[(
+            "Write the CRL where libvirtd reads it (crl_file) in the staged tree:",
+            "pkitool crl --dir ca --layout libvirt --root stage",
+        )],
+        "pkitool probe" => &[(
+            "What a QEMU migration TLS port (here a TLS server on 127.0.0.1:49152) presents, judged for the name clients dial:",
+            "pkitool probe --service tls 127.0.0.1:49152 --ca ca/cacert.pem --hostname compute1.example.org",
+        )],
         "pkitool template" | "pkitool template show" => &[(
             "Start from the shipped server template:",
             "pkitool template show server > server.info",

@@ -222,6 +222,7 @@ fn is_kind(mode: u32, kind: SFlag) -> bool {
 /// A directory pkitool created (for removal when the operation fails).
 struct Created {
     parent: File,
+    parent_path: PathBuf,
     name: OsString,
     id: Option<(u64, u64)>,
 }
@@ -329,6 +330,7 @@ fn step(
         parent: parent
             .try_clone()
             .map_err(io_err(path, "cannot duplicate a directory handle"))?,
+        parent_path: parent_of(path).to_path_buf(),
         name: name.to_os_string(),
         id: None,
     });
@@ -396,12 +398,103 @@ pub fn write_tree_journaled(
     force: bool,
     journal_dir: &Path,
 ) -> Result<Vec<bool>, WriteError> {
+    write_tree_journaled_then(dirs, files, force, journal_dir, Vec::new)
+}
+
+/// [`write_tree_journaled`] that runs `after_renames` once every file is in place, before the
+/// renames are made durable, and makes the files it returns durable in the same step (the
+/// ledger line of the certificate just written: one durable point for both instead of two).
+/// A run has two durable points in all: the temporary files with the journal, then the
+/// directories with `after_renames`'s files.
+pub fn write_tree_journaled_then(
+    dirs: &[(PathBuf, u32)],
+    files: &[PlannedFile],
+    force: bool,
+    journal_dir: &Path,
+    after_renames: impl FnOnce() -> Vec<(File, PathBuf)>,
+) -> Result<Vec<bool>, WriteError> {
     let mut created = Vec::new();
-    let res = write_inner(dirs, files, force, |_| {}, &mut created, Some(journal_dir));
+    let res = write_inner(
+        dirs,
+        files,
+        force,
+        |_| {},
+        &mut created,
+        Some(journal_dir),
+        after_renames,
+    );
     if res.is_err() {
         remove_created(&created);
     }
     res
+}
+
+/// Whether two handles are the same file (device and inode).
+fn same_file(a: &File, b: &File) -> bool {
+    match (a.metadata(), b.metadata()) {
+        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+        _ => false,
+    }
+}
+
+/// fsyncs `files` concurrently (one on this thread, the others on scoped threads): the
+/// filesystem commits them together instead of one after another. The first failure is
+/// returned, naming its file.
+fn sync_together(files: &[(&File, &Path, &'static str)]) -> Result<(), WriteError> {
+    let Some(((first, first_path, first_what), rest)) = files.split_first() else {
+        return Ok(());
+    };
+    let results: Vec<io::Result<()>> = std::thread::scope(|s| {
+        let spawned: Vec<_> = rest
+            .iter()
+            .map(|(f, _, _)| s.spawn(move || f.sync_all()))
+            .collect();
+        let mine = first.sync_all();
+        std::iter::once(mine)
+            .chain(spawned.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
+            }))
+            .collect()
+    });
+    let paths =
+        std::iter::once((*first_path, *first_what)).chain(rest.iter().map(|(_, p, w)| (*p, *w)));
+    for (res, (path, what)) in results.into_iter().zip(paths) {
+        res.map_err(io_err(path, what))?;
+    }
+    Ok(())
+}
+
+/// The journal's lines (see [`crate::journal`]) for the temporary files of a set: absolute
+/// paths, one `final<TAB>temporary<TAB>backup` line per file. A file whose paths cannot be
+/// written so (a tab or newline in them) is left out (not recoverable after a kill).
+fn journal_text(
+    files: &[PlannedFile],
+    temps: &[Temp<'_>],
+    backups: &[(usize, OsString)],
+) -> String {
+    temps
+        .iter()
+        .filter_map(|t| {
+            let path = &files[t.target].path;
+            let parent = parent_of(path);
+            let parent = std::fs::canonicalize(parent).ok()?;
+            let target = parent.join(path.file_name()?);
+            let temp = parent.join(t.name.as_ref()?);
+            let backup = backups
+                .iter()
+                .find(|(bi, _)| *bi == t.target)
+                .map(|(_, b)| parent.join(b))
+                .unwrap_or_default();
+            let line = format!(
+                "{}\t{}\t{}\n",
+                target.to_str()?,
+                temp.to_str()?,
+                backup.to_str()?
+            );
+            (line.matches('\t').count() == 2 && line.matches('\n').count() == 1).then_some(line)
+        })
+        .collect()
 }
 
 /// A temporary file not yet renamed into place (removed on drop).
@@ -493,7 +586,15 @@ fn write_with_hook(
     before_rename: impl Fn(usize),
 ) -> Result<Vec<bool>, WriteError> {
     let mut created = Vec::new();
-    let res = write_inner(dirs, files, force, before_rename, &mut created, None);
+    let res = write_inner(
+        dirs,
+        files,
+        force,
+        before_rename,
+        &mut created,
+        None,
+        Vec::new,
+    );
     if res.is_err() {
         remove_created(&created);
     }
@@ -507,6 +608,7 @@ fn write_inner(
     before_rename: impl Fn(usize),
     created: &mut Vec<Created>,
     journal_dir: Option<&Path>,
+    after_renames: impl FnOnce() -> Vec<(File, PathBuf)>,
 ) -> Result<Vec<bool>, WriteError> {
     // 0. Directory handles: the directories to create, then every file's directory.
     let mut handles: Vec<(PathBuf, File)> = Vec::new();
@@ -625,24 +727,6 @@ fn write_inner(
             .map_err(io_err(&f.path, "cannot write"))?;
         temps.push(t);
     }
-    // fsync the temporary files concurrently: their journal commits overlap.
-    let synced: Vec<io::Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = temps
-            .iter()
-            .map(|t| s.spawn(move || t.file.sync_all()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(io::Error::other("fsync thread panicked")))
-            })
-            .collect()
-    });
-    for (res, t) in synced.into_iter().zip(&temps) {
-        res.map_err(io_err(&files[t.target].path, "cannot fsync"))?;
-    }
-
     // 3. Keep the files --force replaces (hard links to the entry itself, symlinks included),
     // to restore them if a later rename fails.
     let mut backups: Vec<(usize, OsString)> = Vec::new();
@@ -674,37 +758,15 @@ fn write_inner(
     }
 
     // The journal of a set of two or more renames: from here a killed run is completed by the
-    // next one.
-    // Written through the first file's directory handle (never by path: a directory swapped
-    // for a symlink cannot redirect it).
-    let journaled: Option<&File> = match journal_dir {
+    // next one. Written under a temporary name through the first file's directory handle (never
+    // by path: a directory swapped for a symlink cannot redirect it), made durable together with
+    // the temporary files it names, and renamed into place before the first rename.
+    let journal_temp: Option<Temp<'_>> = match journal_dir {
         Some(_) if temps.len() > 1 => {
-            let text: String = temps
-                .iter()
-                .filter_map(|t| {
-                    let path = &files[t.target].path;
-                    let parent = parent_of(path);
-                    let parent = std::fs::canonicalize(parent).ok()?;
-                    let target = parent.join(path.file_name()?);
-                    let temp = parent.join(t.name.as_ref()?);
-                    let backup = backups
-                        .iter()
-                        .find(|(bi, _)| *bi == t.target)
-                        .map(|(_, b)| parent.join(b))
-                        .unwrap_or_default();
-                    let line = format!(
-                        "{}\t{}\t{}\n",
-                        target.to_str()?,
-                        temp.to_str()?,
-                        backup.to_str()?
-                    );
-                    (line.matches('\t').count() == 2 && line.matches('\n').count() == 1)
-                        .then_some(line)
-                })
-                .collect();
+            let text = journal_text(files, &temps, &backups);
             let dir = &handles[targets[temps[0].target].0].1;
             let jpath = parent_of(&files[temps[0].target].path).join(crate::journal::JOURNAL);
-            let res = (|| -> Result<(), Errno> {
+            let res = (|| -> Result<Temp<'_>, Errno> {
                 let name = random_name("journal").map_err(|_| Errno::EIO)?;
                 let fd = nix::fcntl::openat(
                     dir,
@@ -716,22 +778,69 @@ fn write_inner(
                         | OFlag::O_CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )?;
-                let mut f = File::from(fd);
-                let ok = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
-                if ok.is_err() {
-                    let _ =
-                        nix::unistd::unlinkat(dir, name.as_os_str(), UnlinkatFlags::NoRemoveDir);
-                    return Err(Errno::EIO);
-                }
-                nix::fcntl::renameat(dir, name.as_os_str(), dir, crate::journal::JOURNAL)
+                let mut t = Temp {
+                    dir,
+                    name: Some(name),
+                    file: File::from(fd),
+                    target: usize::MAX,
+                };
+                t.file.write_all(text.as_bytes()).map_err(|_| Errno::EIO)?;
+                Ok(t)
             })();
-            if let Err(e) = res {
+            match res {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    cleanup_backups(&backups);
+                    return Err(errno_err(&jpath, "cannot write the journal")(e));
+                }
+            }
+        }
+        _ => None,
+    };
+
+    // One durable point before any rename: the temporary files and the journal, fsynced
+    // together (concurrently, so the filesystem commits them at once).
+    let mut to_sync: Vec<(&File, &Path, &'static str)> = temps
+        .iter()
+        .map(|t| (&t.file, files[t.target].path.as_path(), "cannot fsync"))
+        .collect();
+    let jpath = journal_temp
+        .as_ref()
+        .map(|_| parent_of(&files[temps[0].target].path).join(crate::journal::JOURNAL));
+    if let (Some(j), Some(p)) = (&journal_temp, &jpath) {
+        to_sync.push((&j.file, p.as_path(), "cannot fsync the journal"));
+    }
+    if let Err(e) = sync_together(&to_sync) {
+        cleanup_backups(&backups);
+        return Err(e);
+    }
+    drop(to_sync);
+    let journaled: Option<&File> = match journal_temp {
+        Some(mut j) => {
+            let dir = j.dir;
+            let Some(name) = j.name.take() else {
                 cleanup_backups(&backups);
-                return Err(errno_err(&jpath, "cannot write the journal")(e));
+                return Err(WriteError::Io {
+                    path: jpath.clone().unwrap_or_default(),
+                    what: "cannot write the journal",
+                    source: io::Error::other("the journal's temporary file has no name"),
+                });
+            };
+            if let Err(e) =
+                nix::fcntl::renameat(dir, name.as_os_str(), dir, crate::journal::JOURNAL)
+            {
+                j.name = Some(name);
+                cleanup_backups(&backups);
+                return Err(errno_err(
+                    jpath
+                        .as_deref()
+                        .unwrap_or(Path::new(crate::journal::JOURNAL)),
+                    "cannot write the journal",
+                )(e));
             }
             Some(dir)
         }
-        _ => None,
+        None => None,
     };
 
     // 4. Rename into place; undo on the first failure.
@@ -777,13 +886,34 @@ fn write_inner(
     }
     cleanup_backups(&backups);
 
-    // 5. Make the renames durable.
-    for &i in &used {
-        handles[i]
-            .1
-            .sync_all()
-            .map_err(io_err(&handles[i].0, "cannot fsync the directory"))?;
+    // 5. Make the renames durable, together with what the caller wrote after them (the
+    // ledger line): a second and last durable point.
+    let extra = after_renames();
+    let mut to_sync: Vec<(&File, &Path, &'static str)> = used
+        .iter()
+        .map(|&i| {
+            (
+                &handles[i].1,
+                handles[i].0.as_path(),
+                "cannot fsync the directory",
+            )
+        })
+        .collect();
+    for (f, p) in &extra {
+        to_sync.push((f, p.as_path(), "cannot fsync"));
     }
+    // A directory this run created is durable only once its parent's entry is: the parents
+    // of created directories, each once.
+    for c in created.iter() {
+        if !to_sync.iter().any(|(g, _, _)| same_file(g, &c.parent)) {
+            to_sync.push((
+                &c.parent,
+                c.parent_path.as_path(),
+                "cannot fsync the directory",
+            ));
+        }
+    }
+    sync_together(&to_sync)?;
     if let Some(jd) = journaled {
         let _ = nix::unistd::unlinkat(jd, crate::journal::JOURNAL, UnlinkatFlags::NoRemoveDir);
     }

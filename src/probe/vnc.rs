@@ -14,7 +14,7 @@ const MAX_REASON: u32 = 4096;
 const X509_SUBTYPES: &[(u32, &str)] = &[
     (260, "X509None"),
     (261, "X509Vnc"),
-    (264, "X509SASL"),
+    (263, "X509SASL"),
     (262, "X509Plain"),
 ];
 
@@ -27,8 +27,10 @@ fn subtype_name(t: u32) -> String {
         260 => "X509None".into(),
         261 => "X509Vnc".into(),
         262 => "X509Plain".into(),
-        263 => "TLSSASL".into(),
-        264 => "X509SASL".into(),
+        // QEMU's ui/vnc.h and gtk-vnc: 263 is X509SASL, 264 TLSSASL (anonymous), whatever
+        // the order of the names suggests.
+        263 => "X509SASL".into(),
+        264 => "TLSSASL".into(),
         other => format!("{other}"),
     }
 }
@@ -133,7 +135,7 @@ pub fn starttls(s: &mut (impl Read + Write)) -> Result<(u32, &'static str), Fail
         .collect();
     let Some(&(chosen, name)) = X509_SUBTYPES.iter().find(|(t, _)| offered.contains(t)) else {
         let list: Vec<String> = offered.iter().map(|t| subtype_name(*t)).collect();
-        let anon = offered.iter().any(|t| matches!(t, 257..=259 | 263));
+        let anon = offered.iter().any(|t| matches!(t, 257..=259 | 264));
         return Err(Fail::no_tls(format!(
             "VeNCrypt offers no X.509 subtype, only {}{}",
             if list.is_empty() {
