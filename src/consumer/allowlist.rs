@@ -892,6 +892,27 @@ mod mutants_tests {
     }
 
     #[test]
+    fn a_separator_is_left_alone_only_before_an_attribute_or_a_wildcard() {
+        // Before a wildcard, another comma or nothing: a separator.
+        assert_eq!(escape_stray("C=GB,*"), "C=GB,*");
+        assert_eq!(escape_stray("C=GB,?N=x"), "C=GB,?N=x");
+        assert_eq!(escape_stray("C=GB,"), "C=GB,");
+        // Before an attribute type, including a dotted OID as GnuTLS prints unknown types.
+        assert_eq!(escape_stray("C=GB,CN=x"), "C=GB,CN=x");
+        assert_eq!(escape_stray("C=GB,2.5.4.45=#0101"), "C=GB,2.5.4.45=#0101");
+        assert_eq!(escape_stray("C=GB,x-y = 1"), "C=GB,x-y = 1");
+        // Inside a value: escaped, as GnuTLS prints it.
+        assert_eq!(
+            escape_stray("O=Example, Inc.,CN=x"),
+            "O=Example\\, Inc.,CN=x"
+        );
+        assert_eq!(escape_stray("O=a,=b"), "O=a\\,=b");
+        assert_eq!(escape_stray("O=a,-b=c"), "O=a\\,-b=c");
+        // An escaped `*` is a literal star in a value, not a wildcard.
+        assert_eq!(escape_stray("O=a,\\*b"), "O=a\\,\\*b");
+    }
+
+    #[test]
     fn unwrap_peels_nested_quoting_and_stops() {
         assert_eq!(unwrap("  'identity=\"C=GB,CN=x\"'  "), "C=GB,CN=x");
         assert_eq!(unwrap("C=GB,CN=x"), "C=GB,CN=x");
