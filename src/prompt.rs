@@ -236,8 +236,9 @@ fn read_fifo(
     let mut chunk = Zeroizing::new([0u8; 512]);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
-        if ms == 0 {
+        // Rounded up: truncating would give up (ms == 0) with up to 1 ms of the wait left.
+        let ms = u16::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(u16::MAX);
+        if left.is_zero() {
             return Err(flag(format!(
                 "nothing was written to the pipe within {} seconds",
                 wait.as_secs_f32()
