@@ -883,6 +883,20 @@ mod mutants_tests {
     }
 
     #[test]
+    fn the_nearest_fix_is_the_one_with_fewest_changes() {
+        // One attribute value differs: that single edit is the suggestion, not a reordering
+        // plus an edit ("C=GB,*" with a reverse-order reason).
+        let m = diagnose("*,CN=client", DN).unwrap();
+        assert_eq!(m.suggestion, "*,CN=client1", "{m:?}");
+        assert_eq!(m.reasons.len(), 1, "{m:?}");
+        assert!(!m.reasons[0].contains("reverse"), "{m:?}");
+        // Spaces and case only: no attribute renaming is claimed.
+        let m = diagnose("c=gb, st=london, *", DN).unwrap();
+        assert_eq!(m.reasons.len(), 2, "{m:?}");
+        assert!(!m.reasons.iter().any(|r| r.contains("spells")), "{m:?}");
+    }
+
+    #[test]
     fn only_an_openssl_slash_form_is_split_on_slashes() {
         // A comma-separated DN with a `/` inside a value is left alone (it does not start with
         // `/`); so is a slash-led text without any `=` (not a DN).
