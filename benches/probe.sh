@@ -5,14 +5,21 @@
 #     `openssl s_client` doing the TLS part alone on the same port;
 #  3. 50 targets probed concurrently against one probe (target: no more than about twice one
 #     probe): the same libvirtd or the same qemu-nbd listed 50 times (one server does all 50
-#     handshakes), and 50 distinct qemu-nbd servers.
+#     handshakes), and 50 distinct qemu-nbd servers;
+#  4. the 50 distinct qemu-nbd servers at a network distance (benches/delay-proxy.py delivers
+#     every byte DELAY_MS late each way, default 25: a 50 ms round trip, as servers on other
+#     hosts are), 50 targets against one: here the servers' CPU no longer hides the concurrency
+#     (on 2 cores, 50 local handshakes cost the servers 50 x their CPU time whatever the prober
+#     does).
 # libvirtd is started under the same machine-wide lock as the test harness (tests/it/peers.rs):
 # only one libvirtd runs at a time. Needs certtool, qemu-nbd, qemu-img, libvirtd, openssl,
 # hyperfine.
 # Usage: benches/probe.sh
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$REPO/Cargo.toml"
+# From the repository: .cargo/config.toml (aws-lc without its jitter entropy collector, 70 ms
+# per process otherwise) applies only to builds started below it.
+(cd "$REPO" && cargo build --release --quiet)
 P=$REPO/target/release/pkitool
 W=$(mktemp -d)
 NBD_PID=
@@ -127,4 +134,27 @@ hyperfine -N -w 3 -r 30 \
   "$P probe --service libvirt $LV50 --pkipath client" \
   "$P probe --service nbd $NBD50 --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem" \
   "$P probe --service nbd $DISTINCT --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem" \
+  </dev/null
+
+echo "== 50 distinct qemu-nbd servers at a ${DELAY_MS:-25} ms one-way distance, against one"
+MAP=""
+FAR=""
+for t in $DISTINCT; do
+  p=$(free_port)
+  MAP="$MAP $p:${t##*:}"
+  FAR="$FAR 127.0.0.1:$p"
+done
+python3 "$REPO/benches/delay-proxy.py" "${DELAY_MS:-25}" $MAP >"$W/proxy.out" &
+MORE_PIDS="$MORE_PIDS $!"
+i=0
+until grep -q ready "$W/proxy.out" 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 300 ] && { echo "the delay proxy did not start" >&2; exit 1; }
+  sleep 0.1
+done
+FAR1=${FAR# }
+FAR1=${FAR1%% *}
+"$P" probe --service nbd $FAR --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem | tail -1
+hyperfine -N -w 2 -r 20 \
+  "$P probe --service nbd $FAR1 --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem" \
+  "$P probe --service nbd $FAR --ca cacert.pem --client-cert clientcert.pem --client-key clientkey.pem" \
   </dev/null

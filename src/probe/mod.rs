@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 /// At most this many targets are probed at once.
-pub const MAX_PARALLEL: usize = 16;
+pub const MAX_PARALLEL: usize = 64;
 
 /// The services `probe` speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
