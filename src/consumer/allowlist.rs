@@ -897,6 +897,17 @@ mod mutants_tests {
     }
 
     #[test]
+    fn every_misspelt_attribute_is_renamed_once() {
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            renamed_attrs("c=GB,st=London,*", DN),
+            vec![pair("c", "C"), pair("st", "ST")]
+        );
+        assert_eq!(renamed_attrs("c=GB,c=XX,*", DN), vec![pair("c", "C")]);
+        assert_eq!(renamed_attrs("C=GB,*", DN), vec![]);
+    }
+
+    #[test]
     fn only_an_openssl_slash_form_is_split_on_slashes() {
         // A comma-separated DN with a `/` inside a value is left alone (it does not start with
         // `/`); so is a slash-led text without any `=` (not a DN).
