@@ -908,6 +908,25 @@ mod mutants_tests {
     }
 
     #[test]
+    fn a_different_value_is_replaced_by_the_same_attribute_first() {
+        // `*,ST=London,*` would match too; the certificate's L is the nearer fix for `L=Paris`.
+        let m = diagnose("*,L=Paris,*", DN).unwrap();
+        assert_eq!(m.suggestion, "*,L=London,*", "{m:?}");
+        assert!(m.reasons[0].contains("`L=London`"), "{m:?}");
+    }
+
+    #[test]
+    fn a_multi_valued_rdn_the_certificate_does_not_have_is_split() {
+        let dn = "C=GB,O=A,OU=B,CN=x";
+        let m = diagnose("C=GB,O=A+OU=B,CN=x", dn).unwrap();
+        assert_eq!(m.suggestion, dn, "{m:?}");
+        assert!(
+            m.reasons[0].contains("is not one multi-valued RDN"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
     fn only_an_openssl_slash_form_is_split_on_slashes() {
         // A comma-separated DN with a `/` inside a value is left alone (it does not start with
         // `/`); so is a slash-led text without any `=` (not a DN).
