@@ -927,6 +927,46 @@ mod mutants_tests {
     }
 
     #[test]
+    fn an_extra_rdn_in_the_pattern_is_named_for_removal() {
+        let m = diagnose(
+            "C=GB,ST=London,L=London,O=Libvirt Project,OU=x,CN=client1",
+            DN,
+        )
+        .unwrap();
+        assert_eq!(m.suggestion, DN, "{m:?}");
+        assert_eq!(
+            m.reasons,
+            vec!["the certificate's DN has no `OU=x`: remove it from the pattern".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_far_pattern_says_what_is_extra_and_what_is_not_covered() {
+        assert_eq!(
+            far_reason("O=Nothing, CN=alike", DN),
+            "the pattern is far from the certificate's DN: the certificate has no `O=Nothing`, \
+             `CN=alike`; the pattern does not cover `C=GB`, `ST=London`, `L=London`, \
+             `O=Libvirt Project`, `CN=client1`"
+        );
+        // A wildcard covers every RDN; an empty RDN is not "extra".
+        assert_eq!(
+            far_reason("C=GB,*,,CN=nobody,OU=x", DN),
+            "the pattern is far from the certificate's DN: the certificate has no `CN=nobody`, \
+             `OU=x`"
+        );
+        // RDNs the pattern has literally are covered.
+        assert_eq!(
+            far_reason("C=GB,ST=London,X=1", DN),
+            "the pattern is far from the certificate's DN: the certificate has no `X=1`; the \
+             pattern does not cover `L=London`, `O=Libvirt Project`, `CN=client1`"
+        );
+        assert_eq!(
+            far_reason(DN, DN),
+            "the pattern is far from the certificate's DN"
+        );
+    }
+
+    #[test]
     fn only_an_openssl_slash_form_is_split_on_slashes() {
         // A comma-separated DN with a `/` inside a value is left alone (it does not start with
         // `/`); so is a slash-led text without any `=` (not a DN).
