@@ -720,3 +720,17 @@ mod tests {
         assert!(parse("DC=#0c03616263").is_err(), "DC takes an IA5String");
     }
 }
+
+/// Tests for survivors of the cargo-mutants run over this file (benches/mutants.sh dn).
+#[cfg(test)]
+mod mutants_tests {
+    use super::*;
+
+    #[test]
+    fn attribute_names_are_gnutls_short_names_or_the_dotted_oid() {
+        assert_eq!(attribute_name("2.5.4.3"), "CN");
+        assert_eq!(attribute_name("2.5.4.6"), "C");
+        assert_eq!(attribute_name("1.3.6.1.5.5.7.9.3"), "gender");
+        assert_eq!(attribute_name("1.2.3.4"), "1.2.3.4");
+    }
+}
