@@ -7,6 +7,8 @@
 #   benches/ansible-role.sh            # 20 hosts
 #   HOSTS=50 RUNS=5 benches/ansible-role.sh
 #   PKITOOL=target/debug/pkitool benches/ansible-role.sh   # an existing binary (no release build)
+#   KEY_ON_HOST=1 benches/ansible-role.sh   # keys made on the hosts (request, sign)
+#   CRL=1 benches/ansible-role.sh           # the CA has a CRL (one revoked certificate) to ship
 set -e
 here=$(cd "$(dirname "$0")/.." && pwd)
 command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get install hyperfine)" >&2; exit 2; }
@@ -31,6 +33,7 @@ trap 'rm -rf "$w"' EXIT
   echo "ansible_connection=local"
   echo "libvirt_tls_pkitool=$PK"
   echo "libvirt_tls_ca_dir=$w/ca"
+  [ -n "${KEY_ON_HOST:-}" ] && echo "libvirt_tls_key_on_host=true"
   if [ "$(id -u)" = 0 ] && getent group libvirt-qemu >/dev/null; then
     echo "libvirt_tls_qemu_group=libvirt-qemu"
   else
@@ -53,6 +56,12 @@ forks = ${FORKS:-5}
 pipelining = True
 CFG
 export ANSIBLE_CONFIG="$w/ansible.cfg"
+if [ -n "${CRL:-}" ]; then
+  "$PK" init-ca --dir "$w/ca" --cn "libvirt fleet CA" --key-type ecdsa-p256 --days 3650 >/dev/null
+  "$PK" issue client --dir "$w/ca" --out "$w/revoked" --cn revoked >/dev/null
+  "$PK" revoke --dir "$w/ca" "$w/revoked/clientcert.pem" >/dev/null
+  "$PK" crl --dir "$w/ca" >/dev/null
+fi
 play="ansible-playbook -i $w/inventory.ini $w/site.yml"
 echo "first run, $n hosts:"
 /usr/bin/time -f '  %e s wall, %U s user, %S s sys' $play >/dev/null

@@ -235,9 +235,9 @@ fn read_fifo(
     let mut buf = Zeroizing::new(Vec::new());
     let mut chunk = Zeroizing::new([0u8; 512]);
     loop {
+        // Rounded up: a truncated sub-millisecond remainder gave up before the deadline.
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        // Rounded up: truncating would give up (ms == 0) with up to 1 ms of the wait left.
-        let ms = u16::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(u16::MAX);
+        let ms = u16::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
         if left.is_zero() {
             return Err(flag(format!(
                 "nothing was written to the pipe within {} seconds",

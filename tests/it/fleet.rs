@@ -213,14 +213,27 @@ fn serial(cert: &Path) -> String {
     stdout(&o).trim().trim_start_matches("serial=").to_string()
 }
 
+/// Hosts that make their own keys (`libvirt_tls_key_on_host`): compute1 (its libvirtd serves a
+/// host-made server key, and its host-made certificates are renewed) and compute2 (its
+/// host-made client key is admitted by compute1's libvirtd).
+const KEY_ON_HOST: [&str; 2] = ["compute1", "compute2"];
+/// Hosts that also fill /etc/pki/libvirt-vnc and /etc/pki/libvirt-migrate (one of each key
+/// origin).
+const WITH_SERVICES: [&str; 2] = ["compute2", "compute4"];
+
 fn compute_line(dir: &Path, i: usize, host: &str) -> String {
-    let days = if host == SHORT {
-        " libvirt_tls_days=20"
-    } else {
-        ""
-    };
+    let mut extra = String::new();
+    if host == SHORT {
+        extra.push_str(" libvirt_tls_days=20");
+    }
+    if KEY_ON_HOST.contains(&host) {
+        extra.push_str(" libvirt_tls_key_on_host=true");
+    }
+    if WITH_SERVICES.contains(&host) {
+        extra.push_str(" libvirt_tls_qemu_services='[\"vnc\", \"migrate\"]'");
+    }
     format!(
-        "{host} libvirt_tls_root={}/hosts/{host} libvirt_tls_addresses='[\"127.0.0.1\", \"10.0.0.{}\"]'{days}",
+        "{host} libvirt_tls_root={}/hosts/{host} libvirt_tls_addresses='[\"127.0.0.1\", \"10.0.0.{}\"]'{extra}",
         dir.display(),
         i + 1
     )
@@ -239,6 +252,77 @@ const SYSTEM_FILES: [(&str, u32, bool); 10] = [
     ("etc/pki/qemu/client-cert.pem", 0o644, false),
     ("etc/pki/qemu/client-key.pem", 0o640, true),
 ];
+
+/// The same for the QEMU per-service directories of the WITH_SERVICES hosts (vnc: server
+/// files only).
+const SERVICE_FILES: [(&str, u32, bool); 8] = [
+    ("etc/pki/libvirt-vnc/ca-cert.pem", 0o644, false),
+    ("etc/pki/libvirt-vnc/server-cert.pem", 0o644, false),
+    ("etc/pki/libvirt-vnc/server-key.pem", 0o640, true),
+    ("etc/pki/libvirt-migrate/ca-cert.pem", 0o644, false),
+    ("etc/pki/libvirt-migrate/server-cert.pem", 0o644, false),
+    ("etc/pki/libvirt-migrate/server-key.pem", 0o640, true),
+    ("etc/pki/libvirt-migrate/client-cert.pem", 0o644, false),
+    ("etc/pki/libvirt-migrate/client-key.pem", 0o640, true),
+];
+
+/// The CRL files every compute host gets once the CA has one; the WITH_SERVICES hosts also get
+/// one per service directory.
+const CRL_FILES: [&str; 2] = ["etc/pki/CA/cacrl.pem", "etc/pki/qemu/ca-crl.pem"];
+const SERVICE_CRL_FILES: [&str; 2] = [
+    "etc/pki/libvirt-vnc/ca-crl.pem",
+    "etc/pki/libvirt-migrate/ca-crl.pem",
+];
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The forms a PEM key can travel in: its text, each base64 line of its body, its DER bytes
+/// and the base64 of the whole file (how the role's module carries files).
+fn key_forms(pem: &str) -> Vec<Vec<u8>> {
+    let mut forms = vec![pem.as_bytes().to_vec()];
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for l in pem.lines().filter(|l| !l.starts_with("-----")) {
+        if l.len() >= 32 {
+            forms.push(l.as_bytes().to_vec());
+        }
+    }
+    let der = Command::new("sh")
+        .args(["-c", "printf %s \"$0\" | base64 -d"])
+        .arg(&body)
+        .output()
+        .unwrap();
+    assert!(der.status.success() && der.stdout.len() > 32);
+    forms.push(der.stdout);
+    forms.push(base64_of(pem.as_bytes()).as_bytes()[..40].to_vec());
+    forms
+}
+
+/// Whether any file under `dir` holds any form of the key `pem`.
+fn key_in_tree(dir: &Path, pem: &str) -> Option<PathBuf> {
+    let forms = key_forms(pem);
+    snapshot(dir)
+        .into_iter()
+        .find(|(_, st)| forms.iter().any(|f| contains(&st.bytes, f)))
+        .map(|(p, _)| p)
+}
+
+/// The public key of a certificate or a private key, as openssl prints it (PEM SPKI).
+fn public_key(path: &Path, cert: bool) -> String {
+    let args: &[&str] = if cert {
+        &["x509", "-noout", "-pubkey", "-in"]
+    } else {
+        &["pkey", "-pubout", "-in"]
+    };
+    let o = Command::new("openssl")
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}: {}", path.display(), stderr(&o));
+    stdout(&o)
+}
 
 const KOLLA_FILES: [(&str, u32); 5] = [
     ("cacert.pem", 0o644),
@@ -312,15 +396,17 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     // no key material in the (verbose) output: neither PEM nor the base64 the files travel in
     assert!(!out.contains("PRIVATE KEY"), "{out}");
     for h in COMPUTES {
-        let key = fs::read_to_string(fleet.root(h).join("etc/pki/libvirt/private/serverkey.pem"))
-            .unwrap();
-        let body = key.lines().nth(1).unwrap();
-        assert!(!out.contains(body), "{h}'s key is in the output");
-        let b64 = base64_of(key.as_bytes());
-        assert!(
-            !out.contains(&b64[..40]),
-            "{h}'s key (base64) is in the output"
-        );
+        for k in ["serverkey.pem", "clientkey.pem"] {
+            let key =
+                fs::read_to_string(fleet.root(h).join("etc/pki/libvirt/private").join(k)).unwrap();
+            let body = key.lines().nth(1).unwrap();
+            assert!(!out.contains(body), "{h}'s {k} is in the output");
+            let b64 = base64_of(key.as_bytes());
+            assert!(
+                !out.contains(&b64[..40]),
+                "{h}'s {k} (base64) is in the output"
+            );
+        }
     }
     let r = recap(&out);
     for h in &all {
@@ -422,6 +508,95 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     for h in &all {
         assert!(allow_line.contains(&format!("\"CN={h}\"")), "{allow_line}");
     }
+    // the QEMU per-service directories: keys root:libvirt-qemu 0640, the same files as the
+    // libvirt ones (host-made keys copied on the host, CA-made ones from the CA machine)
+    for h in WITH_SERVICES {
+        let root = fleet.root(h);
+        for (rel, mode, qemu) in SERVICE_FILES {
+            let m = fs::metadata(root.join(rel)).unwrap_or_else(|e| panic!("{h}: {rel}: {e}"));
+            assert_eq!(
+                (m.mode() & 0o7777, m.uid(), m.gid()),
+                (mode, 0, if qemu { qgid } else { 0 }),
+                "{h}: {rel}"
+            );
+        }
+        assert!(!root.join("etc/pki/libvirt-vnc/client-key.pem").exists());
+        for d in ["etc/pki/libvirt-vnc", "etc/pki/libvirt-migrate"] {
+            assert_eq!(fs::metadata(root.join(d)).unwrap().mode() & 0o7777, 0o755);
+            for (a, b) in [
+                ("etc/pki/libvirt/servercert.pem", "server-cert.pem"),
+                ("etc/pki/libvirt/private/serverkey.pem", "server-key.pem"),
+            ] {
+                assert_eq!(
+                    fs::read(root.join(a)).unwrap(),
+                    fs::read(root.join(d).join(b)).unwrap(),
+                    "{h}: {d}/{b}"
+                );
+            }
+        }
+        assert_eq!(
+            fs::read(root.join("etc/pki/libvirt/private/clientkey.pem")).unwrap(),
+            fs::read(root.join("etc/pki/libvirt-migrate/client-key.pem")).unwrap()
+        );
+    }
+    // keys made on the host: never on the CA machine, and they pair with the certificates the
+    // CA signed from the requests the hosts kept
+    let ca_tree = snapshot(&ca);
+    for h in KEY_ON_HOST {
+        let root = fleet.root(h);
+        for (role, cert, key, csr) in [
+            (
+                "server",
+                "etc/pki/libvirt/servercert.pem",
+                "etc/pki/libvirt/private/serverkey.pem",
+                "etc/pki/qemu/server-cert.csr",
+            ),
+            (
+                "client",
+                "etc/pki/libvirt/clientcert.pem",
+                "etc/pki/libvirt/private/clientkey.pem",
+                "etc/pki/qemu/client-cert.csr",
+            ),
+        ] {
+            let pem = fs::read_to_string(root.join(key)).unwrap();
+            if let Some(p) = key_in_tree(&ca, &pem) {
+                panic!("{h}'s {role} key is on the CA machine: {}", p.display());
+            }
+            assert_eq!(
+                public_key(&root.join(cert), true),
+                public_key(&root.join(key), false),
+                "{h}: {role} certificate and key pair"
+            );
+            let m = fs::metadata(root.join(csr)).unwrap();
+            assert_eq!((m.mode() & 0o7777, m.uid()), (0o644, 0), "{h}: {csr}");
+            assert_eq!(
+                fs::read(root.join(csr)).unwrap(),
+                fs::read(ca.join(format!("hosts/{h}/{role}cert.csr"))).unwrap(),
+                "{h}: the CA signed the host's request"
+            );
+            let o = Command::new("openssl")
+                .args(["req", "-verify", "-noout", "-in"])
+                .arg(root.join(csr))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{h}: {csr}: {}", stderr(&o));
+        }
+        assert!(
+            !ca_tree
+                .keys()
+                .any(|p| p.starts_with(ca.join(format!("hosts/{h}")))
+                    && p.to_string_lossy().contains("key")),
+            "{h}: a key file in its issued directory"
+        );
+    }
+    // the search finds a key where one is: a host whose keys the CA made
+    let ca_made = fs::read_to_string(
+        fleet
+            .root("compute3")
+            .join("etc/pki/libvirt/private/serverkey.pem"),
+    )
+    .unwrap();
+    assert!(key_in_tree(&ca, &ca_made).is_some());
     // distinct keys per host; the CA key stays on the CA machine
     let keys: std::collections::BTreeSet<Vec<u8>> = COMPUTES
         .iter()
@@ -510,13 +685,29 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     );
     assert_eq!(presented_serial(d.port, &pk2), old_server);
 
-    // --- the window reaches compute1's 20-day certificates: exactly those are renewed --------
+    assert!(!d.log_errors().contains("revoked"), "{}", d.log_errors());
+
+    // --- the CA revokes the outsider and writes its CRL (as an operator does) ---------------
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&ca),
+        "--reason",
+        "keyCompromise",
+        s(&intruder.join("clientcert.pem")),
+    ]));
+    ok(&pkitool(["crl", "--dir", s(&ca)]));
+    let crl = fs::read(ca.join("cacrl.pem")).unwrap();
+
+    // --- the window reaches compute1's 20-day certificates: exactly those are renewed, -----
+    // every compute host gets the CRL, compute1's libvirtd reloads both through the handler,
     // and the role probes compute1's running libvirtd from the CA machine
     fs::create_dir_all(t.path().join("host_vars")).unwrap();
     fs::write(
         t.path().join(format!("host_vars/{SHORT}.yml")),
         format!(
-            "libvirt_tls_probe: true\nlibvirt_tls_probe_address: 127.0.0.1\nlibvirt_tls_probe_port: {}\n",
+            "libvirt_tls_reload: true\nlibvirt_tls_probe: true\nlibvirt_tls_probe_address: 127.0.0.1\n\
+             libvirt_tls_probe_port: {}\n",
             d.port
         ),
     )
@@ -528,8 +719,6 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
             "libvirt_tls_renew_within=30",
             "-e",
             "libvirt_tls_days=365",
-            "-e",
-            "libvirt_tls_reload=true",
         ],
         &[("LIBVIRT_ADMIN_DEFAULT_URI", &d.admin_uri())],
     );
@@ -537,12 +726,14 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     let r = recap(&out);
     for h in &all {
         assert_eq!(r[*h]["failed"], 0, "{h}\n{out}");
-        if *h == SHORT {
-            // renew, the two installs, the reload handler
-            assert_eq!(r[*h]["changed"], 4, "{h}\n{out}");
-        } else {
-            assert_eq!(r[*h]["changed"], 0, "{h}\n{out}");
-        }
+        let expected = match *h {
+            // renew, the two installs (certificates and CRL), the reload handler
+            SHORT => 4,
+            // the two installs (the CRL: libvirtd's and QEMU's); kolla-ansible has no CRL file
+            "kolla1" => 0,
+            _ => 2,
+        };
+        assert_eq!(r[*h]["changed"], expected, "{h}\n{out}");
     }
     let probe = out
         .find("TASK [libvirt_tls : probe: pkitool probe of libvirtd")
@@ -575,6 +766,24 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
     .iter()
     .map(|r| root1.join(r))
     .collect();
+    for h in COMPUTES {
+        let crls = CRL_FILES.iter().chain(if WITH_SERVICES.contains(&h) {
+            SERVICE_CRL_FILES.iter()
+        } else {
+            [].iter()
+        });
+        for rel in crls {
+            let p = fleet.root(h).join(rel);
+            let m = fs::metadata(&p).unwrap_or_else(|e| panic!("{h}: {rel}: {e}"));
+            assert_eq!(
+                (m.mode() & 0o7777, m.uid(), m.gid()),
+                (0o644, 0, 0),
+                "{h}: {rel}"
+            );
+            assert_eq!(fs::read(&p).unwrap(), crl, "{h}: {rel}");
+            expected.push(p);
+        }
+    }
     expected.sort();
     assert_eq!(changed, expected.iter().collect::<Vec<_>>());
     let new_server = serial(&root1.join("etc/pki/libvirt/servercert.pem"));
@@ -600,7 +809,17 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
         new_server,
         "the role's reload handler (virt-admin server-update-tls libvirtd) made libvirtd serve the renewed certificate"
     );
-    virsh_hostname("127.0.0.1", d.port, &pk2).expect("compute2 after the renewal");
+    virsh_hostname("127.0.0.1", d.port, &pk2)
+        .expect("compute2 (not revoked, its key made on its host) after the renewal and the CRL");
+    // the same handler made libvirtd load the CRL: the outsider is now refused as revoked,
+    // before its DN is even compared
+    let e = virsh_hostname("127.0.0.1", d.port, &intruder).expect_err("a revoked client");
+    assert!(
+        d.log_errors()
+            .contains("Certificate failed validation: The certificate has been revoked"),
+        "{e}\n{}",
+        d.log_errors()
+    );
     drop(d);
     fs::remove_file(t.path().join(format!("host_vars/{SHORT}.yml"))).unwrap();
 
@@ -613,7 +832,8 @@ fn role_provisions_five_hosts_and_a_kolla_host_idempotently_renews_the_due_one_a
 }
 
 #[test]
-fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01() {
+fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01_and_a_revoked_host_with_pki_r04()
+ {
     if !(have_ansible() && have_root_and_qemu_group()) {
         return;
     }
@@ -621,7 +841,7 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
     let fleet = Fleet::new(
         t.path(),
         &[format!(
-            "badhost libvirt_tls_root={}/hosts/badhost \
+            "badhost libvirt_tls_root={}/hosts/badhost libvirt_tls_key_on_host=true \
              libvirt_tls_addresses='[\"10.0.0.99\"]' libvirt_tls_sans='[\"badhost\"]'",
             t.path().display()
         )],
@@ -656,9 +876,13 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
     );
 
     // what the message says: fix the inventory (the SANs default to every name and address),
-    // re-issue once; the next run changes nothing
+    // re-issue once (the host makes new keys, the CA signs the new requests); the next run
+    // changes nothing
+    let root = fleet.root("badhost");
+    let old_key = fs::read(root.join("etc/pki/qemu/server-key.pem")).unwrap();
     let line = format!(
-        "[fleet]\nbadhost libvirt_tls_root={}/hosts/badhost libvirt_tls_addresses='[\"10.0.0.99\"]'\n",
+        "[fleet]\nbadhost libvirt_tls_root={}/hosts/badhost libvirt_tls_key_on_host=true \
+         libvirt_tls_addresses='[\"10.0.0.99\"]'\n",
         t.path().display()
     );
     let inv = fs::read_to_string(&fleet.inventory).unwrap();
@@ -669,7 +893,14 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
         &[],
     );
     assert_eq!(code, Some(0), "{out}");
-    let root = fleet.root("badhost");
+    assert_ne!(
+        fs::read(root.join("etc/pki/qemu/server-key.pem")).unwrap(),
+        old_key
+    );
+    assert_eq!(
+        public_key(&root.join("etc/pki/libvirt/servercert.pem"), true),
+        public_key(&root.join("etc/pki/libvirt/private/serverkey.pem"), false)
+    );
     verify_openssl(
         &root.join("etc/pki/CA/cacert.pem"),
         &root.join("etc/pki/libvirt/servercert.pem"),
@@ -679,6 +910,174 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01(
     let (code, out) = fleet.play(&[], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(recap(&out)["badhost"]["changed"], 0, "{out}");
+
+    // the CA revokes badhost's client certificate: the CRL reaches badhost, whose validate then
+    // fails the play on its own revoked certificate (PKI-R04); a re-issue repairs it
+    let ca = t.path().join("ca");
+    ok(&pkitool([
+        "revoke",
+        "--dir",
+        s(&ca),
+        s(&ca.join("hosts/badhost/clientcert.pem")),
+    ]));
+    ok(&pkitool(["crl", "--dir", s(&ca)]));
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(2), "{out}");
+    let fatal = out
+        .find("fatal: [badhost]")
+        .unwrap_or_else(|| panic!("no failure of badhost in:\n{out}"));
+    assert!(out[fatal..].contains("PKI-R04"), "{out}");
+    assert!(
+        out[..fatal].contains("TASK [libvirt_tls : validate: fail the play on pkitool's errors]"),
+        "{out}"
+    );
+    let crl = root.join("etc/pki/CA/cacrl.pem");
+    assert_eq!(
+        fs::read(&crl).unwrap(),
+        fs::read(ca.join("cacrl.pem")).unwrap()
+    );
+    let (code, out) = fleet.play(
+        &["-e", "libvirt_tls_reissue=true", "--limit", "badhost"],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // openssl agrees: the new client certificate is not in the CRL the host holds
+    verify_openssl(
+        &root.join("etc/pki/CA/cacert.pem"),
+        &root.join("etc/pki/libvirt/clientcert.pem"),
+        "sslclient",
+        &["-crl_check", "-CRLfile", s(&crl)],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(recap(&out)["badhost"]["changed"], 0, "{out}");
+}
+
+/// Keys made on a host that gets no QEMU files: `pkitool request --layout libvirt` writes them
+/// in /etc/pki/libvirt/private (0600); the play validates the tree, a second run changes
+/// nothing, and a rebuilt host (new keys, old certificates on the CA machine) is signed again.
+#[test]
+fn key_on_host_without_qemu_files_makes_the_keys_in_the_libvirt_tree_and_a_rebuilt_host_is_signed_again()
+ {
+    if !(have_ansible() && have_peer("openssl") && have_root_and_qemu_group()) {
+        return;
+    }
+    let t = tmpdir();
+    let fleet = Fleet::new(
+        t.path(),
+        &[format!(
+            "lv1 libvirt_tls_key_on_host=true libvirt_tls_deploy_qemu=false libvirt_tls_root={}/hosts/lv1 \
+             libvirt_tls_addresses='[\"10.0.0.8\"]'",
+            t.path().display()
+        )],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let root = fleet.root("lv1");
+    assert!(!root.join("etc/pki/qemu").exists());
+    for (role, cert, key, csr) in [
+        (
+            "server",
+            "etc/pki/libvirt/servercert.pem",
+            "etc/pki/libvirt/private/serverkey.pem",
+            "etc/pki/libvirt/servercert.csr",
+        ),
+        (
+            "client",
+            "etc/pki/libvirt/clientcert.pem",
+            "etc/pki/libvirt/private/clientkey.pem",
+            "etc/pki/libvirt/clientcert.csr",
+        ),
+    ] {
+        let m = fs::metadata(root.join(key)).unwrap();
+        assert_eq!(
+            (m.mode() & 0o7777, m.uid(), m.gid()),
+            (0o600, 0, 0),
+            "{key}"
+        );
+        assert_eq!(
+            public_key(&root.join(cert), true),
+            public_key(&root.join(key), false),
+            "{role}"
+        );
+        assert_eq!(
+            fs::read(root.join(csr)).unwrap(),
+            fs::read(t.path().join(format!("ca/hosts/lv1/{role}cert.csr"))).unwrap()
+        );
+        let pem = fs::read_to_string(root.join(key)).unwrap();
+        assert!(
+            key_in_tree(&t.path().join("ca"), &pem).is_none(),
+            "{role} key on the CA machine"
+        );
+    }
+    verify_openssl(
+        &root.join("etc/pki/CA/cacert.pem"),
+        &root.join("etc/pki/libvirt/servercert.pem"),
+        "sslserver",
+        &["-verify_ip", "10.0.0.8"],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(recap(&out)["lv1"]["changed"], 0, "{out}");
+
+    // the host is rebuilt (its keys are gone, its certificates are still on the CA machine):
+    // it makes new keys, and the changed requests are signed again, so key and certificate pair
+    let old_key = fs::read(root.join("etc/pki/libvirt/private/serverkey.pem")).unwrap();
+    fs::remove_dir_all(&root).unwrap();
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_ne!(
+        fs::read(root.join("etc/pki/libvirt/private/serverkey.pem")).unwrap(),
+        old_key
+    );
+    for (cert, key) in [
+        (
+            "etc/pki/libvirt/servercert.pem",
+            "etc/pki/libvirt/private/serverkey.pem",
+        ),
+        (
+            "etc/pki/libvirt/clientcert.pem",
+            "etc/pki/libvirt/private/clientkey.pem",
+        ),
+    ] {
+        assert_eq!(
+            public_key(&root.join(cert), true),
+            public_key(&root.join(key), false),
+            "{cert} after the rebuild"
+        );
+    }
+}
+
+/// Keys made on the host need the system layout: the kolla directory is written on the
+/// deployment host, not on the host that would make the key.
+#[test]
+fn key_on_host_with_the_kolla_layout_is_refused_before_anything_runs() {
+    if !(have_ansible() && have_root_and_qemu_group()) {
+        return;
+    }
+    let t = tmpdir();
+    let fleet = Fleet::new(
+        t.path(),
+        &[format!(
+            "k1 libvirt_tls_layout=kolla libvirt_tls_key_on_host=true libvirt_tls_root={}/hosts/k1 \
+             libvirt_tls_addresses='[\"10.0.0.7\"]'",
+            t.path().display()
+        )],
+    );
+    let (code, out) = fleet.play(&[], &[]);
+    assert_eq!(code, Some(2), "{out}");
+    let fatal = out
+        .find("fatal: [k1]")
+        .unwrap_or_else(|| panic!("no failure of k1 in:\n{out}"));
+    assert!(
+        out[..fatal].contains("TASK [libvirt_tls : Check the role's variables]"),
+        "{out}"
+    );
+    assert!(
+        out[fatal..].contains("libvirt_tls_key_on_host needs the system layout"),
+        "{out}"
+    );
+    assert!(!t.path().join("ca").exists(), "nothing ran");
 }
 
 #[test]
@@ -706,6 +1105,20 @@ fn example_playbook_and_inventory_parse() {
         inv["compute"]["hosts"]
             .as_array()
             .is_some_and(|h| h.len() >= 2),
+        "{inv}"
+    );
+    // the example's key-on-host host, with its service dirs (an INI `true` arrives as the
+    // string "true": the role reads every such switch through `| bool`, and the fleet test's
+    // inventory uses the same form)
+    let h = &inv["_meta"]["hostvars"]["compute4.example.org"];
+    assert_eq!(
+        h["libvirt_tls_key_on_host"],
+        serde_json::json!("true"),
+        "{inv}"
+    );
+    assert_eq!(
+        h["libvirt_tls_qemu_services"],
+        serde_json::json!(["vnc"]),
         "{inv}"
     );
 }

@@ -542,6 +542,11 @@ fn device_nodes_and_fifos_given_as_inputs_are_never_opened() {
             ]);
         }
         for args in cases {
+            // Since 357a525 a FIFO named by --password-file is read (with a deadline for its
+            // writer; provisioning.rs tests it): only the device is refused there unopened.
+            if *node == fifo && args.iter().any(|a| *a == "--password-file") {
+                continue;
+            }
             let o = pkitool_deadline(&args, 20);
             assert_ne!(o.status.code(), Some(0), "{args:?}");
             let err = stderr(&o);

@@ -23,13 +23,16 @@ options:
     type: list
     elements: path
   files:
-    description: Files to install; each has dest, mode, and optionally owner and group (other keys are ignored).
+    description:
+      - Files to install; each has dest, mode, optionally owner and group, and where its bytes
+        come from, src (a key of sources) or local (a file on this host, read in this same
+        module call: a key made on the host is copied without leaving it). Other keys are
+        ignored.
     type: list
     elements: dict
-  contents:
-    description: The base64 bytes of each entry of files, in the same order (never logged).
-    type: list
-    elements: str
+  sources:
+    description: The base64 bytes of each src, by src (never logged); a read's contents.
+    type: dict
   dirs:
     description: Directories to create first (mode dir_mode, owner, group).
     type: list
@@ -108,12 +111,25 @@ def install(path, data, mode, uid, gid):
                 pass
 
 
+def read_local(module, path):
+    """The bytes of a file on this host, at most MAX_READ (libvirt reads at most 64 KiB of a
+    certificate file)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_READ + 1)
+    except OSError as e:
+        module.fail_json(msg="cannot read %s: %s" % (path, e.strerror))
+    if len(data) > MAX_READ:
+        module.fail_json(msg="%s: larger than %d bytes, not a certificate or key file" % (path, MAX_READ))
+    return data
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             read=dict(type="list", elements="path"),
             files=dict(type="list", elements="dict"),
-            contents=dict(type="list", elements="str", no_log=True),
+            sources=dict(type="dict", default={}, no_log=True),
             dirs=dict(type="list", elements="path", default=[]),
             dir_mode=dict(type="str", default="0755"),
             owner=dict(type="str"),
@@ -121,22 +137,13 @@ def main():
         ),
         mutually_exclusive=[["read", "files"]],
         required_one_of=[["read", "files"]],
-        required_together=[["files", "contents"]],
         supports_check_mode=True,
     )
     p = module.params
     if p["read"] is not None:
         contents = {}
         for path in p["read"]:
-            try:
-                with open(path, "rb") as f:
-                    data = f.read(MAX_READ + 1)
-            except OSError as e:
-                module.fail_json(msg="cannot read %s: %s" % (path, e.strerror))
-            if len(data) > MAX_READ:
-                # libvirt reads at most 64 KiB of a certificate file; this is not one
-                module.fail_json(msg="%s: larger than %d bytes, not a certificate or key file" % (path, MAX_READ))
-            contents[path] = base64.b64encode(data).decode("ascii")
+            contents[path] = base64.b64encode(read_local(module, path)).decode("ascii")
         module.exit_json(changed=False, contents=contents)
 
     changed = []
@@ -157,11 +164,14 @@ def main():
                     changed.append(d)
                 os.chown(d, duid, dgid)
                 os.chmod(d, dmode)
-        if len(p["contents"]) != len(p["files"]):
-            module.fail_json(msg="files and contents differ in length")
-        for f, content in zip(p["files"], p["contents"]):
+        for f in p["files"]:
             dest = f["dest"]
-            data = base64.b64decode(content)
+            if f.get("local"):
+                data = read_local(module, f["local"])
+            elif f.get("src") in p["sources"]:
+                data = base64.b64decode(p["sources"][f["src"]])
+            else:
+                module.fail_json(msg="%s: no bytes for it (src %s was not read)" % (dest, f.get("src")))
             mode = int(str(f["mode"]), 8)
             uid = uid_of(f.get("owner") or p["owner"]) if (f.get("owner") or p["owner"]) else os.getuid()
             gid = gid_of(f.get("group") or p["group"]) if (f.get("group") or p["group"]) else os.getgid()
