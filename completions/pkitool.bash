@@ -536,7 +536,7 @@ _pkitool() {
             return 0
             ;;
         pkitool__subcmd__issue)
-            opts="-h -V --dir --ca-cert --ca-key --out --layout --root --service --group --add-ca --cn --san --dn --org --template --key-type --days --clamp-to-ca --password-file --force --help --version server client"
+            opts="-h -V --dir --ca-cert --ca-key --out --layout --root --service --group --add-ca --cn --san --dn --org --template --key-type --days --clamp-to-ca --password-file --encrypt-key --key-password-file --force --help --version server client"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +603,10 @@ _pkitool() {
                     return 0
                     ;;
                 --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -89,8 +89,10 @@ rsa-3072\t'RSA, 3072 bits'
 rsa-4096\t'RSA, 4096 bits'"
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l days -d 'Validity in days (default 365)' -r
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l password-file -d 'File whose first line is the CA key\'s password, when the CA key is encrypted' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l key-password-file -d 'File whose first line is the new key\'s password for --encrypt-key (`-`: standard input; default: asked on the terminal). Not the CA\'s: QEMU\'s secret must not open the CA key' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l add-ca -d 'Append this CA to an existing CA certificate file that does not hold it (a trust bundle) instead of refusing; the file\'s other certificates are kept'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l clamp-to-ca -d 'Shorten the validity to end with the CA\'s instead of failing when it would outlive the CA'
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l encrypt-key -d 'Encrypt the new key (PKCS#8, PBKDF2-SHA256 + AES-256-CBC) for QEMU, which decrypts it with a secret object (tls-creds-x509 passwordid; libvirt: qemu.conf *_tls_x509_secret_uuid), and print those steps. QEMU layouts only: libvirtd and virsh cannot load encrypted keys'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l force -d 'Replace existing files (atomically)'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -s V -l version -d 'Print version'

@@ -233,6 +233,15 @@ pub struct IssueArgs {
     /// File whose first line is the CA key's password, when the CA key is encrypted.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Encrypt the new key (PKCS#8, PBKDF2-SHA256 + AES-256-CBC) for QEMU, which decrypts it with
+    /// a secret object (tls-creds-x509 passwordid; libvirt: qemu.conf *_tls_x509_secret_uuid), and
+    /// print those steps. QEMU layouts only: libvirtd and virsh cannot load encrypted keys.
+    #[arg(long)]
+    pub encrypt_key: bool,
+    /// File whose first line is the new key's password for --encrypt-key (`-`: standard input;
+    /// default: asked on the terminal). Not the CA's: QEMU's secret must not open the CA key.
+    #[arg(long, value_name = "FILE", requires = "encrypt_key")]
+    pub key_password_file: Option<PathBuf>,
     /// Replace existing files (atomically).
     #[arg(long)]
     pub force: bool,

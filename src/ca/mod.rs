@@ -1,6 +1,7 @@
 //! The certificate authority's operations: create a CA, load one, issue leaves, read certtool
 //! templates.
 
+pub mod encrypt;
 pub mod ledger;
 pub mod lock;
 pub mod provision;

@@ -81,6 +81,8 @@ pub struct LeafRequest {
     pub key_group: Option<KeyGroup>,
     /// Append this CA to an existing CA file that does not hold it.
     pub add_ca: bool,
+    /// Encrypt the new key with this password (QEMU layouts: `issue --encrypt-key`).
+    pub key_password: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 /// The group a new key is given, and why.
@@ -134,6 +136,10 @@ impl std::fmt::Debug for LeafRequest {
             .field("layout", &self.layout)
             .field("root", &self.root)
             .field("force", &self.force)
+            .field(
+                "key_password",
+                &format_args!("{}", redacted(&self.key_password)),
+            )
             .finish()
     }
 }
@@ -586,11 +592,11 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     } else {
         KEY_MODE
     };
+    let key_password = req.key_password.as_deref().map(|v| v.as_slice());
+    let key_bytes = key_pem(&key, key_password)?.to_vec();
     planned.push(match gid {
-        Some(g) => {
-            PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()).with_group(g)
-        }
-        None => PlannedFile::new(&paths.key, key_mode, key_pem(&key, None)?.to_vec()),
+        Some(g) => PlannedFile::new(&paths.key, key_mode, key_bytes).with_group(g),
+        None => PlannedFile::new(&paths.key, key_mode, key_bytes),
     });
     planned.push(PlannedFile::new(
         &paths.cert,
@@ -607,7 +613,14 @@ pub fn issue(req: &LeafRequest, ca: &LoadedCa) -> Result<Outcome, Error> {
     written.push(Written {
         path: paths.key.clone(),
         mode: key_mode,
-        what: WrittenKind::Key(keys::describe(&key)),
+        what: WrittenKind::Key(if key_password.is_some() {
+            format!(
+                "{}, encrypted PKCS#8 (PBKDF2-SHA256, AES-256-CBC)",
+                keys::describe(&key)
+            )
+        } else {
+            keys::describe(&key)
+        }),
         unchanged: false,
         owner: None,
     });
@@ -1149,6 +1162,7 @@ mod tests {
             force: false,
             key_group: None,
             add_ca: false,
+            key_password: Some(zeroize::Zeroizing::new(b"hunter2-secret".to_vec())),
         };
         for text in [format!("{ca:?}"), format!("{leaf:?}"), format!("{ca:#?}")] {
             assert!(text.contains("<redacted>"), "{text}");

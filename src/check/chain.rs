@@ -67,7 +67,8 @@ pub fn weak_signature(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) 
             .fix(if is_ca {
                 "re-create the CA with SHA-256: pkitool init-ca --dir DIR --cn NAME".to_string()
             } else {
-                c.renew_fix()
+                // renew signs with the CA key's own algorithm (SHA-256 or better).
+                c.renew_in_place()
             }),
     );
 }

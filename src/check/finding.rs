@@ -470,6 +470,16 @@ pub const CODES: &[(&str, Class, &str)] = &[
         Class::EncryptedKey,
         "an encrypted key QEMU decrypts with the qemu.conf secret",
     ),
+    (
+        "PKI-Q03",
+        Class::Config,
+        "migration verifies client certificates (migrate_tls_x509_verify) and the directory has none",
+    ),
+    (
+        "PKI-Q04",
+        Class::Config,
+        "a QEMU TLS server that does not ask for client certificates (*_tls_x509_verify = 0)",
+    ),
     ("PKI-S01", Class::Config, "libvirtd.conf problem"),
     (
         "PKI-S02",
@@ -623,6 +633,7 @@ mod tests {
             include_str!("validate.rs"),
             include_str!("interrupted.rs"),
             include_str!("access.rs"),
+            include_str!("verify.rs"),
             include_str!("../probe/mod.rs"),
             include_str!("../probe/judge.rs"),
         ];

@@ -39,7 +39,32 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
     };
     // The re-issued certificate drops the wildcards GnuTLS never matches (PKI-H05).
     sans_suggest.retain(|s| !s.contains('*') || (s.starts_with('*') && wildcard_usable(s)));
-    let reissue = || c.issue_server(&fix_cn, &sans_suggest);
+    // `pkitool renew` adds the missing names and drops the unusable wildcards, keeping the
+    // subject, key, paths, owner and mode; the re-issue is for when there is nothing to edit.
+    let present: Vec<String> = n
+        .dns
+        .iter()
+        .cloned()
+        .chain(n.ips.iter().map(IpAddr::to_string))
+        .collect();
+    let mut edits: Vec<String> = sans_suggest
+        .iter()
+        .filter(|s| !present.iter().any(|p| p.eq_ignore_ascii_case(s)))
+        .map(|s| format!("--add-san {}", crate::quoting::shell_quote(s)))
+        .collect();
+    edits.extend(
+        n.dns
+            .iter()
+            .filter(|d| d.contains('*') && !(d.starts_with('*') && wildcard_usable(d)))
+            .map(|d| format!("--remove-san {}", crate::quoting::shell_quote(d))),
+    );
+    let reissue = || {
+        if edits.is_empty() || !c.renewable() {
+            c.issue_server(&fix_cn, &sans_suggest)
+        } else {
+            c.renew_cmd(&edits)
+        }
+    };
     if n.dns.is_empty() && n.ips.is_empty() {
         out.push(
             c.f("PKI-H02", Severity::Warning, format!("no DNS or IP subject alternative name; only the CN \"{cn}\" names the server"))

@@ -228,8 +228,19 @@ pub fn check_key(
         out.push(
             f("PKI-P01", Severity::Error, format!("does not match the certificate {}", cert_path.display()))
                 .why(format!("libvirt: \"Unable to set x509 key and certificate: {p}, {}: The certificate and the given key do not match.\"; QEMU: \"Cannot load certificate ... & key ...: The certificate and the given key do not match.\"", cert_path.display()))
-                .fix(format!("find the key this certificate was issued for, or issue a new pair: {}", CertRef::new(cert, cert_path, role, 0).renew_fix())),
+                .fix(format!("find the key this certificate was issued for, or make a new pair: {}", mismatch_fix(cert, cert_path, path, role))),
         );
+    }
+}
+
+/// A new key and certificate for a mismatched pair: `pkitool renew --rekey` when the key is
+/// where renew writes it (libvirt and QEMU names), else a re-issue.
+fn mismatch_fix(cert: &X509Certificate<'_>, cert_path: &Path, key: &Path, role: FRole) -> String {
+    let c = CertRef::new(cert, cert_path, role, 0);
+    if c.renewable() && crate::ca::renew::key_path_for(cert_path).as_deref() == Some(key) {
+        c.renew_cmd(&["--rekey".to_string()])
+    } else {
+        c.renew_fix()
     }
 }
 

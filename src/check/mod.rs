@@ -15,6 +15,7 @@ pub mod hostname;
 pub mod interrupted;
 pub mod keypair;
 pub mod time;
+pub mod verify;
 
 use crate::quoting::shell_quote;
 use std::path::{Path, PathBuf};
@@ -253,7 +254,44 @@ impl<'c, 'a> CertRef<'c, 'a> {
         t.map(|t| format!(" --key-type {t}")).unwrap_or_default()
     }
 
-    /// The pkitool command that re-issues this certificate.
+    /// `pkitool renew CERT EXTRA...`: a new certificate from the same CA written where this one
+    /// is, keeping its subject, extensions (SANs edited by `--add-san`/`--remove-san`), key (a
+    /// new one of the same type with `--rekey`), owner and mode. Validate adds `--dir`.
+    pub fn renew_cmd(&self, extra: &[String]) -> String {
+        let mut s = format!(
+            "pkitool renew {}",
+            shell_quote(&self.path.display().to_string())
+        );
+        for e in extra {
+            s.push(' ');
+            s.push_str(e);
+        }
+        s
+    }
+
+    /// The fix for a certificate whose contents are right but whose validity or signature is
+    /// not: `pkitool renew` for a leaf, [`CertRef::renew_fix`] for a CA.
+    pub fn renew_in_place(&self) -> String {
+        self.renew_in_place_with(&[])
+    }
+
+    /// [`CertRef::renew_in_place`] with more renew arguments.
+    pub fn renew_in_place_with(&self, extra: &[String]) -> String {
+        if self.renewable() {
+            self.renew_cmd(extra)
+        } else {
+            self.renew_fix()
+        }
+    }
+
+    /// `pkitool renew` can rewrite this certificate: a leaf in a file (not a CA, whose copies
+    /// would go stale, nor a certificate a server presented).
+    pub fn renewable(&self) -> bool {
+        self.role != FRole::Ca && self.path.is_file()
+    }
+
+    /// The pkitool command that re-issues this certificate with new contents (`issue --force`:
+    /// for extensions or a key type `renew` would copy).
     pub fn renew_fix(&self) -> String {
         let cn = self.cn().unwrap_or_else(|| "NAME".into());
         match self.role {
@@ -672,8 +710,11 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
         targets.extend(target);
     }
     access::qemu_account(layout, &mut out);
+    verify::check(layout, &mut out);
     if let Some(uuid) = &layout.key_secret {
         secret_keys(uuid, &layout.services, &mut out);
+    } else if layout.kind == LayoutKind::Qemu {
+        unsecret_keys(&layout.services, &mut out);
     }
     check_cas(ca_path, &cas, &used, opts, &mut out);
     check_crl(layout, &cas, &targets, policy, opts, &mut tally, &mut out);
@@ -706,6 +747,24 @@ fn secret_keys(uuid: &str, services: &[String], out: &mut [Finding]) {
         );
         f.fix = format!(
             "none needed if the secret {uuid} holds the key's password: virsh secret-list must show it, defined with virsh secret-define and virsh secret-set-value"
+        );
+    }
+}
+
+/// PKI-P02 in a QEMU directory without a secret: QEMU's own refusal, and what would make it load.
+fn unsecret_keys(services: &[String], out: &mut [Finding]) {
+    for f in out.iter_mut().filter(|f| f.code == "PKI-P02") {
+        let settings = if services.is_empty() {
+            "a *_tls_x509_secret_uuid".to_string()
+        } else {
+            services
+                .iter()
+                .map(|s| format!("{s}_tls_x509_secret_uuid"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        f.why = format!(
+            "QEMU refuses it without the password: \"Cannot load certificate ... & key ...: Decryption has failed.\" (qemu-nbd 10.0); it loads it when given a secret (tls-creds-x509 passwordid; libvirt: qemu.conf {settings} for this directory, see pkitool issue --encrypt-key)"
         );
     }
 }

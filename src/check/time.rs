@@ -11,6 +11,15 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
     let nb = v.not_before.timestamp();
     let na = v.not_after.timestamp();
     let p = c.path.display();
+    // renew keeps the old lifetime: one shorter than the warning window would warn again at
+    // once, so such a certificate gets pkitool's default lifetime.
+    let renew = || {
+        if na - nb <= i64::from(opts.warn_within_days) * 86_400 {
+            c.renew_in_place_with(&[format!("--days {}", crate::ca::provision::LEAF_DAYS)])
+        } else {
+            c.renew_in_place()
+        }
+    };
     let what = if is_ca {
         "CA".to_string()
     } else {
@@ -36,7 +45,7 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
                     ""
                 }
             ))
-            .fix(c.renew_fix()),
+            .fix(renew()),
         );
     } else if nb > opts.at {
         out.push(
@@ -52,7 +61,7 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
             .why(format!(
                 "libvirt and QEMU refuse to load it: \"The {what} certificate {p} is not yet active\""
             ))
-            .fix(format!("wait until {}, or re-issue it with a start date in the past: {}", fmt_ts(nb), c.renew_fix())),
+            .fix(format!("wait until {}, or re-issue it with a start date in the past: {}", fmt_ts(nb), renew())),
         );
     } else if na - opts.at < i64::from(opts.warn_within_days) * 86_400 {
         out.push(
@@ -68,7 +77,7 @@ pub fn check(c: &CertRef<'_, '_>, is_ca: bool, opts: &Options, out: &mut Vec<Fin
             .why(format!(
                 "after that libvirt and QEMU refuse to start TLS: \"The {what} certificate {p} has expired\""
             ))
-            .fix(c.renew_fix()),
+            .fix(renew()),
         );
     }
 }

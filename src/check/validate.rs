@@ -431,9 +431,12 @@ pub fn evaluate(args: &ValidateOptions) -> Result<Outcome> {
 fn fixes_name_the_ca(reports: &mut [LayoutReport], ca_dir: Option<&Path>) {
     let dir = ca_dir.map(|d| crate::quoting::shell_quote(&d.display().to_string()));
     for f in reports.iter_mut().flat_map(|r| r.findings.iter_mut()) {
-        for kind in ["server", "client"] {
-            let head = format!("pkitool issue {kind} ");
-            if let Some(pos) = f.fix.find(&head)
+        for head in [
+            "pkitool issue server ",
+            "pkitool issue client ",
+            "pkitool renew ",
+        ] {
+            if let Some(pos) = f.fix.find(head)
                 && !f.fix[pos..].contains(" --dir ")
             {
                 let at = pos + head.len();

@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
+use crate::ca::encrypt;
 use crate::ca::provision::{self, KeyGroup, Layout, LeafInput, LeafRequest};
 use crate::cli::{IssueArgs, LayoutArg, LeafKind, QemuServiceArg};
 use crate::consumer::qemu_user;
@@ -204,9 +205,126 @@ fn check_dirs(args: &IssueArgs, t: &Target) -> Result<(), Error> {
     Ok(())
 }
 
+/// `--encrypt-key` only where the consumer can decrypt the key: QEMU layouts. libvirtd and
+/// virsh (the flat pkipath and libvirt system layouts) load keys without a password.
+fn check_encrypt_key(args: &IssueArgs, t: &Target) -> Result<(), Error> {
+    if !args.encrypt_key {
+        return Ok(());
+    }
+    if t.layout != Layout::Qemu {
+        let flag = match t.layout {
+            Layout::Libvirt => "--layout libvirt",
+            _ => "--layout flat",
+        };
+        return Err(Error::Usage(format!(
+            "--encrypt-key and {flag} conflict: libvirtd and virsh cannot load an encrypted key (libvirt loads serverkey.pem/clientkey.pem with gnutls_certificate_set_x509_key_file, without a password: \"Unable to set x509 key and certificate\"); only QEMU decrypts keys (tls-creds-x509 passwordid); use --layout qemu or --service, or drop --encrypt-key"
+        )));
+    }
+    if args
+        .key_password_file
+        .as_deref()
+        .zip(args.password_file.as_deref())
+        .is_some_and(|(k, c)| is_stdin(k) && is_stdin(c))
+    {
+        return Err(Error::Usage(
+            "--key-password-file and --password-file conflict: both read standard input; give one of them as a file".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn is_stdin(p: &Path) -> bool {
+    p == Path::new("-") || p == Path::new("/dev/stdin")
+}
+
+/// A new key's password and where it came from.
+type KeyPassword = (zeroize::Zeroizing<Vec<u8>>, encrypt::PasswordSource);
+
+/// The new key's password for `--encrypt-key`, with `--key-password-file` named in errors.
+fn key_password(args: &IssueArgs) -> Result<Option<KeyPassword>, Error> {
+    if !args.encrypt_key {
+        return Ok(None);
+    }
+    let rename = |e: Error| match e {
+        Error::Usage(m) => Error::Usage(m.replace("--password-file", "--key-password-file")),
+        Error::Failed(m) => Error::Failed(m.replace("--password-file", "--key-password-file")),
+        other => other,
+    };
+    let pw =
+        prompt::password(args.key_password_file.as_deref(), "the new key", true).map_err(rename)?;
+    encrypt::check_password(&pw).map_err(|m| Error::Usage(format!("--key-password-file: {m}")))?;
+    let source = match args.key_password_file.as_deref() {
+        Some(p) if !is_stdin(p) && std::fs::metadata(p).is_ok_and(|m| m.is_file()) => {
+            encrypt::PasswordSource::File(std::path::absolute(p).unwrap_or_else(|_| p.into()))
+        }
+        _ => encrypt::PasswordSource::Stdin,
+    };
+    Ok(Some((pw, source)))
+}
+
+/// Prints how QEMU (by hand, or through libvirt) gets the encrypted key's password.
+fn print_secret_steps(
+    args: &IssueArgs,
+    target: &Target,
+    outcome: &provision::Outcome,
+    source: &encrypt::PasswordSource,
+) -> Result<(), Error> {
+    use std::io::Write;
+    let Some(key) = outcome
+        .files
+        .iter()
+        .find(|w| matches!(w.what, provision::WrittenKind::Key(_)))
+    else {
+        return Ok(());
+    };
+    let uuid = encrypt::new_uuid()?;
+    // Absolute paths: QEMU and virsh may run from another directory.
+    let key_path = std::path::absolute(&key.path).unwrap_or_else(|_| key.path.clone());
+    let root = std::path::absolute(&target.root).unwrap_or_else(|_| target.root.clone());
+    let dir = key_path.parent().unwrap_or(Path::new("/"));
+    let default_dir = layout::under_root(&root, qemu::SYSTEM_DIR);
+    let system_default = target.qemu_system_dir && args.service.is_none() && dir == default_dir;
+    // The directory as QEMU is given it: a path in the target system.
+    let in_target = if target.qemu_system_dir {
+        format!(
+            "/{}",
+            dir.strip_prefix(&root)
+                .unwrap_or(dir)
+                .display()
+                .to_string()
+                .trim_start_matches('/')
+        )
+    } else {
+        dir.display().to_string()
+    };
+    let lines = encrypt::qemu_conf_lines(
+        args.service.map(service_name),
+        system_default,
+        &in_target,
+        &uuid,
+    );
+    let qemu_conf = layout::under_root(&root, "etc/libvirt/qemu.conf");
+    let steps = encrypt::steps(&encrypt::StepsInput {
+        key: &key_path,
+        role: outcome.role,
+        source,
+        uuid: &uuid,
+        qemu_conf_lines: lines,
+        qemu_conf: &qemu_conf,
+    });
+    let mut out = anstream::stdout().lock();
+    writeln!(out).map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    for l in steps {
+        writeln!(out, "{}", crate::quoting::terminal::escape(&l))
+            .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Runs `issue`.
 pub fn run(args: &IssueArgs) -> Result<u8, Error> {
     let target = target(args)?;
+    check_encrypt_key(args, &target)?;
     check_dirs(args, &target)?;
     let t = provision::load_template(args.template.as_deref())?;
     let spec = provision::leaf_spec(&leaf_input(args), t.as_ref())?;
@@ -219,6 +337,7 @@ pub fn run(args: &IssueArgs) -> Result<u8, Error> {
         .ca_key
         .clone()
         .unwrap_or_else(|| args.dir.join("cakey.pem"));
+    let key_password = key_password(args)?;
     let password_file = args.password_file.clone();
     let asked = Cell::new(false);
     let ca = provision::load_ca(&ca_cert, &ca_key, || {
@@ -254,10 +373,15 @@ pub fn run(args: &IssueArgs) -> Result<u8, Error> {
         force: args.force,
         key_group,
         add_ca: args.add_ca,
+        key_password: key_password.as_ref().map(|(p, _)| p.clone()),
     };
     let mut outcome = provision::issue(&req, &ca)?;
     if let Some(t) = &t {
         outcome.warnings.extend(t.warnings.iter().cloned());
     }
-    super::print_provisioned(&outcome)
+    let code = super::print_provisioned(&outcome)?;
+    if let Some((_, source)) = &key_password {
+        print_secret_steps(args, &target, &outcome, source)?;
+    }
+    Ok(code)
 }

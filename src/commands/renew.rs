@@ -20,6 +20,22 @@ fn sans(flag: &str, values: &[String]) -> Result<Vec<San>> {
         .collect()
 }
 
+/// `--remove-san` values: names as `--san` takes them, or else the dNSName exactly as the
+/// certificate holds it (a wildcard GnuTLS never matches, `f*.example.org`, is what needs
+/// removing); a name the certificate does not have is refused by renew.
+fn removed_sans(values: &[String]) -> Result<Vec<San>> {
+    values
+        .iter()
+        .map(|s| match San::parse(s) {
+            Ok(san) => Ok(san),
+            Err(_) if !s.is_empty() && s.is_ascii() && !s.chars().any(|c| c.is_ascii_control()) => {
+                Ok(San::Dns(s.clone()))
+            }
+            Err(e) => Err(Error::Usage(format!("--remove-san: {e}"))),
+        })
+        .collect()
+}
+
 /// Runs `renew`.
 pub fn run(args: &RenewArgs) -> Result<u8> {
     let ca_cert = args
@@ -45,7 +61,7 @@ pub fn run(args: &RenewArgs) -> Result<u8> {
         rekey: args.rekey,
         days: args.days,
         add_sans: sans("--add-san", &args.add_sans)?,
-        remove_sans: sans("--remove-san", &args.remove_sans)?,
+        remove_sans: removed_sans(&args.remove_sans)?,
     };
     let pw = args.password_file.clone();
     let report = renew(&req, || {
@@ -147,4 +163,20 @@ fn print_text(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_sans_take_names_as_the_certificate_holds_them() {
+        let r =
+            removed_sans(&["f*.example.org".into(), "*.com".into(), "10.0.0.1".into()]).unwrap();
+        assert_eq!(r[0], San::Dns("f*.example.org".into()));
+        assert_eq!(r[1], San::Dns("*.com".into()));
+        assert!(matches!(r[2], San::Ip(_)));
+        assert!(removed_sans(&["a\u{7}b".into()]).is_err());
+        assert!(removed_sans(&[String::new()]).is_err());
+    }
 }

@@ -92,6 +92,9 @@ pub struct Layout {
     /// Only TLS-server services use it (VNC, SPICE displays): no client certificate expected.
     #[serde(skip)]
     pub server_only: bool,
+    /// The qemu.conf services using this directory that have a `*_tls_x509_verify`, resolved.
+    #[serde(skip)]
+    pub verify: Vec<crate::layout::qemu_conf::Service>,
     /// The account the QEMU processes run as (qemu.conf `user`/`group`), when known.
     #[serde(skip)]
     pub qemu_account: Option<crate::layout::qemu_conf::Account>,
@@ -122,6 +125,7 @@ impl Layout {
             services: Vec::new(),
             key_secret: None,
             server_only: false,
+            verify: Vec::new(),
             qemu_account: None,
             no_verify: false,
             root: None,
@@ -505,6 +509,9 @@ pub fn from_qemu_conf(
         };
         l.services.push(s.name.to_string());
         l.server_only &= s.server_only();
+        if s.verify.is_some() {
+            l.verify.push(s.clone());
+        }
         if l.key_secret.is_none() {
             l.key_secret = s.secret.clone();
         }

@@ -52,7 +52,7 @@ pub struct ServiceConf {
     pub verify: Option<bool>,
     /// `<svc>_tls_x509_secret_uuid`.
     pub secret: Option<String>,
-    /// `<svc>_tls` (vnc, spice, chardev), when set.
+    /// `<svc>_tls` (vnc, spice, chardev) or `migrate_tls_force`, when set.
     pub tls: Option<bool>,
     /// The line of `<svc>_tls_x509_cert_dir`, for messages.
     pub dir_line: Option<usize>,
@@ -74,6 +74,11 @@ pub struct Service {
     pub verify: Option<bool>,
     /// The secret for an encrypted server key.
     pub secret: Option<String>,
+    /// `<svc>_tls` (vnc, spice, chardev) or `migrate_tls_force`, when set.
+    pub tls: Option<bool>,
+    /// Where `verify` comes from ("migrate_tls_x509_verify", "default_tls_x509_verify",
+    /// "libvirt's default").
+    pub verify_source: &'static str,
 }
 
 impl Service {
@@ -154,6 +159,9 @@ pub fn parse(text: &str) -> Result<QemuConf, ConfError> {
             },
             tls: if matches!(name, "vnc" | "spice" | "chardev") {
                 boolean(&map, &format!("{name}_tls"))?
+            } else if name == "migrate" {
+                // Every migration uses TLS (libvirt 4.6+), not only `virsh migrate --tls`.
+                boolean(&map, "migrate_tls_force")?
             } else {
                 None
             },
@@ -206,6 +214,16 @@ impl QemuConf {
                     _ => None,
                 };
                 let verify = default_verify.map(|d| s.verify.or(self.default_verify).unwrap_or(d));
+                let verify_source = match (s.verify, self.default_verify) {
+                    (Some(_), _) => match s.name {
+                        "vnc" => "vnc_tls_x509_verify",
+                        "chardev" => "chardev_tls_x509_verify",
+                        "migrate" => "migrate_tls_x509_verify",
+                        _ => "backup_tls_x509_verify",
+                    },
+                    (None, Some(_)) => "default_tls_x509_verify",
+                    (None, None) => "libvirt's default",
+                };
                 let secret = match (&s.secret, &s.dir) {
                     (Some(x), _) => Some(x.clone()),
                     (None, None) if s.name != "spice" => self.default_secret.clone(),
@@ -218,6 +236,8 @@ impl QemuConf {
                     explicit,
                     verify,
                     secret,
+                    tls: s.tls,
+                    verify_source,
                 }
             })
             .collect()

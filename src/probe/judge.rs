@@ -361,16 +361,40 @@ fn judge_chain(s: &Session, trust: &Trust<'_>, j: &Judging<'_>, out: &mut Vec<Fi
     }
     let hint = reload_hint(s.target.service);
     let qemu_names = matches!(s.target.service, Service::Nbd | Service::Vnc);
+    let out_dir = reissue_dir(&s.target.label());
     for mut f in local {
         f.path = None;
         if f.fix.starts_with("pkitool issue ") {
-            // The checks name where the file would be; for an endpoint that is "here" (the
-            // CA's directory), with QEMU's names for QEMU services.
-            if qemu_names && !f.fix.contains("--layout") {
-                f.fix = f.fix.replacen(" --out . ", " --out . --layout qemu ", 1);
-            }
-            f.fix = format!("{}   (in the CA's directory; {hint})", f.fix);
+            // The checks name where the file would be; an endpoint has no file, so the new
+            // certificate goes to a fresh directory named after it (QEMU's names for QEMU
+            // services), to be installed on the server.
+            let cmd = match f.fix.find(" --out ") {
+                Some(i) => &f.fix[..i],
+                None => f.fix.as_str(),
+            };
+            let layout = if qemu_names { " --layout qemu" } else { "" };
+            f.fix = format!(
+                "{cmd} --out {}{layout}   (in the CA's directory; {hint})",
+                crate::quoting::shell_quote(&out_dir)
+            );
         }
         out.push(f);
     }
+}
+
+/// The directory a probe's re-issue fix writes to: the endpoint's label with `:`, `[` and `]`
+/// made plain (`reissued-127.0.0.1-16514`).
+fn reissue_dir(label: &str) -> String {
+    let plain: String = label
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']'))
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("reissued-{plain}")
 }

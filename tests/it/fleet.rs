@@ -867,7 +867,7 @@ fn a_host_address_missing_from_its_sans_fails_the_play_on_validate_with_pki_h01_
         "{msg}"
     );
     assert!(
-        msg.contains("--san 10.0.0.99"),
+        msg.contains("--add-san 10.0.0.99"),
         "the fix names the missing address: {msg}"
     );
     assert!(

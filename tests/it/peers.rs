@@ -193,6 +193,20 @@ impl QemuNbdServer {
     /// stderr in a log file, so that a test can assert the server's own refusal message
     /// ([`QemuNbdServer::log`]); `--fork` closes stderr once the server runs.
     pub fn start_logged(dir: &Path) -> Result<QemuNbdServer, String> {
+        let dir = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Self::start_logged_with(&[
+            "--object".into(),
+            format!(
+                "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer=yes",
+                dir.display()
+            ),
+        ])
+    }
+
+    /// Like [`QemuNbdServer::start_logged`] with the credentials given as `objects`, exactly
+    /// (e.g. the `--object secret,... --object tls-creds-x509,...` arguments pkitool printed,
+    /// split by a real shell); the `tls-creds-x509` object's id must be `tls0`.
+    pub fn start_logged_with(objects: &[String]) -> Result<QemuNbdServer, String> {
         let scratch = tempfile::Builder::new()
             .prefix("pkitool-nbd-")
             .tempdir()
@@ -207,15 +221,10 @@ impl QemuNbdServer {
         if !o.status.success() {
             return Err(format!("qemu-img create failed: {}", out_text(&o)));
         }
-        let dir = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let log = scratch.path().join("qemu-nbd.log");
         let port = free_port();
         let mut child = Command::new("qemu-nbd")
-            .arg("--object")
-            .arg(format!(
-                "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer=yes",
-                dir.display()
-            ))
+            .args(objects)
             .args(["--tls-creds", "tls0"])
             .args(["-b", "127.0.0.1", "-p", &port.to_string()])
             .args(["--persistent", "--shared", "8", "-f", "raw"])
@@ -269,13 +278,25 @@ impl Drop for QemuNbdServer {
 /// client-key.pem. `Ok(())` when the handshake (and NBD negotiation) succeeded.
 pub fn qemu_img_info_tls(client_dir: &Path, host: &str, port: u16) -> Result<(), String> {
     let dir = fs::canonicalize(client_dir).map_err(|e| format!("{}: {e}", client_dir.display()))?;
+    qemu_img_info_with(
+        &[
+            "--object".into(),
+            format!(
+                "tls-creds-x509,id=tls0,dir={},endpoint=client",
+                dir.display()
+            ),
+        ],
+        host,
+        port,
+    )
+}
+
+/// Like [`qemu_img_info_tls`] with the client credentials given as `objects`, exactly (the
+/// `tls-creds-x509` object's id must be `tls0`).
+pub fn qemu_img_info_with(objects: &[String], host: &str, port: u16) -> Result<(), String> {
     let mut cmd = Command::new("qemu-img");
     cmd.arg("info")
-        .arg("--object")
-        .arg(format!(
-            "tls-creds-x509,id=tls0,dir={},endpoint=client",
-            dir.display()
-        ))
+        .args(objects)
         .arg("--image-opts")
         .arg(format!("driver=nbd,host={host},port={port},tls-creds=tls0"));
     let out = run_client(cmd)?;
@@ -509,6 +530,80 @@ impl Drop for Libvirtd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// An unprivileged (session) libvirt for `nobody`, with its home, runtime and configuration
+/// directories in a temporary directory: `virsh` commands run through [`SessionVirsh::sh`]
+/// with `LIBVIRT_DEFAULT_URI=secret:///session`, which starts a session libvirtd (its secret
+/// driver keeps secrets in `HOME/config/libvirt/secrets`, never the system's). Holds the
+/// machine-wide libvirtd lock; dropping it kills that daemon by its pid file.
+#[derive(Debug)]
+pub struct SessionVirsh {
+    home: tempfile::TempDir,
+    _lock: Flock<fs::File>,
+}
+
+impl SessionVirsh {
+    /// Takes the lock and prepares the directories.
+    pub fn new() -> Result<SessionVirsh, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let lock = libvirtd_lock()?;
+        let home = tempfile::Builder::new()
+            .prefix("pkitool-session-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o777))
+            .map_err(|e| e.to_string())?;
+        Ok(SessionVirsh { home, _lock: lock })
+    }
+
+    /// Runs `script` with `sh -c` as nobody in `cwd`, in this session's environment.
+    pub fn sh(&self, cwd: &Path, script: &str) -> std::process::Output {
+        let h = self.home.path();
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "env"])
+            .arg(format!("HOME={}", h.display()))
+            .arg(format!("XDG_RUNTIME_DIR={}", h.join("run").display()))
+            .arg(format!("XDG_CONFIG_HOME={}", h.join("config").display()))
+            .arg(format!("XDG_CACHE_HOME={}", h.join("cache").display()))
+            .arg("LIBVIRT_DEFAULT_URI=secret:///session")
+            .args(["sh", "-c", script])
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run setpriv")
+    }
+
+    /// The value libvirt stored for the secret `uuid` (its own base64 file), if any.
+    pub fn stored_value(&self, uuid: &str) -> Option<Vec<u8>> {
+        let f = self
+            .home
+            .path()
+            .join(format!("config/libvirt/secrets/{uuid}.base64"));
+        let o = Command::new("base64").arg("-d").arg(&f).output().ok()?;
+        o.status.success().then_some(o.stdout)
+    }
+}
+
+impl Drop for SessionVirsh {
+    fn drop(&mut self) {
+        let pidfile = self.home.path().join("run/libvirt/libvirtd.pid");
+        if let Some(pid) = fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            let _ = Command::new("kill")
+                .arg(pid.to_string())
+                .stderr(Stdio::null())
+                .status();
+            // It removes its pid file when it ends; wait for that (bounded) so that the next
+            // holder of the lock never meets it.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
     }
 }
 

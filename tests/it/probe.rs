@@ -825,6 +825,41 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
             .unwrap()
             .starts_with("127.0.0.1:")
     );
+    // The expired certificate's fix runs verbatim in the CA's directory and writes a fresh
+    // directory (an endpoint has no file to replace): openssl accepts the new certificate for
+    // the address the old one named.
+    let fix = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "PKI-T01")
+        .unwrap()["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cmd = fix.split("   (").next().unwrap();
+    assert_eq!(
+        cmd,
+        format!(
+            "pkitool issue server --dn O=Test,CN=localhost --san 127.0.0.1 --key-type rsa-2048 --out reissued-127.0.0.1-{p1}"
+        ),
+        "{fix}"
+    );
+    status(&run_printed(flat, cmd), 0);
+    let o = Command::new("openssl")
+        .args([
+            "verify",
+            "-verify_ip",
+            "127.0.0.1",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+        ])
+        .arg(&ca)
+        .arg(flat.join(format!("reissued-127.0.0.1-{p1}/servercert.pem")))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 
     let (_s2, p2) = s_server(&wrong, &wkey, &[]);
     let o = pkitool([
@@ -865,7 +900,7 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
             "-CAfile",
         ])
         .arg(&ca)
-        .arg(flat.join("servercert.pem"))
+        .arg(flat.join(format!("reissued-127.0.0.1-{p2}/servercert.pem")))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));

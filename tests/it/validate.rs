@@ -460,9 +460,12 @@ fn printed_fix_commands_repair_the_layout() {
         .and_then(|f| f["fix"].as_str())
         .expect("a hostname finding with a fix")
         .to_string();
-    assert!(fix.starts_with("pkitool issue server "), "{fix}");
+    // renew in place: the missing name added, subject, key, owner and mode kept.
+    assert!(fix.starts_with("pkitool renew "), "{fix}");
     assert!(
-        fix.contains("--force") && fix.contains("'deploy dir'"),
+        fix.contains("'deploy dir/")
+            && fix.contains("--add-san vm1.example.org")
+            && !fix.contains("--force"),
         "{fix}"
     );
     // Without --ca-dir the fix names the argument to fill in; with it, it runs verbatim.
@@ -555,6 +558,15 @@ fn every_fix_the_corpus_produces_runs_and_removes_its_finding() {
             })
             .collect();
         for (code, path, fix) in &todo {
+            // Each fix on its own fresh copy: a fix repairs its finding, whatever ran before.
+            util::sh(
+                work.path(),
+                &format!(
+                    "rm -rf {c} && cp -a {} {c}",
+                    util::shell_word(case),
+                    c = util::shell_word(&copy)
+                ),
+            );
             let cmd = match fix.strip_prefix("pkitool ") {
                 Some(rest) => format!("{} {rest}", util::PKITOOL),
                 None => fix.clone(),
@@ -585,4 +597,625 @@ fn every_fix_the_corpus_produces_runs_and_removes_its_finding() {
     }
     assert!(ran >= 10, "only {ran} fixes ran");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue --encrypt-key: the printed secret steps, run verbatim against real QEMU and libvirt
+
+/// The indented command lines of `issue --encrypt-key`'s steps, in order: the secret file, the
+/// QEMU arguments, the three libvirt commands, then the qemu.conf lines.
+fn secret_steps(out: &str) -> (String, String, Vec<String>, Vec<String>) {
+    let cmds: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("    ")).collect();
+    let umask = cmds
+        .iter()
+        .find(|l| l.starts_with("(umask 077"))
+        .expect(out);
+    let objects = cmds.iter().find(|l| l.starts_with("--object ")).expect(out);
+    let virsh: Vec<String> = cmds
+        .iter()
+        .filter(|l| l.starts_with("printf ") || l.starts_with("virsh "))
+        .map(|l| l.to_string())
+        .collect();
+    let conf: Vec<String> = cmds
+        .iter()
+        .filter(|l| l.contains("_tls_x509_"))
+        .map(|l| l.to_string())
+        .collect();
+    (umask.to_string(), objects.to_string(), virsh, conf)
+}
+
+/// Splits arguments as a real shell does.
+fn shell_split(args: &str) -> Vec<String> {
+    let o = util::sh(
+        Path::new("/"),
+        &format!("for a in {args}; do printf '%s\\0' \"$a\"; done"),
+    );
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    o.stdout
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+fn encrypt_peers() -> bool {
+    let ok = crate::peers::have_qemu() && util::have_peer("setpriv");
+    if !ok {
+        assert!(!util::in_ci(), "CI: qemu-utils and util-linux are required");
+        util::note_skip("issue --encrypt-key: qemu-nbd/qemu-img or setpriv missing");
+    }
+    ok && nix::unistd::geteuid().is_root()
+}
+
+#[test]
+fn encrypted_qemu_keys_load_with_the_printed_secret_steps() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    if !encrypt_peers() {
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let t = util::tmpdir();
+    let d = t.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    status(
+        &pkitool(["init-ca", "--dir", &p(&d.join("ca")), "--cn", "Secret CA"]),
+        0,
+    );
+    let w = d.join("work");
+    for dir in [w.clone(), w.join("srv"), w.join("cli")] {
+        std::fs::create_dir(&dir).unwrap();
+        chown(&dir, Some(nobody.uid.as_raw()), None).unwrap();
+    }
+    // The password file as people write it: with a newline, which QEMU would take as part of
+    // the password if the steps copied the file as it is.
+    let pw = w.join("key password");
+    std::fs::write(&pw, "s3cret, pw\n").unwrap();
+    // root:nogroup 0640: pkitool takes only its own user's password files; nobody reads it
+    // through the group.
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).unwrap();
+    chown(&pw, None, Some(nobody.gid.as_raw())).unwrap();
+    let issue = |kind: &str, out: &Path| {
+        let o = pkitool([
+            "issue",
+            kind,
+            "--dir",
+            &p(&d.join("ca")),
+            "--cn",
+            "localhost",
+            "--san",
+            "127.0.0.1",
+            "--out",
+            &p(out),
+            "--layout",
+            "qemu",
+            "--encrypt-key",
+            "--key-password-file",
+            &p(&pw),
+        ]);
+        status(&o, 0);
+        stdout(&o)
+    };
+    let srv = issue("server", &w.join("srv"));
+    let cli = issue("client", &w.join("cli"));
+    let key = std::fs::read_to_string(w.join("srv/server-key.pem")).unwrap();
+    assert!(
+        key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{key}"
+    );
+    let (s_umask, s_objects, s_virsh, s_conf) = secret_steps(&srv);
+    let (c_umask, c_objects, _, _) = secret_steps(&cli);
+
+    // Without the secret QEMU refuses the key: the error validate reports.
+    let e = crate::peers::QemuNbdServer::start_logged_with(&[
+        "--object".into(),
+        format!(
+            "tls-creds-x509,id=tls0,dir={},endpoint=server",
+            w.join("srv").display()
+        ),
+    ])
+    .expect_err("qemu-nbd without passwordid");
+    assert!(e.contains("Decryption has failed"), "{e}");
+
+    // Step 1 as the printed command (as nobody: the libvirt part below runs unprivileged).
+    for step in [&s_umask, &c_umask] {
+        let o = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "sh",
+                "-c",
+                step,
+            ])
+            .current_dir("/")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{step}: {}", util::stderr(&o));
+    }
+    let secret = w.join("srv/server-key.pem.secret");
+    assert_eq!(std::fs::read(&secret).unwrap(), b"s3cret, pw");
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // Step 2: a real handshake, both keys encrypted, both ends with the printed arguments.
+    let server = crate::peers::QemuNbdServer::start_logged_with(&shell_split(&s_objects))
+        .expect("qemu-nbd loads the encrypted key with the printed secret");
+    crate::peers::qemu_img_info_with(&shell_split(&c_objects), "127.0.0.1", server.port)
+        .expect("qemu-img (encrypted client key) completes the handshake");
+    drop(server);
+
+    // Step 3: the virsh commands, verbatim, against a session libvirtd of nobody's.
+    if !crate::peers::have_libvirt() {
+        assert!(
+            !util::in_ci(),
+            "CI: libvirt-daemon and libvirt-clients are required"
+        );
+        util::note_skip("issue --encrypt-key: libvirtd/virsh missing, virsh steps not run");
+        return;
+    }
+    let session = crate::peers::SessionVirsh::new().unwrap();
+    for cmd in &s_virsh {
+        let o = session.sh(&w, cmd);
+        assert!(
+            o.status.success(),
+            "{cmd}: {}{}",
+            stdout(&o),
+            util::stderr(&o)
+        );
+    }
+    let uuid = s_conf
+        .iter()
+        .find(|l| l.starts_with("default_tls_x509_secret_uuid"))
+        .and_then(|l| l.split('"').nth(1))
+        .expect("qemu.conf line")
+        .to_string();
+    assert_eq!(
+        session.stored_value(&uuid).as_deref(),
+        Some(&b"s3cret, pw"[..])
+    );
+    let o = session.sh(&w, "virsh secret-list");
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.contains(&uuid) && l.contains("tls")),
+        "{}",
+        stdout(&o)
+    );
+    drop(session);
+    // The libvirt path names this directory as the default one.
+    assert!(
+        s_conf.contains(&format!(
+            "default_tls_x509_cert_dir = \"{}\"",
+            w.join("srv").display()
+        )),
+        "{s_conf:?}"
+    );
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[test]
+fn validate_notes_an_encrypted_qemu_key_only_with_the_printed_qemu_conf_secret() {
+    if !encrypt_peers() {
+        return;
+    }
+    let t = util::tmpdir();
+    let r = t.path();
+    status(
+        &pkitool(["init-ca", "--dir", &p(&r.join("ca")), "--cn", "Secret CA"]),
+        0,
+    );
+    let pw = r.join("pw");
+    std::fs::write(&pw, "another s3cret\n").unwrap();
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let o = util::sh(
+        r,
+        &format!(
+            "printf 'another s3cret\\n' | {} issue server --dir {} --cn localhost --root {} --layout qemu --group root --encrypt-key --key-password-file -",
+            util::PKITOOL,
+            util::shell_word(&r.join("ca")),
+            util::shell_word(r)
+        ),
+    );
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let out = stdout(&o);
+    let (umask, objects, _, conf) = secret_steps(&out);
+    assert_eq!(conf.len(), 1, "{out}");
+    assert!(
+        conf[0].starts_with("default_tls_x509_secret_uuid = \""),
+        "{out}"
+    );
+    // The stdin form of step 1 reads the password again.
+    assert!(umask.contains("head -n 1 |"), "{umask}");
+    let o = util::sh(
+        r,
+        &format!(
+            "printf 'another s3cret\\n' | sh -c {}",
+            util::shell_word(Path::new(&umask))
+        ),
+    );
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let q = r.join("etc/pki/qemu");
+    // The judge: QEMU without the secret, and with the printed one.
+    let e = crate::peers::QemuNbdServer::start_logged_with(&[
+        "--object".into(),
+        format!("tls-creds-x509,id=tls0,dir={},endpoint=server", q.display()),
+    ])
+    .expect_err("no passwordid");
+    assert!(e.contains("Decryption has failed"), "{e}");
+    drop(
+        crate::peers::QemuNbdServer::start_logged_with(&shell_split(&objects))
+            .expect("loads with the printed secret"),
+    );
+    let codes = |v: &serde_json::Value, code: &str| -> Vec<serde_json::Value> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["code"] == code && f["path"].as_str().unwrap_or("").ends_with("server-key.pem")
+            })
+            .cloned()
+            .collect()
+    };
+    let v = json(&pkitool(["validate", "--root", &p(r), "--format", "json"]));
+    let p02 = codes(&v, "PKI-P02");
+    assert_eq!(p02.len(), 1, "{v:#}");
+    assert_eq!(p02[0]["severity"], "error");
+    std::fs::create_dir_all(r.join("etc/libvirt")).unwrap();
+    std::fs::write(r.join("etc/libvirt/qemu.conf"), format!("{}\n", conf[0])).unwrap();
+    let v = json(&pkitool(["validate", "--root", &p(r), "--format", "json"]));
+    assert!(codes(&v, "PKI-P02").is_empty(), "{v:#}");
+    let q02 = codes(&v, "PKI-Q02");
+    assert_eq!(q02.len(), 1, "{v:#}");
+    assert_eq!(q02[0]["severity"], "note");
+}
+
+#[test]
+fn encrypt_key_is_refused_where_libvirt_loads_the_key() {
+    let t = util::tmpdir();
+    let d = t.path();
+    status(
+        &pkitool(["init-ca", "--dir", &p(&d.join("ca")), "--cn", "Secret CA"]),
+        0,
+    );
+    std::fs::write(d.join("pw"), "pw\n").unwrap();
+    std::fs::set_permissions(
+        d.join("pw"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let ca = p(&d.join("ca"));
+    let pwf = p(&d.join("pw"));
+    let root = p(&d.join("root"));
+    let out = p(&d.join("flat"));
+    for (args, flags) in [
+        (
+            vec!["--layout", "libvirt", "--root", &root],
+            "--layout libvirt",
+        ),
+        (vec!["--out", &out], "--layout flat"),
+    ] {
+        let mut a = vec![
+            "issue",
+            "client",
+            "--dir",
+            &ca,
+            "--cn",
+            "c1",
+            "--encrypt-key",
+            "--key-password-file",
+            &pwf,
+        ];
+        a.extend(args);
+        let o = pkitool(&a);
+        status(&o, 2);
+        let e = util::stderr(&o);
+        assert!(e.contains("--encrypt-key") && e.contains(flags), "{e}");
+        assert!(
+            e.contains("libvirtd and virsh cannot load an encrypted key"),
+            "{e}"
+        );
+    }
+    assert!(!d.join("root/etc").exists() && !d.join("flat").exists());
+    // The judge: virsh with an encrypted clientkey.pem fails loading it, before connecting.
+    if crate::peers::have_libvirt() {
+        status(
+            &pkitool(["issue", "client", "--dir", &ca, "--cn", "c1", "--out", &out]),
+            0,
+        );
+        let k = d.join("flat/clientkey.pem");
+        util::sh(
+            d,
+            &format!(
+                "openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:pw -in {k} -out {k}.enc && mv {k}.enc {k}",
+                k = util::shell_word(&k)
+            ),
+        );
+        let e =
+            crate::peers::virsh_hostname("127.0.0.1", crate::peers::free_port(), &d.join("flat"))
+                .expect_err("virsh cannot load an encrypted key");
+        assert!(
+            e.contains("Unable to set x509 key and certificate")
+                && e.contains("Decryption has failed"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(d.join("flat")).unwrap();
+    } else {
+        assert!(!util::in_ci(), "CI: libvirt-clients is required");
+        util::note_skip("encrypt-key refusal: virsh missing");
+    }
+    // No password file and no terminal to ask on: exit 2 naming the flag, nothing written.
+    let o = pkitool([
+        "issue",
+        "client",
+        "--dir",
+        &ca,
+        "--cn",
+        "c1",
+        "--out",
+        &out,
+        "--layout",
+        "qemu",
+        "--encrypt-key",
+    ]);
+    status(&o, 2);
+    assert!(
+        util::stderr(&o).contains("--key-password-file is required"),
+        "{}",
+        util::stderr(&o)
+    );
+    assert!(!d.join("flat").exists());
+    // The password flag without --encrypt-key: refused by name.
+    let o = pkitool([
+        "issue",
+        "client",
+        "--dir",
+        &ca,
+        "--cn",
+        "c1",
+        "--out",
+        &out,
+        "--layout",
+        "qemu",
+        "--key-password-file",
+        &pwf,
+    ]);
+    status(&o, 2);
+    assert!(
+        util::stderr(&o).contains("--encrypt-key"),
+        "{}",
+        util::stderr(&o)
+    );
+}
+
+/// The renew fixes that follow an instruction ("find the key ..., or make a new pair: pkitool
+/// renew ... --rekey"; "wait until ..., or ...: pkitool renew ..."), run verbatim from the
+/// `pkitool` on, judged by openssl.
+#[test]
+fn renew_fixes_after_an_instruction_run_and_repair() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(dir) = corpus() else { return };
+    let root = dir.path().join("c");
+    let ca_dir = root.join(".ca");
+    for (case, code, cert, flag) in [
+        ("key-mismatch", "PKI-P01", "servercert.pem", "--rekey"),
+        ("not-yet-valid", "PKI-T02", "servercert.pem", ""),
+    ] {
+        let work = util::tmpdir();
+        let copy = work.path().join(case);
+        util::sh(
+            work.path(),
+            &format!(
+                "cp -a {} {}",
+                util::shell_word(&root.join(case)),
+                util::shell_word(&copy)
+            ),
+        );
+        let mut args = case_args(&copy);
+        args.extend(["--ca-dir".to_string(), ca_dir.display().to_string()]);
+        let v = json(&pkitool(&args));
+        let fix = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .and_then(|f| f["fix"].as_str())
+            .unwrap_or_else(|| panic!("{case}: no {code}: {v:#}"))
+            .to_string();
+        let cmd = &fix[fix.find("pkitool renew ").expect(&fix)..];
+        assert!(cmd.contains(flag), "{fix}");
+        let key = if case == "key-mismatch" {
+            copy.join("private/serverkey.pem")
+        } else {
+            copy.join("serverkey.pem")
+        };
+        let key = if key.exists() {
+            key
+        } else {
+            copy.join("serverkey.pem")
+        };
+        let mode_before = std::fs::metadata(&key).unwrap().permissions().mode() & 0o7777;
+        let o = util::sh(work.path(), &cmd.replacen("pkitool", util::PKITOOL, 1));
+        assert!(o.status.success(), "{cmd}: {}", util::stderr(&o));
+        let after = json(&pkitool(&args));
+        assert!(
+            !after["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == code),
+            "{case}: {code} remains after {cmd}: {after:#}"
+        );
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o7777,
+            mode_before,
+            "{case}: the key's mode changed"
+        );
+        // The judges: openssl's public keys of the pair agree; the start date is past.
+        let pubkey = |args: &[&str]| stdout(&util::run("openssl", args.iter().copied()));
+        let c = copy.join(cert).display().to_string();
+        let k = key.display().to_string();
+        assert_eq!(
+            pubkey(&["x509", "-noout", "-pubkey", "-in", &c]),
+            pubkey(&["pkey", "-pubout", "-in", &k]),
+            "{case}: key and certificate differ"
+        );
+        let o = util::run("openssl", ["x509", "-noout", "-checkend", "0", "-in", &c]);
+        assert!(o.status.success(), "{case}: {}", stdout(&o));
+        let o = util::run(
+            "openssl",
+            [
+                "verify",
+                "-CAfile",
+                &ca_dir.join("cacert.pem").display().to_string(),
+                &c,
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "{case}: {}{}",
+            stdout(&o),
+            util::stderr(&o)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// qemu.conf *_tls_x509_verify: client certificates required or not
+
+#[test]
+fn migrate_verify_decides_whether_the_client_certificate_is_required() {
+    if !crate::peers::have_qemu() {
+        assert!(!util::in_ci(), "CI: qemu-utils is required");
+        util::note_skip("migrate verify: qemu-nbd/qemu-img missing");
+        return;
+    }
+    let t = util::tmpdir();
+    let r = t.path();
+    let ca = r.join("ca");
+    status(
+        &pkitool(["init-ca", "--dir", &p(&ca), "--cn", "Verify CA"]),
+        0,
+    );
+    let m = r.join("srv/migrate");
+    status(
+        &pkitool([
+            "issue",
+            "server",
+            "--dir",
+            &p(&ca),
+            "--cn",
+            "localhost",
+            "--san",
+            "127.0.0.1",
+            "--out",
+            &p(&m),
+            "--layout",
+            "qemu",
+        ]),
+        0,
+    );
+    // A client with the CA and no certificate.
+    let anon = r.join("anon");
+    std::fs::create_dir(&anon).unwrap();
+    std::fs::copy(m.join("ca-cert.pem"), anon.join("ca-cert.pem")).unwrap();
+    let server = |verify: &str| {
+        crate::peers::QemuNbdServer::start_logged_with(&[
+            "--object".into(),
+            format!(
+                "tls-creds-x509,id=tls0,dir={},endpoint=server,verify-peer={verify}",
+                m.display()
+            ),
+        ])
+        .expect("qemu-nbd starts")
+    };
+    // The judges: QEMU with verify-peer=yes refuses a client without a certificate, with
+    // verify-peer=no it admits it.
+    let s = server("yes");
+    let e = crate::peers::qemu_img_info_tls(&anon, "127.0.0.1", s.port).expect_err("refused");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        s.log().contains("Verify failed: No certificate was found."),
+        "{e}\n{}",
+        s.log()
+    );
+    drop(s);
+    let s = server("no");
+    crate::peers::qemu_img_info_tls(&anon, "127.0.0.1", s.port)
+        .expect("verify-peer=no admits a client without a certificate");
+    drop(s);
+
+    std::fs::create_dir_all(r.join("etc/libvirt")).unwrap();
+    let conf = |extra: &str| {
+        std::fs::write(
+            r.join("etc/libvirt/qemu.conf"),
+            format!("migrate_tls_x509_cert_dir = \"/srv/migrate\"\n{extra}"),
+        )
+        .unwrap()
+    };
+    let client_cert = m.join("client-cert.pem").display().to_string();
+    let validate = || {
+        let o = pkitool([
+            "validate",
+            "--root",
+            &p(r),
+            "--ca-dir",
+            &p(&ca),
+            "--format",
+            "json",
+        ]);
+        json(&o)
+    };
+    let of = |v: &serde_json::Value, code: &str| -> Vec<serde_json::Value> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .cloned()
+            .collect()
+    };
+    // Verify off: no client certificate needed, and a warning that anyone can connect.
+    conf("migrate_tls_x509_verify = 0\n");
+    let v = validate();
+    assert!(of(&v, "PKI-Q03").is_empty(), "{v:#}");
+    let q04 = of(&v, "PKI-Q04");
+    assert_eq!(q04.len(), 1, "{v:#}");
+    assert_eq!(q04[0]["severity"], "warning");
+    assert!(
+        q04[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("migrate_tls_x509_verify = 0")
+    );
+    // Verify on (libvirt's default for migration): the missing client certificate is an error.
+    conf("");
+    let v = validate();
+    assert!(of(&v, "PKI-Q04").is_empty(), "{v:#}");
+    let q03 = of(&v, "PKI-Q03");
+    assert_eq!(q03.len(), 1, "{v:#}");
+    assert_eq!(q03[0]["severity"], "error");
+    assert_eq!(q03[0]["path"], client_cert.as_str());
+    assert!(
+        !of(&v, "PKI-S04")
+            .iter()
+            .any(|f| f["path"] == client_cert.as_str()),
+        "{v:#}"
+    );
+    // The fix, verbatim; then the source end (this directory as a client) passes the
+    // destination's verify-peer=yes.
+    let fix = q03[0]["fix"].as_str().unwrap().to_string();
+    assert!(fix.starts_with("pkitool issue client --dir "), "{fix}");
+    let o = util::sh(r, &fix.replacen("pkitool", util::PKITOOL, 1));
+    assert!(o.status.success(), "{fix}: {}", util::stderr(&o));
+    let v = validate();
+    assert!(of(&v, "PKI-Q03").is_empty(), "{v:#}");
+    let s = server("yes");
+    crate::peers::qemu_img_info_tls(&m, "127.0.0.1", s.port)
+        .expect("the migration source's client certificate is accepted");
 }
