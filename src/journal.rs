@@ -8,7 +8,7 @@
 //! The next pkitool run that locks that directory calls [`recover`] first: every temporary file
 //! still there is renamed into place (they were complete before the journal existed), backups
 //! are removed, and the set is whole: the interrupted command is completed. `validate` reports a
-//! journal it finds ([`find`], PKI-F15).
+//! journal it finds ([`find`], PKI-F18).
 //!
 //! Format: one line per file, `final<TAB>temporary<TAB>backup` (absolute paths; the backup
 //! field empty when nothing was replaced). Paths with a tab or newline are not journaled (the

@@ -341,7 +341,7 @@ fn render(cmd: &Command, full: &str, pages: &[String]) -> Vec<u8> {
         }
         writeln!(
             w,
-            ".SH EXIT STATUS\n.TP\n0\nSuccess; for validate, no errors (warnings allowed).\n.TP\n1\nThe operation failed on its input (an unreadable or invalid file, a certificate pkitool refuses to write, ...); for validate, errors found (or warnings with \\-\\-strict); for match\\-dn, no match.\n.TP\n2\nUsage or environment error: a bad, missing or conflicting flag (the message names it), no terminal to prompt on."
+            ".SH EXIT STATUS\n.TP\n0\nSuccess; for validate, no errors (warnings allowed).\n.TP\n1\nThe operation failed on its input (an unreadable or invalid file, a certificate pkitool refuses to write, ...); for validate, errors found (or warnings with \\-\\-strict); for match\\-dn, no match.\n.TP\n2\nUsage or environment error: a bad, missing or conflicting flag (the message names it), no terminal to prompt on; for match\\-dn, a file that cannot be read or holds no certificate (so that 1 always means no match)."
         )?;
         writeln!(
             w,

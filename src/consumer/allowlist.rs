@@ -939,3 +939,147 @@ mod tests {
         }
     }
 }
+
+/// Tests for survivors of the cargo-mutants run over this file (benches/mutants.sh dn).
+#[cfg(test)]
+mod mutants_tests {
+    use super::*;
+
+    const DN: &str = "C=GB,ST=London,L=London,O=Libvirt Project,CN=client1";
+
+    #[test]
+    fn two_mistakes_at_once_are_both_named_and_fixed() {
+        // The README's example: spaces after the commas and the RDNs in reverse order. Only the
+        // combination of two fixes matches, so each reason must be there (not the "far" one).
+        let m = diagnose(
+            "CN=client1, O=Libvirt Project, L=London, ST=London, C=GB",
+            DN,
+        )
+        .unwrap();
+        assert_eq!(m.suggestion, DN);
+        assert_eq!(m.reasons.len(), 2, "{m:?}");
+        assert!(m.reasons[0].contains("spaces after commas"), "{m:?}");
+        assert!(m.reasons[1].contains("reverse (RFC 4514) order"), "{m:?}");
+    }
+
+    #[test]
+    fn the_nearest_fix_is_the_one_with_fewest_changes() {
+        // One attribute value differs: that single edit is the suggestion, not a reordering
+        // plus an edit ("C=GB,*" with a reverse-order reason).
+        let m = diagnose("*,CN=client", DN).unwrap();
+        assert_eq!(m.suggestion, "*,CN=client1", "{m:?}");
+        assert_eq!(m.reasons.len(), 1, "{m:?}");
+        assert!(!m.reasons[0].contains("reverse"), "{m:?}");
+        // Spaces and case only: no attribute renaming is claimed.
+        let m = diagnose("c=gb, st=london, *", DN).unwrap();
+        assert_eq!(m.reasons.len(), 2, "{m:?}");
+        assert!(!m.reasons.iter().any(|r| r.contains("spells")), "{m:?}");
+    }
+
+    #[test]
+    fn every_misspelt_attribute_is_renamed_once() {
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            renamed_attrs("c=GB,st=London,*", DN),
+            vec![pair("c", "C"), pair("st", "ST")]
+        );
+        assert_eq!(renamed_attrs("c=GB,c=XX,*", DN), vec![pair("c", "C")]);
+        assert_eq!(renamed_attrs("C=GB,*", DN), vec![]);
+    }
+
+    #[test]
+    fn a_different_value_is_replaced_by_the_same_attribute_first() {
+        // `*,ST=London,*` would match too; the certificate's L is the nearer fix for `L=Paris`.
+        let m = diagnose("*,L=Paris,*", DN).unwrap();
+        assert_eq!(m.suggestion, "*,L=London,*", "{m:?}");
+        assert!(m.reasons[0].contains("`L=London`"), "{m:?}");
+    }
+
+    #[test]
+    fn a_multi_valued_rdn_the_certificate_does_not_have_is_split() {
+        let dn = "C=GB,O=A,OU=B,CN=x";
+        let m = diagnose("C=GB,O=A+OU=B,CN=x", dn).unwrap();
+        assert_eq!(m.suggestion, dn, "{m:?}");
+        assert!(
+            m.reasons[0].contains("is not one multi-valued RDN"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn an_extra_rdn_in_the_pattern_is_named_for_removal() {
+        let m = diagnose(
+            "C=GB,ST=London,L=London,O=Libvirt Project,OU=x,CN=client1",
+            DN,
+        )
+        .unwrap();
+        assert_eq!(m.suggestion, DN, "{m:?}");
+        assert_eq!(
+            m.reasons,
+            vec!["the certificate's DN has no `OU=x`: remove it from the pattern".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_far_pattern_says_what_is_extra_and_what_is_not_covered() {
+        assert_eq!(
+            far_reason("O=Nothing, CN=alike", DN),
+            "the pattern is far from the certificate's DN: the certificate has no `O=Nothing`, \
+             `CN=alike`; the pattern does not cover `C=GB`, `ST=London`, `L=London`, \
+             `O=Libvirt Project`, `CN=client1`"
+        );
+        // A wildcard covers every RDN; an empty RDN is not "extra".
+        assert_eq!(
+            far_reason("C=GB,*,,CN=nobody,OU=x", DN),
+            "the pattern is far from the certificate's DN: the certificate has no `CN=nobody`, \
+             `OU=x`"
+        );
+        // RDNs the pattern has literally are covered.
+        assert_eq!(
+            far_reason("C=GB,ST=London,X=1", DN),
+            "the pattern is far from the certificate's DN: the certificate has no `X=1`; the \
+             pattern does not cover `L=London`, `O=Libvirt Project`, `CN=client1`"
+        );
+        assert_eq!(
+            far_reason(DN, DN),
+            "the pattern is far from the certificate's DN"
+        );
+    }
+
+    #[test]
+    fn only_an_openssl_slash_form_is_split_on_slashes() {
+        // A comma-separated DN with a `/` inside a value is left alone (it does not start with
+        // `/`); so is a slash-led text without any `=` (not a DN).
+        assert_eq!(slashes_to_commas("C=GB,O=A/B,CN=x"), "C=GB,O=A/B,CN=x");
+        assert_eq!(slashes_to_commas("/just/a/path"), "/just/a/path");
+        assert_eq!(slashes_to_commas("/C=GB/O=A/CN=x"), "C=GB,O=A,CN=x");
+    }
+
+    #[test]
+    fn a_separator_is_left_alone_only_before_an_attribute_or_a_wildcard() {
+        // Before a wildcard, another comma or nothing: a separator.
+        assert_eq!(escape_stray("C=GB,*"), "C=GB,*");
+        assert_eq!(escape_stray("C=GB,?N=x"), "C=GB,?N=x");
+        assert_eq!(escape_stray("C=GB,"), "C=GB,");
+        // Before an attribute type, including a dotted OID as GnuTLS prints unknown types.
+        assert_eq!(escape_stray("C=GB,CN=x"), "C=GB,CN=x");
+        assert_eq!(escape_stray("C=GB,2.5.4.45=#0101"), "C=GB,2.5.4.45=#0101");
+        assert_eq!(escape_stray("C=GB,x-y = 1"), "C=GB,x-y = 1");
+        // Inside a value: escaped, as GnuTLS prints it.
+        assert_eq!(
+            escape_stray("O=Example, Inc.,CN=x"),
+            "O=Example\\, Inc.,CN=x"
+        );
+        assert_eq!(escape_stray("O=a,=b"), "O=a\\,=b");
+        assert_eq!(escape_stray("O=a,-b=c"), "O=a\\,-b=c");
+        // An escaped `*` is a literal star in a value, not a wildcard.
+        assert_eq!(escape_stray("O=a,\\*b"), "O=a\\,\\*b");
+    }
+
+    #[test]
+    fn unwrap_peels_nested_quoting_and_stops() {
+        assert_eq!(unwrap("  'identity=\"C=GB,CN=x\"'  "), "C=GB,CN=x");
+        assert_eq!(unwrap("C=GB,CN=x"), "C=GB,CN=x");
+        assert_eq!(unwrap("\"\""), "");
+    }
+}

@@ -245,7 +245,8 @@ pub fn qemu_dir(dir: &Path, system: bool) -> Layout {
     l
 }
 
-/// Does `dir` hold any libvirt-named file?
+/// Does `dir` hold any libvirt-named file (or is a killed pkitool run's journal there writing
+/// one)?
 pub fn has_libvirt_names(dir: &Path) -> bool {
     [
         libvirt::CA_CERT,
@@ -256,7 +257,20 @@ pub fn has_libvirt_names(dir: &Path) -> bool {
         libvirt::CLIENT_KEY,
     ]
     .iter()
-    .any(|n| dir.join(n).exists())
+    .any(|n| dir.join(n).exists() || journaled(dir, n))
+}
+
+/// Is `name` in `dir` one of the files an interrupted pkitool write (its journal in `dir`) was
+/// putting in place? A set killed before its first file was in place (an `init-ca` into an empty
+/// directory) is then still a layout, and validate reports the interrupted set (PKI-F18).
+fn journaled(dir: &Path, name: &str) -> bool {
+    let Some(entries) = crate::journal::find(dir) else {
+        return false;
+    };
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    entries.iter().any(|e| e.target == dir.join(name))
 }
 
 /// Does `dir` hold any QEMU-named file?
@@ -271,7 +285,7 @@ pub fn has_qemu_names(dir: &Path) -> bool {
         qemu::DH_PARAMS,
     ]
     .iter()
-    .any(|n| dir.join(n).exists())
+    .any(|n| dir.join(n).exists() || journaled(dir, n))
         || (0..4).any(|n| {
             dir.join(format!("server-cert-{n}.pem")).exists()
                 || dir.join(format!("client-cert-{n}.pem")).exists()
@@ -580,5 +594,41 @@ mod tests {
             panic!()
         };
         assert_eq!(files, vec![f.path().join("a/b/h.pem")]);
+    }
+
+    #[test]
+    fn a_directory_a_killed_run_was_writing_is_a_layout() {
+        let f = tempfile::tempdir().unwrap();
+        let d = f.path();
+        // init-ca killed after its journal, before any file was in place: only temporary files.
+        std::fs::write(d.join(".pkitool-new-1.tmp"), "cert").unwrap();
+        std::fs::write(d.join(".pkitool-new-2.tmp"), "key").unwrap();
+        assert!(matches!(classify(d), Discovered::Fleet(_)));
+        let entries = [
+            crate::journal::Entry {
+                target: d.join("cacert.pem"),
+                temp: d.join(".pkitool-new-1.tmp"),
+                backup: None,
+            },
+            crate::journal::Entry {
+                target: d.join("cakey.pem"),
+                temp: d.join(".pkitool-new-2.tmp"),
+                backup: None,
+            },
+        ];
+        assert!(crate::journal::begin(d, &entries).unwrap());
+        let Discovered::Layouts(ls) = classify(d) else {
+            panic!("a directory with a journal writing cacert.pem is a layout")
+        };
+        assert_eq!(ls.len(), 1);
+        // A journal writing other names (not libvirt's or QEMU's) does not make a layout.
+        crate::journal::end(d);
+        let other = [crate::journal::Entry {
+            target: d.join("host.crt"),
+            temp: d.join(".pkitool-new-1.tmp"),
+            backup: None,
+        }];
+        assert!(crate::journal::begin(d, &other).unwrap());
+        assert!(matches!(classify(d), Discovered::Fleet(_)));
     }
 }

@@ -189,3 +189,18 @@ mod tests {
         assert_eq!(v["execute"], "object-add");
     }
 }
+
+/// Tests for survivors of the cargo-mutants run over this file (benches/mutants.sh dn).
+#[cfg(test)]
+mod mutants_tests {
+    use super::*;
+
+    #[test]
+    fn a_carriage_return_alone_needs_the_triple_quoted_form() {
+        // virconf.c ends a "..." or '...' string at either end-of-line character (IS_EOL is
+        // '\n' or '\r'), so a lone CR must go in """...""" just as a newline does.
+        assert_eq!(libvirt_conf_string("a\rb").0, "\"\"\"a\rb\"\"\"");
+        assert_eq!(libvirt_conf_string("a\nb").0, "\"\"\"a\nb\"\"\"");
+        assert_eq!(libvirt_conf_string("ab").0, "\"ab\"");
+    }
+}

@@ -1108,3 +1108,17 @@ mod tests {
         assert!(!has_raw_bytes("CN=a\\,x"));
     }
 }
+
+/// Tests for survivors of the cargo-mutants run over this file (benches/mutants.sh dn).
+#[cfg(test)]
+mod mutants_tests {
+    use super::*;
+
+    #[test]
+    fn attribute_names_are_gnutls_short_names_or_the_dotted_oid() {
+        assert_eq!(attribute_name("2.5.4.3"), "CN");
+        assert_eq!(attribute_name("2.5.4.6"), "C");
+        assert_eq!(attribute_name("1.3.6.1.5.5.7.9.3"), "gender");
+        assert_eq!(attribute_name("1.2.3.4"), "1.2.3.4");
+    }
+}

@@ -188,8 +188,9 @@ fn libvirt_verdict(side: Side, ldir: &Path) -> Result<(), String> {
         .map_err(|e| format!("virsh: {e}\nlibvirtd log:\n{}", d.log_errors()))
 }
 
-/// pkitool's verdict: the error findings (class and code), and the whole JSON for messages.
-fn pkitool_verdict(dir: &Path) -> (Vec<(String, String)>, String) {
+/// pkitool's verdict: the error findings (class and code), the whole JSON for messages, and the
+/// exit status (which callers compare with an independent expectation).
+fn pkitool_verdict(dir: &Path) -> (Vec<(String, String)>, String, Option<i32>) {
     let o = pkitool([
         "validate",
         dir.to_str().expect("utf-8 path"),
@@ -225,14 +226,7 @@ fn pkitool_verdict(dir: &Path) -> (Vec<(String, String)>, String) {
         errors.len(),
         "summary.errors counts the error findings:\n{out}"
     );
-    let want_exit = if n > 0 { 1 } else { 0 };
-    assert_eq!(
-        o.status.code(),
-        Some(want_exit),
-        "exit status 1 exactly when there are errors:\n{out}\nstderr:\n{}",
-        stderr(&o)
-    );
-    (errors, out)
+    (errors, out, o.status.code())
 }
 
 fn differential(case: &Case) {
@@ -256,8 +250,21 @@ fn differential(case: &Case) {
             }
             _ => {}
         }
-        // pkitool agrees with the peer.
-        let (errors, json) = pkitool_verdict(dir);
+        // pkitool agrees with the peer: its exit is what the case states (1 exactly when the
+        // peer refuses; warnings exit 0), and its errors are of the case's classes.
+        let (errors, json, exit) = pkitool_verdict(dir);
+        let want_exit = match case.peers {
+            Peers::Accept => 0,
+            Peers::Refuse => 1,
+        };
+        assert_eq!(
+            exit,
+            Some(want_exit),
+            "{}: {peer} {:?}s {} so validate must exit {want_exit}:\n{json}",
+            case.name,
+            case.peers,
+            dir.display()
+        );
         match &verdict {
             Ok(()) => assert!(
                 errors.is_empty(),
@@ -528,11 +535,164 @@ cases! {
     };
 }
 
+/// The directories of a third-party corpus case, in the order of corpus-expected.tsv's columns.
+const CORPUS_DIRS: [&str; 4] = [
+    "qemu-server",
+    "qemu-client",
+    "libvirt-server",
+    "libvirt-client",
+];
+
+/// One row of tests/fixtures/corpus-expected.tsv: what the consumers do with a case, stated
+/// independently of pkitool, and the validate exit that follows for each directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CorpusExpected {
+    qemu_accepts: bool,
+    libvirt_accepts: bool,
+    /// server, client, both, or - (accepted); "?" for a new case nobody has judged yet.
+    side: String,
+    classes: Vec<String>,
+    /// Expected exit per [`CORPUS_DIRS`] entry.
+    exits: [i32; 4],
+}
+
+fn corpus_expected_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus-expected.tsv")
+}
+
+/// The exit the file's rule gives: 1 exactly when the directory's consumer refuses and the
+/// directory is on the refused side.
+fn corpus_rule_exit(dir: &str, qemu_accepts: bool, libvirt_accepts: bool, side: &str) -> i32 {
+    let accepts = if dir.starts_with("qemu") {
+        qemu_accepts
+    } else {
+        libvirt_accepts
+    };
+    let role = if dir.ends_with("server") {
+        "server"
+    } else {
+        "client"
+    };
+    i32::from(!accepts && (side == "both" || side == role))
+}
+
+fn verdict_word(accepts: bool) -> &'static str {
+    if accepts { "accept" } else { "refuse" }
+}
+
+/// Reads corpus-expected.tsv: (the comment header, case -> row).
+fn read_corpus_expected() -> (String, std::collections::BTreeMap<String, CorpusExpected>) {
+    let text = fs::read_to_string(corpus_expected_path()).expect("corpus-expected.tsv");
+    let mut header = String::new();
+    let mut rows = std::collections::BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            header.push_str(line);
+            header.push('\n');
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 9, "corpus-expected.tsv line {}: {line:?}", i + 1);
+        let word = |w: &str| match w {
+            "accept" => true,
+            "refuse" => false,
+            other => panic!("corpus-expected.tsv line {}: {other:?}", i + 1),
+        };
+        let exit = |w: &str| {
+            w.parse::<i32>().unwrap_or_else(|_| {
+                panic!(
+                    "corpus-expected.tsv line {}: exit {w:?} (judge the case's side by hand)",
+                    i + 1
+                )
+            })
+        };
+        let row = CorpusExpected {
+            qemu_accepts: word(f[1]),
+            libvirt_accepts: word(f[2]),
+            side: f[3].to_string(),
+            classes: f[4]
+                .split(',')
+                .filter(|c| *c != "-")
+                .map(str::to_string)
+                .collect(),
+            exits: [exit(f[5]), exit(f[6]), exit(f[7]), exit(f[8])],
+        };
+        assert!(
+            rows.insert(f[0].to_string(), row).is_none(),
+            "corpus-expected.tsv: {} twice",
+            f[0]
+        );
+    }
+    (header, rows)
+}
+
+fn write_corpus_expected(header: &str, rows: &std::collections::BTreeMap<String, CorpusExpected>) {
+    let mut out = header.to_string();
+    for (name, r) in rows {
+        let classes = if r.classes.is_empty() {
+            "-".to_string()
+        } else {
+            r.classes.join(",")
+        };
+        let exits: Vec<String> = CORPUS_DIRS
+            .iter()
+            .map(|d| {
+                if r.side == "?" {
+                    "?".to_string()
+                } else {
+                    corpus_rule_exit(d, r.qemu_accepts, r.libvirt_accepts, &r.side).to_string()
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{name}\t{}\t{}\t{}\t{classes}\t{}\n",
+            verdict_word(r.qemu_accepts),
+            verdict_word(r.libvirt_accepts),
+            r.side,
+            exits.join("\t")
+        ));
+    }
+    fs::write(corpus_expected_path(), out).expect("write corpus-expected.tsv");
+}
+
+#[test]
+fn corpus_expected_file_follows_its_rule() {
+    let (_, rows) = read_corpus_expected();
+    assert!(rows.len() >= 20, "only {} rows", rows.len());
+    for (name, r) in &rows {
+        let both_accept = r.qemu_accepts && r.libvirt_accepts;
+        assert_eq!(
+            both_accept,
+            r.side == "-",
+            "{name}: side {:?} with qemu/libvirt accepting {}/{}",
+            r.side,
+            r.qemu_accepts,
+            r.libvirt_accepts
+        );
+        assert!(
+            ["-", "server", "client", "both"].contains(&r.side.as_str()),
+            "{name}: side {:?}",
+            r.side
+        );
+        assert_eq!(both_accept, r.classes.is_empty(), "{name}: classes");
+        for (i, d) in CORPUS_DIRS.iter().enumerate() {
+            assert_eq!(
+                r.exits[i],
+                corpus_rule_exit(d, r.qemu_accepts, r.libvirt_accepts, &r.side),
+                "{name}: the expected exit for {d} does not follow the file's rule"
+            );
+        }
+    }
+}
+
 /// The third-party corpus (`tests/fixtures/mkthirdparty.sh`: easy-rsa, cfssl, mkcert,
 /// python3-cryptography and openssl recipes, defaults and mistakes), each case against the real
-/// peers: pkitool reports errors for a case's server or client files exactly when qemu-nbd with
-/// qemu-img, or libvirtd with virsh, refuse them (at load or at handshake), and each fixture
-/// does to the peers what its `expect` file says.
+/// peers and against tests/fixtures/corpus-expected.tsv: qemu-nbd with qemu-img, and libvirtd
+/// with virsh, accept or refuse each case as the file says (at load or at handshake), and
+/// `pkitool validate` exits as the file says for each of the case's four directories, with an
+/// error of the file's classes where a consumer refuses. The fixture script's own `expect` files
+/// agree with the file. With PKITOOL_UPDATE_CORPUS_EXPECTED=1 the consumer columns are rewritten
+/// from what the consumers do (tests/fixtures/mkcorpus-expected.sh).
 #[test]
 fn differential_third_party_corpus() {
     let tools = have_peer("openssl")
@@ -558,6 +718,8 @@ fn differential_third_party_corpus() {
         eprintln!("SKIP: easy-rsa or python3-cryptography missing");
         return;
     }
+    let update = std::env::var_os("PKITOOL_UPDATE_CORPUS_EXPECTED").is_some();
+    let (header, mut rows) = read_corpus_expected();
     let t = crate::util::tmpdir();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mkthirdparty.sh");
     sh(
@@ -572,13 +734,26 @@ fn differential_third_party_corpus() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 20, "only {} cases", cases.len());
+    let names: Vec<String> = cases
+        .iter()
+        .map(|c| c.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
     let mut failures = Vec::new();
-    for case in &cases {
-        let name = case.file_name().unwrap().to_string_lossy().to_string();
+    if update {
+        rows.retain(|n, _| names.contains(n));
+    } else {
+        let listed: Vec<&String> = rows.keys().collect();
+        let made: Vec<&String> = names.iter().collect();
+        assert_eq!(
+            listed, made,
+            "corpus-expected.tsv lists other cases than mkthirdparty.sh makes (regenerate: tests/fixtures/mkcorpus-expected.sh)"
+        );
+    }
+    for (case, name) in cases.iter().zip(&names) {
         let expect = fs::read_to_string(case.join("expect")).expect("expect");
         let mut words = expect.split_whitespace();
-        let accept = words.next() == Some("accept");
-        let classes: Vec<&str> = words.collect();
+        let script_accepts = words.next() == Some("accept");
+        let script_classes: Vec<String> = words.map(str::to_string).collect();
         let qemu = QemuNbdServer::start(&case.join("qemu-server"), None)
             .map_err(|e| format!("qemu-nbd at load: {e}"))
             .and_then(|srv| {
@@ -592,39 +767,80 @@ fn differential_third_party_corpus() {
                     .map(|_| ())
                     .map_err(|e| format!("virsh: {e}\nlibvirtd log:\n{}", d.log_errors()))
             });
-        for (peer, verdict, dirs) in [
-            ("QEMU", &qemu, ["qemu-server", "qemu-client"]),
-            ("libvirt", &libvirt, ["libvirt-server", "libvirt-client"]),
+        if update {
+            let old = rows.get(name).cloned();
+            let row = CorpusExpected {
+                qemu_accepts: qemu.is_ok(),
+                libvirt_accepts: libvirt.is_ok(),
+                side: if qemu.is_ok() && libvirt.is_ok() {
+                    "-".into()
+                } else {
+                    old.as_ref()
+                        .map_or("?".into(), |o| o.side.clone())
+                        .replace('-', "?")
+                },
+                classes: if qemu.is_ok() && libvirt.is_ok() {
+                    Vec::new()
+                } else {
+                    old.map(|o| o.classes)
+                        .filter(|c| !c.is_empty())
+                        .unwrap_or_else(|| script_classes.clone())
+                },
+                exits: [0; 4],
+            };
+            rows.insert(name.clone(), row);
+            continue;
+        }
+        let want = &rows[name];
+        // The fixture script's statement agrees with the file.
+        if script_accepts != (want.qemu_accepts && want.libvirt_accepts)
+            || script_classes != want.classes
+        {
+            failures.push(format!(
+                "{name}: mkthirdparty.sh's expect says {expect:?}, corpus-expected.tsv says {want:?}"
+            ));
+        }
+        let mut refused_errors = Vec::new();
+        for (peer, verdict, accepts) in [
+            ("QEMU", &qemu, want.qemu_accepts),
+            ("libvirt", &libvirt, want.libvirt_accepts),
         ] {
-            if verdict.is_ok() != accept {
+            // The live consumer against the file.
+            if verdict.is_ok() != accepts {
                 failures.push(format!(
-                    "{name}: expected {peer} to {}, got {verdict:?}",
-                    if accept { "accept" } else { "refuse" }
+                    "{name}: corpus-expected.tsv says {peer} does {}, it did: {verdict:?}",
+                    verdict_word(accepts)
                 ));
-                continue;
-            }
-            let mut errors = Vec::new();
-            let mut jsons = String::new();
-            for d in dirs {
-                let (e, j) = pkitool_verdict(&case.join(d));
-                errors.extend(e);
-                jsons.push_str(&j);
-            }
-            match verdict {
-                Ok(()) if !errors.is_empty() => failures.push(format!(
-                    "{name}: {peer} accepts it but pkitool reports errors {errors:?}"
-                )),
-                Err(why) if errors.is_empty() => failures.push(format!(
-                    "{name}: {peer} refuses it ({why}) but pkitool reports no error"
-                )),
-                Err(why) if !errors.iter().any(|(c, _)| classes.contains(&c.as_str())) => {
-                    failures.push(format!(
-                        "{name}: {peer} refuses it ({why}); pkitool's errors {errors:?} have none of the classes {classes:?}"
-                    ))
-                }
-                _ => {}
             }
         }
+        // pkitool against the file, directory by directory.
+        for (i, d) in CORPUS_DIRS.iter().enumerate() {
+            let (errors, json, exit) = pkitool_verdict(&case.join(d));
+            if exit != Some(want.exits[i]) || (exit == Some(0)) != errors.is_empty() {
+                failures.push(format!(
+                    "{name}/{d}: validate exits {exit:?}, corpus-expected.tsv says {} (errors {errors:?})\n{json}",
+                    want.exits[i]
+                ));
+            }
+            if want.exits[i] == 1 {
+                refused_errors.extend(errors);
+            }
+        }
+        if !want.classes.is_empty() && !refused_errors.iter().any(|(c, _)| want.classes.contains(c))
+        {
+            failures.push(format!(
+                "{name}: pkitool's errors {refused_errors:?} have none of the classes {:?} (qemu: {qemu:?}; libvirt: {libvirt:?})",
+                want.classes
+            ));
+        }
+    }
+    if update {
+        write_corpus_expected(&header, &rows);
+        eprintln!(
+            "wrote {} ({} cases); judge any side marked ? by hand",
+            corpus_expected_path().display(),
+            rows.len()
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

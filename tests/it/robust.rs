@@ -1,10 +1,12 @@
 //! Robustness: the bad-input matrix (every command that reads files, every kind of hostile or
 //! accidental input), bit-flipped certificates, and crash safety under SIGKILL.
 //!
-//! Every case asserts the same contract: exit status 1 or 2 (never 101, never a signal), no
-//! "panicked" on stderr, a message naming the file or flag, and nothing written (the output
-//! directory and the inputs are byte-for-byte unchanged). Fixtures are made with openssl at test
-//! time, never with pkitool.
+//! Every case asserts the same contract: the exact exit status [`EXIT_RULES`] gives for the
+//! command and the flag or argument that names the bad file (the README's exit-status rules,
+//! never pkitool's output; never 101, never a signal), no "panicked" on stderr, a message naming
+//! the file (and the flag, for a usage error), and nothing written (the output directory and the
+//! inputs are byte-for-byte unchanged). Fixtures are made with openssl at test time, never with
+//! pkitool.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -70,19 +72,20 @@ fn both(o: &Output) -> String {
     format!("{}\n{}", stdout(o), stderr(o))
 }
 
-/// Asserts a clean failure: exit 1 or 2, no panic, and a message naming one of `needles`.
+/// Asserts a clean failure: exactly exit status `exit` (1 or 2), no panic, and a message naming
+/// one of `needles`.
 #[track_caller]
-fn assert_clean_failure(o: &Output, case: &str, needles: &[&str]) {
+fn assert_clean_failure(o: &Output, case: &str, exit: i32, needles: &[&str]) {
     let err = stderr(o);
     assert!(
         !err.contains("panicked") && o.status.code() != Some(101),
         "{case}: pkitool panicked\n{}",
         both(o)
     );
-    assert!(
-        matches!(o.status.code(), Some(1) | Some(2)),
-        "{case}: expected exit status 1 or 2, got {:?}\n{}",
+    assert_eq!(
         o.status.code(),
+        Some(exit),
+        "{case}: expected exit status {exit}\n{}",
         both(o)
     );
     let text = both(o);
@@ -424,24 +427,40 @@ fn file_name(p: &Path) -> String {
 }
 
 /// Runs one bad-input case: sets up `dir` with `setup`, plants the bad input, runs the command
-/// and checks that it fails cleanly, naming the file, with `dir` unchanged.
+/// and checks that it fails cleanly with the exit status [`EXIT_RULES`] gives for `arg`, naming
+/// the file (and the flag when the exit is a usage error), with `dir` unchanged.
 fn bad_case(
     fx: &Fixtures,
     bad: Bad,
     slot: Slot,
     target: &str,
+    arg: Arg,
     setup: impl Fn(&Path),
     cmd: impl Fn(&Path) -> Vec<OsString>,
 ) -> Output {
-    bad_case_naming(fx, bad, slot, target, &[], setup, cmd)
+    bad_case_naming(
+        fx,
+        bad,
+        slot,
+        target,
+        arg,
+        expected_exit(arg, bad),
+        &[],
+        setup,
+        cmd,
+    )
 }
 
-/// [`bad_case`], also accepting a message that names one of `also` (a flag) instead of the file.
+/// [`bad_case`] with an explicit exit status, also accepting a message that names one of `also`
+/// (a flag) instead of the file.
+#[allow(clippy::too_many_arguments)]
 fn bad_case_naming(
     fx: &Fixtures,
     bad: Bad,
     slot: Slot,
     target: &str,
+    arg: Arg,
+    exit: i32,
     also: &[&str],
     setup: impl Fn(&Path),
     cmd: impl Fn(&Path) -> Vec<OsString>,
@@ -459,7 +478,21 @@ fn bad_case_naming(
     let name = file_name(&target);
     let mut needles = vec![name.as_str()];
     needles.extend_from_slice(also);
-    assert_clean_failure(&o, &case, &needles);
+    assert_clean_failure(&o, &case, exit, &needles);
+    // A usage error names the flag (README: "a bad or missing flag (the message names it)"):
+    // the rule's flag, or the flags in `also` when the error is about another one.
+    let flags: Vec<&str> = if also.is_empty() {
+        exit_rule(arg).flag.into_iter().collect()
+    } else {
+        also.to_vec()
+    };
+    if exit == 2 && !flags.is_empty() {
+        assert!(
+            flags.iter().any(|f| both(&o).contains(f)),
+            "{case}: exit 2 without naming {flags:?}\n{}",
+            both(&o)
+        );
+    }
     // The reason is the right one: refused by its size, or by its permissions.
     let text = both(&o).to_lowercase();
     match bad {
@@ -480,6 +513,199 @@ fn bad_case_naming(
     }
     assert_unchanged(&before, d.path(), &case);
     o
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exit status each bad input must give (README "Exit status": 1 = the operation failed on
+// its input, or for validate a finding; 2 = usage or environment error)
+// ---------------------------------------------------------------------------------------------
+
+/// A command and the argument or flag through which it is given the bad input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arg {
+    ShowFile,
+    DnFile,
+    MatchDnFile,
+    /// A file of a layout given as `validate PATH` (CA, certificate, key).
+    ValidateLayoutFile,
+    /// `validate LEAF --ca FILE` (fleet mode).
+    ValidateCa,
+    ValidateLibvirtdConf,
+    IssueCaCert,
+    IssueCaKey,
+    IssueTemplate,
+    InitCaTemplate,
+    SignRequest,
+    SignCaCert,
+    SignCaKey,
+}
+
+/// One row of the expectation table.
+struct ExitRule {
+    arg: Arg,
+    /// The flag that names the file (None for a positional argument).
+    flag: Option<&'static str>,
+    /// Exit status when the file cannot be read as a regular file of sane size: a directory, a
+    /// FIFO, a symbolic-link loop, 64 MiB, permission denied.
+    unreadable: i32,
+    /// Exit status when the file is read but its contents are wrong: empty, random bytes,
+    /// truncated PEM, bad base64, DER, the wrong kind of object, NUL bytes.
+    invalid: i32,
+    /// Where the README says so.
+    why: &'static str,
+}
+
+/// The expectation table, per command and flag, from the README and the man pages (never from
+/// pkitool's output).
+const EXIT_RULES: &[ExitRule] = &[
+    ExitRule {
+        arg: Arg::ShowFile,
+        flag: None,
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input (unreadable or invalid file)",
+    },
+    ExitRule {
+        arg: Arg::DnFile,
+        flag: None,
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input (unreadable or invalid file)",
+    },
+    ExitRule {
+        arg: Arg::MatchDnFile,
+        flag: None,
+        unreadable: 2,
+        invalid: 2,
+        why: "match-dn: exit 1 means only \"no match\", so a file that cannot be read or holds no certificate is exit 2",
+    },
+    ExitRule {
+        arg: Arg::ValidateLayoutFile,
+        flag: None,
+        unreadable: 1,
+        invalid: 1,
+        why: "validate: a file that fails to parse is a finding (an error: libvirt and QEMU refuse it), not an abort",
+    },
+    ExitRule {
+        arg: Arg::ValidateCa,
+        flag: Some("--ca"),
+        unreadable: 1,
+        invalid: 1,
+        why: "validate: exit 2 only for a --ca that does not exist (or without fleet mode); a --ca that exists but cannot be used is a finding (PKI-F*), as every CA file is",
+    },
+    ExitRule {
+        arg: Arg::ValidateLibvirtdConf,
+        flag: Some("--libvirtd-conf"),
+        unreadable: 2,
+        invalid: 1,
+        why: "validate: exit 2 for an unreadable --libvirtd-conf; one that is read but does not parse is a finding (PKI-S01: libvirtd refuses to start)",
+    },
+    ExitRule {
+        arg: Arg::IssueCaCert,
+        flag: Some("--ca-cert"),
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input; a private key in --ca-cert is refused, exit 1",
+    },
+    ExitRule {
+        arg: Arg::IssueCaKey,
+        flag: Some("--ca-key"),
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input (unreadable or invalid file)",
+    },
+    ExitRule {
+        arg: Arg::IssueTemplate,
+        flag: Some("--template"),
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input; template values exit 1 naming the file",
+    },
+    ExitRule {
+        arg: Arg::InitCaTemplate,
+        flag: Some("--template"),
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input; template values exit 1 naming the file",
+    },
+    ExitRule {
+        arg: Arg::SignRequest,
+        flag: None,
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input (unreadable or invalid file)",
+    },
+    ExitRule {
+        arg: Arg::SignCaCert,
+        flag: Some("--ca-cert"),
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input (unreadable or invalid file)",
+    },
+    ExitRule {
+        arg: Arg::SignCaKey,
+        flag: Some("--ca-key"),
+        unreadable: 1,
+        invalid: 1,
+        why: "exit 1: the operation failed on its input (unreadable or invalid file)",
+    },
+];
+
+fn exit_rule(arg: Arg) -> &'static ExitRule {
+    EXIT_RULES
+        .iter()
+        .find(|r| r.arg == arg)
+        .unwrap_or_else(|| panic!("no exit rule for {arg:?}"))
+}
+
+/// The exit status the README promises for `bad` given through `arg`.
+fn expected_exit(arg: Arg, bad: Bad) -> i32 {
+    let rule = exit_rule(arg);
+    match bad {
+        Bad::Directory | Bad::Fifo | Bad::SymlinkLoop | Bad::Huge | Bad::Unreadable => {
+            rule.unreadable
+        }
+        Bad::Empty
+        | Bad::RandomBytes
+        | Bad::TruncatedPem
+        | Bad::InvalidBase64
+        | Bad::Der
+        | Bad::WrongKind
+        | Bad::NulBytes
+        | Bad::NulInPem => rule.invalid,
+    }
+}
+
+#[test]
+fn the_exit_table_covers_every_argument_once() {
+    use Arg::*;
+    let all = [
+        ShowFile,
+        DnFile,
+        MatchDnFile,
+        ValidateLayoutFile,
+        ValidateCa,
+        ValidateLibvirtdConf,
+        IssueCaCert,
+        IssueCaKey,
+        IssueTemplate,
+        InitCaTemplate,
+        SignRequest,
+        SignCaCert,
+        SignCaKey,
+    ];
+    for a in all {
+        assert_eq!(
+            EXIT_RULES.iter().filter(|r| r.arg == a).count(),
+            1,
+            "{a:?} must have exactly one exit rule"
+        );
+    }
+    assert_eq!(EXIT_RULES.len(), all.len());
+    for r in EXIT_RULES {
+        assert!(matches!(r.unreadable, 1 | 2) && matches!(r.invalid, 1 | 2));
+        assert!(!r.why.is_empty());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,6 +739,7 @@ fn show_refuses_bad_inputs_naming_the_file() {
                 bad,
                 Slot::Cert,
                 "input.pem",
+                Arg::ShowFile,
                 |_| {},
                 |_| args(["show", "input.pem"]),
             );
@@ -529,6 +756,7 @@ fn show_reports_the_bad_file_among_good_ones() {
         Bad::TruncatedPem,
         Slot::Cert,
         "broken.pem",
+        Arg::ShowFile,
         |d| install_layout(fx, d),
         |_| args(["show", "cacert.pem", "broken.pem", "clientcert.pem"]),
     );
@@ -551,16 +779,19 @@ fn dn_refuses_bad_inputs_naming_the_file() {
     for bad in ALL_BAD {
         cases.run(format!("dn/match-dn: {bad:?}"), || {
             if bad == Bad::Der {
-                // `dn` takes a PEM certificate; a DER one may be accepted, but then the DN is right.
+                // `dn` takes a PEM certificate, as virt-pki-query-dn does: DER is refused
+                // (EXIT_RULES) with the openssl command that converts it.
                 let d = workdir();
                 plant(fx, bad, Slot::Cert, &d.path().join("input.der"));
                 let before = snapshot(d.path());
                 let o = run_in(d.path(), &args(["dn", "input.der"]), None);
-                if o.status.success() {
-                    assert_eq!(stdout(&o).trim(), "C=GB,O=Example Org,CN=host1.example.org");
-                } else {
-                    assert_clean_failure(&o, "dn on DER", &["input.der"]);
-                }
+                let exit = expected_exit(Arg::DnFile, bad);
+                assert_clean_failure(&o, "dn on DER", exit, &["input.der"]);
+                assert!(
+                    stderr(&o).contains("openssl x509 -inform der"),
+                    "{}",
+                    both(&o)
+                );
                 assert_unchanged(&before, d.path(), "dn on DER");
                 return;
             }
@@ -569,6 +800,7 @@ fn dn_refuses_bad_inputs_naming_the_file() {
                 bad,
                 Slot::Cert,
                 "input.pem",
+                Arg::DnFile,
                 |_| {},
                 |_| args(["dn", "input.pem"]),
             );
@@ -577,6 +809,7 @@ fn dn_refuses_bad_inputs_naming_the_file() {
                 bad,
                 Slot::Cert,
                 "input.pem",
+                Arg::MatchDnFile,
                 |_| {},
                 |_| args(["match-dn", "*", "input.pem"]),
             );
@@ -616,20 +849,55 @@ fn validate_reports_bad_inputs_in_every_slot() {
                     bad,
                     slot,
                     name,
+                    Arg::ValidateLayoutFile,
                     |d| install_layout(fx, d),
                     |_| args(["validate", ".", "--hostname", "host1.example.org"]),
                 );
-                // Problems found is exit 1 (not a usage error).
-                assert_eq!(
-                    o.status.code(),
-                    Some(1),
-                    "{bad:?} in {name}: validate found problems\n{}",
+                // The bad file is a finding, an error (libvirt and QEMU refuse it).
+                assert!(
+                    stdout(&o)
+                        .lines()
+                        .any(|l| l.trim_start().starts_with("error") && l.contains("PKI-")),
+                    "{bad:?} in {name}: no error finding\n{}",
                     both(&o)
                 );
             });
         }
     }
     cases.finish("validate_reports_bad_inputs_in_every_slot");
+}
+
+#[test]
+fn validate_reports_a_bad_fleet_ca_as_a_finding() {
+    let mut cases = Cases::default();
+    let Some(fx) = fixtures() else { return };
+    // Fleet mode: a directory of certificates that matches no layout, checked against --ca.
+    let setup = |d: &Path| {
+        fs::create_dir(d.join("hosts")).expect("mkdir");
+        fs::set_permissions(d.join("hosts"), fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::copy(fx.path("servercert.pem"), d.join("hosts/host1.crt")).expect("copy");
+        fs::copy(fx.path("cacert.pem"), d.join("ca.pem")).expect("copy");
+    };
+    let cmd = |_: &Path| {
+        args([
+            "validate",
+            "hosts",
+            "--ca",
+            "ca.pem",
+            "--hostname",
+            "host1.example.org",
+        ])
+    };
+    // The intact CA is accepted (so a failure below is about the planted --ca).
+    let d = workdir();
+    setup(d.path());
+    crate::util::ok(&run_in(d.path(), &cmd(d.path()), None));
+    for bad in ALL_BAD {
+        cases.run(format!("validate --ca: {bad:?}"), || {
+            bad_case(fx, bad, Slot::Cert, "ca.pem", Arg::ValidateCa, setup, cmd);
+        });
+    }
+    cases.finish("validate_reports_a_bad_fleet_ca_as_a_finding");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -683,7 +951,7 @@ fn issue_refuses_bad_ca_certificates_and_keys() {
                 let cmd =
                     |_: &Path| issue_args(&["--ca-cert", "cacert.pem", "--ca-key", "cakey.pem"]);
                 if bad == Bad::Der {
-                    // DER CA files may be accepted; if so the result must verify.
+                    // DER CA files: see below.
                     let d = workdir();
                     setup_ca_and_out(fx, d.path());
                     let ca_der = match slot {
@@ -712,18 +980,28 @@ fn issue_refuses_bad_ca_certificates_and_keys() {
                         &issue_args(&["--ca-cert", c, "--ca-key", k]),
                         None,
                     );
-                    if o.status.success() {
-                        sh(
-                            d.path(),
-                            "openssl verify -CAfile cacert.pem out/servercert.pem",
-                        );
-                    } else {
-                        assert_clean_failure(&o, "issue with a DER CA file", &[ca_der]);
-                        assert_unchanged(&before, d.path(), "issue with a DER CA file");
+                    // A DER CA certificate is read (certtool and openssl CAs come in both
+                    // forms; the copy deployed is PEM); a DER CA key is refused, exit 1.
+                    match slot {
+                        Slot::Cert => {
+                            crate::util::ok(&o);
+                            sh(
+                                d.path(),
+                                "openssl verify -CAfile cacert.pem out/servercert.pem",
+                            );
+                        }
+                        Slot::Key => {
+                            assert_clean_failure(&o, "issue with a DER CA key", 1, &[ca_der]);
+                            assert_unchanged(&before, d.path(), "issue with a DER CA key");
+                        }
                     }
                     return;
                 }
-                bad_case(fx, bad, slot, name, |d| setup_ca_and_out(fx, d), cmd);
+                let arg = match slot {
+                    Slot::Cert => Arg::IssueCaCert,
+                    Slot::Key => Arg::IssueCaKey,
+                };
+                bad_case(fx, bad, slot, name, arg, |d| setup_ca_and_out(fx, d), cmd);
             });
         }
     }
@@ -742,7 +1020,8 @@ fn issue_refuses_a_ca_key_that_does_not_match_the_ca_certificate() {
         &issue_args(&["--ca-cert", "cacert.pem", "--ca-key", "cakey.pem"]),
         None,
     );
-    assert_clean_failure(&o, "mismatched CA key", &["cakey.pem", "cacert.pem"]);
+    // The CA files are the operation's input: exit 1.
+    assert_clean_failure(&o, "mismatched CA key", 1, &["cakey.pem", "cacert.pem"]);
     assert_unchanged(&before, d.path(), "mismatched CA key");
 }
 
@@ -816,13 +1095,24 @@ fn issue_and_init_ca_refuse_bad_template_files() {
         )
     }) {
         cases.run(format!("template file: {bad:?}"), || {
-            // An empty template is valid (certtool accepts it); what is then missing is the CN.
-            let also: &[&str] = if bad == Bad::Empty { &["--cn"] } else { &[] };
+            // An empty template is valid (certtool accepts it); what is then missing is the CN,
+            // a missing flag: exit 2 naming --cn.
+            let (also, issue_exit, init_exit): (&[&str], i32, i32) = if bad == Bad::Empty {
+                (&["--cn"], 2, 2)
+            } else {
+                (
+                    &[],
+                    expected_exit(Arg::IssueTemplate, bad),
+                    expected_exit(Arg::InitCaTemplate, bad),
+                )
+            };
             let o = bad_case_naming(
                 fx,
                 bad,
                 Slot::Cert,
                 "t.info",
+                Arg::IssueTemplate,
+                issue_exit,
                 also,
                 |d| setup_ca_and_out(fx, d),
                 |_| args(["issue", "server", "--out", "out", "--template", "t.info"]),
@@ -833,6 +1123,8 @@ fn issue_and_init_ca_refuse_bad_template_files() {
                 bad,
                 Slot::Cert,
                 "t.info",
+                Arg::InitCaTemplate,
+                init_exit,
                 also,
                 |d| {
                     fs::create_dir(d.join("ca")).expect("mkdir");
@@ -860,7 +1152,7 @@ fn issue_refuses_bad_template_contents() {
                 None,
             );
             let case = format!("issue --template with {what}:\n{text}");
-            assert_clean_failure(&o, &case, &["t.info"]);
+            assert_clean_failure(&o, &case, 1, &["t.info"]);
             assert_unchanged(&before, d.path(), &case);
         });
     }
@@ -896,7 +1188,7 @@ fn init_ca_reads_a_good_template_and_refuses_bad_contents() {
                 None,
             );
             let case = format!("init-ca --template with {what}:\n{text}");
-            assert_clean_failure(&o, &case, &["t.info"]);
+            assert_clean_failure(&o, &case, 1, &["t.info"]);
             assert_unchanged(&before, d.path(), &case);
         });
     }
@@ -939,7 +1231,7 @@ fn issue_refuses_bad_subject_alternative_names() {
             } else {
                 vec![san, "--san"]
             };
-            assert_clean_failure(&o, &case, &needles);
+            assert_clean_failure(&o, &case, 2, &needles);
             assert_unchanged(&before, d.path(), &case);
         });
     }
@@ -967,7 +1259,7 @@ fn issue_and_init_ca_refuse_negative_and_absurd_days() {
             let before = snapshot(d.path());
             let case = format!("issue --days {days:?}");
             let o = run_in(d.path(), &issue_args(&["--days", days]), None);
-            assert_clean_failure(&o, &case, &["--days"]);
+            assert_clean_failure(&o, &case, 2, &["--days"]);
             assert_unchanged(&before, d.path(), &case);
             let case = format!("init-ca --days {days:?}");
             let o = run_in(
@@ -975,7 +1267,7 @@ fn issue_and_init_ca_refuse_negative_and_absurd_days() {
                 &args(["init-ca", "--dir", "ca", "--cn", "CA", "--days", days]),
                 None,
             );
-            assert_clean_failure(&o, &case, &["--days"]);
+            assert_clean_failure(&o, &case, 2, &["--days"]);
             assert_unchanged(&before, d.path(), &case);
         });
     }
@@ -1011,7 +1303,7 @@ fn issue_refuses_malformed_dn() {
                 None,
             );
             let case = format!("--dn {dn:?}");
-            assert_clean_failure(&o, &case, &["--dn"]);
+            assert_clean_failure(&o, &case, 2, &["--dn"]);
             assert_unchanged(&before, d.path(), &case);
         });
     }
@@ -1085,7 +1377,7 @@ fn bit_flipped_certificates_never_crash_show_or_dn() {
             if o.status.success() {
                 assert!(!stdout(&o).trim().is_empty(), "dn {name}: empty output");
             } else {
-                assert_clean_failure(&o, &format!("dn on {name}"), &[&name]);
+                assert_clean_failure(&o, &format!("dn on {name}"), 1, &[&name]);
             }
         });
     }
@@ -1111,7 +1403,7 @@ fn bit_flipped_server_certificates_always_fail_validation() {
                 None,
             );
             let case = format!("validate with servercert.pem bit {b} of byte {i} flipped");
-            assert_clean_failure(&o, &case, &["servercert.pem"]);
+            assert_clean_failure(&o, &case, 1, &["servercert.pem"]);
             assert_eq!(o.status.code(), Some(1), "{case}\n{}", both(&o));
         });
     }
@@ -1190,8 +1482,6 @@ fn setup_scenario(fx: &Fixtures, s: &Scenario, d: &Path) -> HashMap<String, Vec<
 struct Leftovers {
     /// Files other than the final names (temp files), with their modes.
     temp_files: Vec<(String, u32)>,
-    /// A final-name certificate and key that do not belong together.
-    mismatched_pair: bool,
     /// Some but not all of the final names exist.
     incomplete_set: bool,
 }
@@ -1253,20 +1543,6 @@ fn check_after_kill(
         }
     }
     left.incomplete_set = present != 0 && present != s.writes.len();
-    if present == s.writes.len() {
-        let [cert, key] = [s.writes[0], s.writes[1]];
-        let o = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "a=$(openssl x509 -in {cert} -noout -pubkey) && b=$(openssl pkey -in {key} -pubout) && [ \"$a\" = \"$b\" ]"
-                ),
-            ])
-            .current_dir(d)
-            .output()
-            .expect("openssl");
-        left.mismatched_pair = !o.status.success();
-    }
     for (rel, (kind, mode, _, contents)) in snapshot(d) {
         let name = rel.to_string_lossy().into_owned();
         if s.writes.contains(&name.as_str()) || old.contains_key(&name) {
@@ -1283,6 +1559,143 @@ fn check_after_kill(
         left.temp_files.push((name, mode & 0o7777));
     }
     left
+}
+
+/// What a killed run left and what the next run made of it.
+#[derive(Default, Debug)]
+struct Recovery {
+    /// The kill left a journal (an interrupted set).
+    journal: bool,
+    /// Immediately after the kill, a pair written by the command did not match.
+    mismatched_after_kill: bool,
+}
+
+/// The certificate/key pairs pkitool writes in a flat directory.
+const PAIRS: [(&str, &str); 3] = [
+    ("cacert.pem", "cakey.pem"),
+    ("servercert.pem", "serverkey.pem"),
+    ("clientcert.pem", "clientkey.pem"),
+];
+
+/// Whether openssl finds the same public key in `cert` and `key` (both in `d`).
+fn pair_matches(d: &Path, cert: &str, key: &str) -> bool {
+    let pubkey = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("openssl");
+        o.status.success().then_some(o.stdout)
+    };
+    let c = pubkey(&["x509", "-in", cert, "-noout", "-pubkey"]);
+    let k = pubkey(&["pkey", "-in", key, "-pubout"]);
+    c.is_some() && c == k
+}
+
+/// The pairs of [`PAIRS`] present in `d` (both files) that openssl says do not match.
+fn mismatched_pairs(d: &Path) -> Vec<&'static str> {
+    PAIRS
+        .iter()
+        .filter(|(c, k)| d.join(c).exists() && d.join(k).exists())
+        .filter(|(c, k)| !pair_matches(d, c, k))
+        .map(|(c, _)| *c)
+        .collect()
+}
+
+/// Files in `d` that no completed run leaves: anything but the pairs and the ledger.
+fn stray_files(d: &Path) -> Vec<String> {
+    let keep: BTreeSet<&str> = PAIRS
+        .iter()
+        .flat_map(|(c, k)| [*c, *k])
+        .chain(["pkitool-ledger.jsonl"])
+        .collect();
+    snapshot(d)
+        .into_keys()
+        .map(|rel| rel.to_string_lossy().into_owned())
+        .filter(|n| !keep.contains(n.as_str()))
+        .collect()
+}
+
+fn run_quiet(d: &Path, a: &[&str]) -> Output {
+    Command::new(PKITOOL)
+        .args(a)
+        .current_dir(d)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .expect("pkitool")
+}
+
+/// After a kill (`d` as the kill left it, already checked by [`check_after_kill`]): asserts
+/// that a pair mismatched by the kill is an interrupted set `validate` reports (PKI-F18), then
+/// runs the next pkitool command in the directory (init-ca again, or `issue client`: each takes
+/// the directory's lock and so completes or sweeps what the kill left) and asserts that
+/// afterwards no pair mismatches (openssl), nothing but the pairs and the ledger is left, and
+/// `validate` reports no interrupted set.
+#[track_caller]
+fn complete_after_kill(s: &Scenario, d: &Path, case: &str) -> Recovery {
+    let journal = d.join(".pkitool-journal").exists();
+    let rec = Recovery {
+        journal,
+        mismatched_after_kill: !mismatched_pairs(d).is_empty(),
+    };
+    assert!(
+        !rec.mismatched_after_kill || journal,
+        "{case}: the kill left mismatched pairs {:?} and no journal, so no run will repair them",
+        mismatched_pairs(d)
+    );
+    if journal {
+        let v = run_quiet(d, &["validate", ".", "--format", "json"]);
+        assert!(
+            stdout(&v).contains("\"PKI-F18\""),
+            "{case}: a journal was left but validate does not report the interrupted set (PKI-F18)\n{}",
+            both(&v)
+        );
+    }
+    if s.args[0] == "init-ca" {
+        // The next run is init-ca again (without --force): it completes the interrupted set,
+        // then writes a CA when none is in place, or refuses to replace the one in place. (issue
+        // reads the CA before it locks the directory, so it cannot be the run that completes an
+        // interrupted init-ca.)
+        let a: Vec<&str> = s.args.iter().copied().filter(|a| *a != "--force").collect();
+        let next = run_quiet(d, &a);
+        assert!(
+            next.status.success()
+                || (next.status.code() == Some(1) && stderr(&next).contains("already exists")),
+            "{case}: the next init-ca failed\n{}",
+            both(&next)
+        );
+    } else {
+        // The next run is another issue into the directory: it locks it and so first
+        // completes what the kill left.
+        let next = run_quiet(
+            d,
+            &["issue", "client", "--dir", ".", "--cn", "crash-client"],
+        );
+        assert!(
+            next.status.success(),
+            "{case}: the next run (issue client) failed\n{}",
+            both(&next)
+        );
+    }
+    let mismatched = mismatched_pairs(d);
+    assert!(
+        mismatched.is_empty(),
+        "{case}: after the next run, openssl finds mismatched pairs: {mismatched:?}"
+    );
+    let stray = stray_files(d);
+    assert!(
+        stray.is_empty(),
+        "{case}: after the next run, temporary/backup/journal files are left: {stray:?}"
+    );
+    let v = run_quiet(d, &["validate", ".", "--format", "json"]);
+    assert!(
+        !stdout(&v).contains("\"PKI-F18\""),
+        "{case}: validate still reports an interrupted set after the next run\n{}",
+        both(&v)
+    );
+    rec
 }
 
 /// Runs the full command once under strace, recording the file syscalls; returns the log and
@@ -1407,8 +1820,21 @@ fn keys_are_created_0600_from_the_first_byte() {
     }
 }
 
+/// Which occurrences of a syscall to kill at: every rename, link and unlink (where a set goes into
+/// place, the interesting points), and for the many opens, writes, syncs and closes the first,
+/// the last and two between (bounds the test's time: each kill point costs a completing run).
+fn kill_points(syscall: &str, n: usize) -> Vec<usize> {
+    if syscall.contains("rename") || syscall.contains("link") {
+        return (1..=n).collect();
+    }
+    let mut v = vec![1, n.div_ceil(3), (2 * n).div_ceil(3), n];
+    v.retain(|w| *w >= 1);
+    v.dedup();
+    v
+}
+
 #[test]
-fn sigkill_at_every_file_syscall_leaves_no_partial_files() {
+fn sigkill_at_file_syscalls_leaves_no_partial_files() {
     let Some(fx) = fixtures() else { return };
     if !have_peer("strace") {
         return;
@@ -1422,7 +1848,7 @@ fn sigkill_at_every_file_syscall_leaves_no_partial_files() {
         let (_, counts) = strace_counts(&pd, s.args);
         let mut runs = 0;
         let mut temp_left = BTreeSet::new();
-        let (mut mismatched, mut incomplete) = (0, 0);
+        let (mut mismatched, mut incomplete, mut journals) = (0, 0, 0);
         for (syscall, n) in &counts {
             if !matches!(
                 syscall.as_str(),
@@ -1443,7 +1869,7 @@ fn sigkill_at_every_file_syscall_leaves_no_partial_files() {
             ) {
                 continue;
             }
-            for when in 1..=*n {
+            for when in kill_points(syscall, *n) {
                 let root = workdir();
                 let d = root.path().join("pki");
                 fs::create_dir(&d).expect("mkdir");
@@ -1460,17 +1886,25 @@ fn sigkill_at_every_file_syscall_leaves_no_partial_files() {
                 let case = format!("{}: SIGKILL at {syscall} #{when}", s.name);
                 assert!(!stderr(&o).contains("panicked"), "{case}\n{}", both(&o));
                 let left = check_after_kill(s, &d, &old, &case);
+                let rec = complete_after_kill(s, &d, &case);
                 for (name, mode) in left.temp_files {
                     temp_left.insert(format!("{name} ({mode:o})"));
                 }
-                mismatched += usize::from(left.mismatched_pair);
+                mismatched += usize::from(rec.mismatched_after_kill);
                 incomplete += usize::from(left.incomplete_set);
+                journals += usize::from(rec.journal);
                 runs += 1;
             }
         }
         assert!(runs >= 10, "{}: only {runs} kill points", s.name);
+        // Kills between the renames happen (so the PKI-F18 and completion checks ran).
+        assert!(
+            journals >= 1,
+            "{}: no kill point left an interrupted set ({runs} kill points)",
+            s.name
+        );
         report.push(format!(
-            "{}: {runs} kill points; cert/key pair mismatched after {mismatched}, only one of the pair present after {incomplete}; temp files left: {:?}",
+            "{}: {runs} kill points, all completed by the next run; right after the kill: pair mismatched {mismatched}, one of the pair missing {incomplete}, journal (PKI-F18 reported) {journals}, temporary files seen {:?}",
             s.name, temp_left
         ));
     }
@@ -1489,7 +1923,7 @@ fn sigkill_after_increasing_delays_with_a_permission_watcher() {
         crate::util::ok(&run_in(probe.path(), &args(s.args), None));
         let full = t0.elapsed();
         let runs = 15u32;
-        let (mut killed, mut temp_left) = (0, BTreeSet::new());
+        let (mut killed, mut temp_left, mut journals) = (0, BTreeSet::new(), 0);
         for i in 0..runs {
             let d = workdir();
             let old = setup_scenario(fx, s, d.path());
@@ -1541,12 +1975,14 @@ fn sigkill_after_increasing_delays_with_a_permission_watcher() {
                 "{case}: private keys readable by group/others at some moment: {exposed:?}"
             );
             let left = check_after_kill(s, d.path(), &old, &case);
+            let rec = complete_after_kill(s, d.path(), &case);
+            journals += usize::from(rec.journal);
             for (name, mode) in left.temp_files {
                 temp_left.insert(format!("{name} ({mode:o})"));
             }
         }
         report.push(format!(
-            "{}: {runs} runs, {killed} killed mid-run (full run {full:?}); temp files left: {temp_left:?}",
+            "{}: {runs} runs, {killed} killed mid-run (full run {full:?}), all completed by the next run; journals {journals}; temporary files seen right after a kill: {temp_left:?}",
             s.name
         ));
     }
@@ -1637,7 +2073,9 @@ fn regression_inputs_fail_cleanly_in_every_command() {
             ] {
                 let o = run_in(d.path(), &cmd, None);
                 if refuse {
-                    assert_clean_failure(&o, &format!("{cmd:?}"), &["input.pem"]);
+                    // match-dn keeps exit 1 for "no match" (EXIT_RULES).
+                    let exit = if cmd[0] == "match-dn" { 2 } else { 1 };
+                    assert_clean_failure(&o, &format!("{cmd:?}"), exit, &["input.pem"]);
                 } else {
                     assert_no_panic(&o, &format!("{cmd:?}"));
                 }
@@ -1652,7 +2090,7 @@ fn regression_inputs_fail_cleanly_in_every_command() {
                 &args(["validate", ".", "--hostname", "host1.example.org"]),
                 None,
             );
-            assert_clean_failure(&o, "validate", &["servercert.pem"]);
+            assert_clean_failure(&o, "validate", 1, &["servercert.pem"]);
             assert_eq!(o.status.code(), Some(1), "{}", both(&o));
         });
     }
@@ -1684,7 +2122,7 @@ fn regression_templates_fail_cleanly() {
                 fs::copy(&path, d.path().join("t.info")).expect("copy");
                 let before = snapshot(d.path());
                 let o = run_in(d.path(), &cmd, None);
-                assert_clean_failure(&o, &file_name(&path), &["t.info"]);
+                assert_clean_failure(&o, &file_name(&path), 1, &["t.info"]);
                 assert_unchanged(&before, d.path(), &file_name(&path));
             });
         }
@@ -1781,7 +2219,8 @@ fn validate_refuses_bad_libvirtd_conf_files() {
         &args(["validate", "--libvirtd-conf", "c.conf"]),
         None,
     );
-    assert_clean_failure(&o, "cert_file missing", &["elsewhere.pem"]);
+    // A missing cert_file is a finding (libvirtd refuses to start): exit 1.
+    assert_clean_failure(&o, "cert_file missing", 1, &["elsewhere.pem"]);
 
     let cmd = |_: &Path| args(["validate", "--libvirtd-conf", "c.conf"]);
     for bad in ALL_BAD.into_iter().filter(|b| {
@@ -1791,7 +2230,15 @@ fn validate_refuses_bad_libvirtd_conf_files() {
         )
     }) {
         cases.run(format!("libvirtd.conf: {bad:?}"), || {
-            bad_case(fx, bad, Slot::Cert, "c.conf", |_| {}, cmd);
+            bad_case(
+                fx,
+                bad,
+                Slot::Cert,
+                "c.conf",
+                Arg::ValidateLibvirtdConf,
+                |_| {},
+                cmd,
+            );
         });
     }
     for (what, text) in [
@@ -1812,7 +2259,9 @@ fn validate_refuses_bad_libvirtd_conf_files() {
             fs::write(d.path().join("c.conf"), text).expect("write");
             let before = snapshot(d.path());
             let o = run_in(d.path(), &cmd(d.path()), None);
-            assert_clean_failure(&o, what, &["c.conf"]);
+            // Read but not parsable: a finding (EXIT_RULES).
+            let exit = exit_rule(Arg::ValidateLibvirtdConf).invalid;
+            assert_clean_failure(&o, what, exit, &["c.conf"]);
             assert_unchanged(&before, d.path(), what);
         });
     }
@@ -1869,7 +2318,20 @@ fn sign_refuses_bad_requests_and_ca_files() {
                 continue;
             }
             cases.run(format!("sign: {bad:?} as {name}"), || {
-                bad_case(fx, bad, slot, name, |d| setup_sign(fx, d), |_| sign_args());
+                let arg = match name {
+                    "req.csr" => Arg::SignRequest,
+                    "cacert.pem" => Arg::SignCaCert,
+                    _ => Arg::SignCaKey,
+                };
+                bad_case(
+                    fx,
+                    bad,
+                    slot,
+                    name,
+                    arg,
+                    |d| setup_sign(fx, d),
+                    |_| sign_args(),
+                );
             });
         }
     }
