@@ -654,7 +654,7 @@ fn cn_outside_the_sans_and_ip_as_dns_name_are_no_false_alarms() {
         d,
         &format!(
             "{CERTTOOL}\nca
-             leaf s rsa 2048 'organization = Example Org\\ncn = myhost\\ndns_name = localhost\\ndns_name = 127.0.0.1\\nip_address = 127.0.0.1\\ntls_www_server\\nsigning_key\\nencryption_key\\nexpiration_days = 30\\n'
+             leaf s rsa 2048 'organization = Example Org\\ncn = myhost\\ndns_name = localhost\\ndns_name = 127.0.0.1\\nip_address = 127.0.0.1\\ntls_www_server\\nsigning_key\\nencryption_key\\nexpiration_days = 60\\n'
              mkdir p; mv s-cert.pem p/servercert.pem; mv s-key.pem p/serverkey.pem; cp cacert.pem p/"
         ),
     );
