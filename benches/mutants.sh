@@ -7,7 +7,7 @@
 #   consumer  src/consumer/{rules,version}.rs      the model of what libvirt and QEMU accept
 #   checks    src/check/{constraints,guard,dn_acl,hostname,keypair,crl,chain,time}.rs
 #   dn        src/x509/dn.rs src/quoting/mod.rs src/consumer/allowlist.rs
-#   files     src/fsio.rs
+#   files     src/fsio.rs src/fsio/dirs.rs src/journal.rs   (reads, the atomic writer, the journal)
 # Needs: cargo install --locked cargo-mutants. Results: target/mutants-GROUP/mutants.out/
 # (caught.txt, missed.txt, timeout.txt, unviable.txt). Target: at least 90% of viable mutants
 # caught per group; every survivor killed by a new test or listed in benches/mutants-survivors.md
@@ -42,7 +42,7 @@ for g in $groups; do
                 src/check/keypair.rs src/check/crl.rs src/check/chain.rs src/check/time.rs ;;
     dn)       group dn "dn allowlist quoting inspect dn_forms verdicts" \
                 src/x509/dn.rs src/quoting/mod.rs src/consumer/allowlist.rs ;;
-    files)    group files "fsio robust provision verdicts" src/fsio.rs ;;
+    files)    group files "fsio journal robust provision provisioning verdicts" src/fsio.rs src/fsio/dirs.rs src/journal.rs ;;
     *) echo "unknown group $g (consumer, checks, dn, files)" >&2; exit 2 ;;
   esac
 done
