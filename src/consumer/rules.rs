@@ -416,6 +416,65 @@ pub fn role_notes(f: &Facts, role: Role, c: Consumer, v: Version) -> (bool, Vec<
 mod tests {
     use super::*;
 
+    /// `judge_all` is `judge` for QEMU and libvirt at the given versions, in that order of
+    /// consumers, nothing left out; libvirt's file limit is virFileReadAll's 64 KiB, QEMU has
+    /// none of its own.
+    #[test]
+    fn judge_all_joins_each_consumers_judgements_and_file_limits() {
+        // A CA certificate without basic constraints: both consumers have a rule about it.
+        let f = Facts {
+            v1: true,
+            ca: None,
+            key_usage: None,
+            eku: None,
+            key: KeyAlg::Ec,
+        };
+        let at = Consumers::default();
+        let all = judge_all(&f, Role::Ca, &at);
+        let mut want = Vec::new();
+        for c in Consumer::ALL {
+            want.extend(judge(&f, Role::Ca, c, at.version(c)));
+        }
+        assert!(!want.is_empty());
+        assert_eq!(all, want);
+        assert_eq!(max_file_size(Consumer::Libvirt), Some(65_536));
+        assert_eq!(max_file_size(Consumer::Qemu), None);
+    }
+
+    /// `Facts::of` on real certificates (rcgen, self-signed): each EKU purpose other than
+    /// serverAuth/clientAuth/any sets `other` on its own; a v3 certificate is not v1.
+    #[test]
+    fn facts_of_reads_each_other_eku_purpose_and_the_version() {
+        use rcgen::ExtendedKeyUsagePurpose as P;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let facts_with = |ekus: Vec<P>| {
+            let mut params = rcgen::CertificateParams::new(vec!["h.example".into()]).unwrap();
+            params.extended_key_usages = ekus;
+            let cert = params.self_signed(&key).unwrap();
+            let der = cert.der().to_vec();
+            let (_, c) = x509_parser::parse_x509_certificate(&der).unwrap();
+            Facts::of(&c)
+        };
+        for (purpose, name) in [
+            (P::CodeSigning, "codeSigning"),
+            (P::EmailProtection, "emailProtection"),
+            (P::TimeStamping, "timeStamping"),
+            (P::OcspSigning, "OCSPSigning"),
+            (P::Other(vec![1, 3, 6, 1, 4, 1, 99999, 1]), "a private OID"),
+        ] {
+            let f = facts_with(vec![P::ServerAuth, purpose]);
+            let e = f.eku.unwrap();
+            assert!(e.other, "{name} is another purpose");
+            assert!(e.server && !e.client && !e.any, "{name}");
+            assert!(!f.v1, "rcgen writes v3");
+        }
+        let e = facts_with(vec![P::ServerAuth, P::ClientAuth]).eku.unwrap();
+        assert!(e.server && e.client && !e.other && !e.any);
+        let e = facts_with(vec![P::Any]).eku.unwrap();
+        assert!(e.any && !e.other && !e.server);
+        assert!(facts_with(vec![]).eku.is_none());
+    }
+
     fn facts(
         ca: Option<bool>,
         ku: Option<(bool, bool, bool, bool)>,
