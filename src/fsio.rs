@@ -279,6 +279,79 @@ mod tests {
         assert!(err.to_string().contains("missing.pem"));
     }
 
+    /// The README's "at most 4 MiB is read": a file of exactly 4 MiB is read, one byte more is
+    /// refused by its size.
+    #[test]
+    fn reads_exactly_four_mib_and_no_more() {
+        assert_eq!(MAX_INPUT_BYTES, 4_194_304);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        File::create(&f).unwrap().set_len(4 << 20).unwrap();
+        assert_eq!(read_input(&f).unwrap().len(), 4 << 20);
+        File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_len((4 << 20) + 1)
+            .unwrap();
+        assert!(matches!(
+            read_input(&f).unwrap_err(),
+            ReadError::TooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn io_errors_keep_their_kind() {
+        let p = Path::new("x.pem");
+        let e =
+            |n: nix::errno::Errno| ReadError::from_io(p, io::Error::from_raw_os_error(n as i32));
+        assert!(matches!(
+            e(nix::errno::Errno::ENOENT),
+            ReadError::NotFound { .. }
+        ));
+        assert!(matches!(
+            e(nix::errno::Errno::EACCES),
+            ReadError::PermissionDenied { .. }
+        ));
+        assert!(matches!(
+            e(nix::errno::Errno::ELOOP),
+            ReadError::SymlinkLoop { .. }
+        ));
+        assert!(matches!(e(nix::errno::Errno::EIO), ReadError::Io { .. }));
+    }
+
+    /// A secret (CA key, password file) owned by another user is untrusted; root's and the
+    /// caller's own are not (needs root to chown).
+    #[test]
+    fn secrets_owned_by_others_are_untrusted() {
+        use std::os::unix::fs::PermissionsExt;
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("key.pem");
+        std::fs::write(&f, b"k").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            untrusted_secret(&std::fs::metadata(&f).unwrap(), 0o004),
+            None
+        );
+        std::os::unix::fs::chown(&f, Some(65534), None).unwrap();
+        let why = untrusted_secret(&std::fs::metadata(&f).unwrap(), 0o004).unwrap();
+        assert!(why.contains("owned by uid 65534"), "{why}");
+        std::os::unix::fs::chown(&f, Some(0), None).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(
+            untrusted_secret(&std::fs::metadata(&f).unwrap(), 0o004),
+            None
+        );
+        let why = untrusted_secret(&std::fs::metadata(&f).unwrap(), 0o044).unwrap();
+        assert!(
+            why.contains("readable by others (mode 0640): chmod 600"),
+            "{why}"
+        );
+    }
+
     #[test]
     fn refuses_large_files_by_size() {
         let dir = tempfile::tempdir().unwrap();

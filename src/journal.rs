@@ -190,6 +190,16 @@ fn complete(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 #[cfg(test)]
 mod tests {
+    /// A bare file name is made absolute against the working directory.
+    #[test]
+    fn a_bare_name_is_made_absolute_in_the_working_directory() {
+        let cwd = std::fs::canonicalize(".").unwrap();
+        assert_eq!(
+            super::abs(std::path::Path::new("x.pem")).unwrap(),
+            cwd.join("x.pem")
+        );
+    }
+
     use super::*;
 
     #[test]
