@@ -231,7 +231,7 @@ mod dirs;
 
 pub use dirs::{
     CERT_MODE, KEY_MODE, PlannedFile, WriteError, create_dir_all_mode, write_all_or_nothing,
-    write_tree, write_tree_journaled, write_tree_journaled_then,
+    write_tree, write_tree_journaled_then,
 };
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The interrupted-set journal: one command's files are renamed into place one after another,
 //! so a SIGKILL between two renames would leave half a set (a new key next to the old
-//! certificate). Before the first rename, [`crate::fsio::write_all_or_nothing_journaled`] writes
+//! certificate). Before the first rename, [`crate::fsio::write_tree_journaled_then`] writes
 //! `.pkitool-journal` (fsynced, renamed into place) in the directory the command locks, listing
 //! every file of the set with its complete, fsynced temporary file and the hard-link backup of the
 //! file it replaces; it removes the journal once every rename is durable.

@@ -359,7 +359,20 @@ fn step(
 /// following symbolic links. Existing directories are left as they are.
 pub fn create_dir_all_mode(dir: &Path, mode: u32) -> Result<(), WriteError> {
     let mut created = Vec::new();
-    open_dir(dir, Some(mode), &mut created).map(drop)
+    open_dir(dir, Some(mode), &mut created)?;
+    // Durable: each new directory's entry in its parent (the directory itself is fsynced by
+    // the write that fills it).
+    let parents: Vec<(&File, &Path, &'static str)> = created
+        .iter()
+        .map(|c| {
+            (
+                &c.parent,
+                c.parent_path.as_path(),
+                "cannot fsync the directory",
+            )
+        })
+        .collect();
+    sync_together(&parents)
 }
 
 /// Writes every file or none. See [`write_tree`].
@@ -391,21 +404,12 @@ pub fn write_tree(
 
 /// [`write_tree`] that also keeps the interrupted-set journal ([`crate::journal`]) in
 /// `journal_dir` during the renames of a set of two or more files, so a run killed between two
-/// renames is completed by the next one ([`crate::journal::recover`]).
-pub fn write_tree_journaled(
-    dirs: &[(PathBuf, u32)],
-    files: &[PlannedFile],
-    force: bool,
-    journal_dir: &Path,
-) -> Result<Vec<bool>, WriteError> {
-    write_tree_journaled_then(dirs, files, force, journal_dir, Vec::new)
-}
-
-/// [`write_tree_journaled`] that runs `after_renames` once every file is in place, before the
-/// renames are made durable, and makes the files it returns durable in the same step (the
-/// ledger line of the certificate just written: one durable point for both instead of two).
-/// A run has two durable points in all: the temporary files with the journal, then the
-/// directories with `after_renames`'s files.
+/// renames is completed by the next one ([`crate::journal::recover`]). `after_renames` runs once
+/// every file is in place, before the renames are made durable, and the files it returns are
+/// made durable in the same step (the ledger line of the certificate just written: one durable
+/// point for both instead of two). A run has two durable points in all: the temporary files with
+/// the journal, then the directories (and the parents of created ones) with `after_renames`'s
+/// files.
 pub fn write_tree_journaled_then(
     dirs: &[(PathBuf, u32)],
     files: &[PlannedFile],

@@ -1361,4 +1361,31 @@ fn issue_makes_files_journal_and_ledger_durable_in_order() {
             .any(|(i, _)| *i > journal_in_place && *i < last_rename),
         "an fsync between the renames: {text}"
     );
+    // A directory the run creates is durable only with its parent's entry: issuing into a new
+    // `--out o2/deep` fsyncs the test directory (o2's parent) and o2 (deep's parent).
+    let log2 = p.join("strace2.log");
+    let o = Command::new("strace")
+        .args(["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&log2)
+        .arg(PKITOOL)
+        .args([
+            "issue", "client", "--dir", "ca", "--cn", "c", "--out", "o2/deep",
+        ])
+        .current_dir(p)
+        .stdin(Stdio::null())
+        .output()
+        .expect("strace");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text2 = std::fs::read_to_string(&log2).unwrap();
+    let top = std::fs::canonicalize(p).unwrap();
+    for dir in [top.clone(), top.join("o2")] {
+        let needle = format!("<{}>", dir.display());
+        assert!(
+            text2
+                .lines()
+                .any(|l| l.contains("fsync(") && l.contains(&needle)),
+            "{} (the parent of a created directory) is never fsynced:\n{text2}",
+            dir.display()
+        );
+    }
 }
