@@ -198,7 +198,14 @@ pub fn check_key(
                         "the private key is encrypted (PKCS#8)".to_string()
                     },
                 )
-                .why("libvirt cannot load an encrypted key: \"Unable to set x509 key and certificate\"; QEMU needs a passwordid secret (qemu.conf *_tls_x509_secret_uuid), without it: \"Cannot load certificate ... & key ...: Decryption has failed.\"")
+                .why({
+                    use crate::consumer::{rules::encrypted_key, version::Consumer};
+                    format!(
+                        "libvirt cannot load an encrypted key: \"{}\"; QEMU needs a passwordid secret (qemu.conf *_tls_x509_secret_uuid), without it: \"{}\"",
+                        encrypted_key(Consumer::Libvirt).message,
+                        encrypted_key(Consumer::Qemu).message
+                    )
+                })
                 .fix(format!("decrypt it in place, keeping mode 0600: (umask 077; openssl pkey -in {p} -out {p}.new) && mv {p}.new {p}   (or, for QEMU, configure the key's password as a secret)")),
             );
             return;

@@ -211,13 +211,22 @@ fn check_encrypt_key(args: &IssueArgs, t: &Target) -> Result<(), Error> {
     if !args.encrypt_key {
         return Ok(());
     }
-    if t.layout != Layout::Qemu {
+    // The flat (pkipath) and libvirt layouts are read by libvirt, the QEMU ones by QEMU.
+    use crate::consumer::{rules, version::Consumer};
+    let reader = if t.layout == Layout::Qemu {
+        Consumer::Qemu
+    } else {
+        Consumer::Libvirt
+    };
+    let stance = rules::encrypted_key(reader);
+    if !stance.decrypts {
         let flag = match t.layout {
             Layout::Libvirt => "--layout libvirt",
             _ => "--layout flat",
         };
         return Err(Error::Usage(format!(
-            "--encrypt-key and {flag} conflict: libvirtd and virsh cannot load an encrypted key (libvirt loads serverkey.pem/clientkey.pem with gnutls_certificate_set_x509_key_file, without a password: \"Unable to set x509 key and certificate\"); only QEMU decrypts keys (tls-creds-x509 passwordid); use --layout qemu or --service, or drop --encrypt-key"
+            "--encrypt-key and {flag} conflict: libvirtd and virsh cannot load an encrypted key (libvirt loads serverkey.pem/clientkey.pem with gnutls_certificate_set_x509_key_file, without a password: \"{}\"); only QEMU decrypts keys (tls-creds-x509 passwordid); use --layout qemu or --service, or drop --encrypt-key",
+            stance.message
         )));
     }
     if args

@@ -374,6 +374,32 @@ pub fn ca_bundle_limit(c: Consumer, v: Version) -> Option<usize> {
     }
 }
 
+/// What a consumer does with an encrypted private key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncryptedKey {
+    /// It can decrypt one (QEMU, given the password as a `secret` object: tls-creds-x509
+    /// `passwordid`; libvirt passes qemu.conf's `*_tls_x509_secret_uuid`).
+    pub decrypts: bool,
+    /// Its message when it cannot load the key (libvirt: always; QEMU: without the password).
+    pub message: &'static str,
+}
+
+/// Encrypted keys per consumer: libvirt loads keys with gnutls_certificate_set_x509_key_file,
+/// without a password; QEMU decrypts PKCS#8 with its passwordid secret (verified with virsh and
+/// qemu-nbd/qemu-img 10.0.2: tests/it/validate.rs).
+pub const fn encrypted_key(c: Consumer) -> EncryptedKey {
+    match c {
+        Consumer::Libvirt => EncryptedKey {
+            decrypts: false,
+            message: "Unable to set x509 key and certificate",
+        },
+        Consumer::Qemu => EncryptedKey {
+            decrypts: true,
+            message: "Cannot load certificate ... & key ...: Decryption has failed.",
+        },
+    }
+}
+
 /// The largest credential file the consumer reads (`None`: no limit of its own).
 pub const fn max_file_size(c: Consumer) -> Option<usize> {
     match c {
@@ -439,6 +465,23 @@ mod tests {
         assert_eq!(all, want);
         assert_eq!(max_file_size(Consumer::Libvirt), Some(65_536));
         assert_eq!(max_file_size(Consumer::Qemu), None);
+    }
+
+    /// Only QEMU decrypts keys; each consumer's message is the one its tests observe.
+    #[test]
+    fn only_qemu_decrypts_keys() {
+        assert!(!encrypted_key(Consumer::Libvirt).decrypts);
+        assert!(encrypted_key(Consumer::Qemu).decrypts);
+        assert!(
+            encrypted_key(Consumer::Libvirt)
+                .message
+                .starts_with("Unable to set x509 key")
+        );
+        assert!(
+            encrypted_key(Consumer::Qemu)
+                .message
+                .ends_with("Decryption has failed.")
+        );
     }
 
     /// `Facts::of` on real certificates (rcgen, self-signed): each EKU purpose other than
