@@ -743,6 +743,37 @@ fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> (Guard, u16) {
     (Guard(child), port)
 }
 
+/// The fix of the first finding with `code` in a probe's JSON.
+fn fix_of(v: &serde_json::Value, code: &str) -> String {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {v:#}"))["fix"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// openssl (the independent judge) verifies `cert` under `ca` as a TLS server for 127.0.0.1.
+fn openssl_accepts_server_for_127_0_0_1(ca: &Path, cert: &Path) {
+    let o = Command::new("openssl")
+        .args([
+            "verify",
+            "-verify_ip",
+            "127.0.0.1",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+        ])
+        .arg(ca)
+        .arg(cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
 #[test]
 fn tls_service_judges_expired_wrong_host_and_sha1() {
     if !(have_peer("certtool") && have_peer("openssl")) {
@@ -828,15 +859,7 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
     // The expired certificate's fix runs verbatim in the CA's directory and writes a fresh
     // directory (an endpoint has no file to replace): openssl accepts the new certificate for
     // the address the old one named.
-    let fix = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "PKI-T01")
-        .unwrap()["fix"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let fix = fix_of(&v, "PKI-T01");
     let cmd = fix.split("   (").next().unwrap();
     assert_eq!(
         cmd,
@@ -846,20 +869,10 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
         "{fix}"
     );
     status(&run_printed(flat, cmd), 0);
-    let o = Command::new("openssl")
-        .args([
-            "verify",
-            "-verify_ip",
-            "127.0.0.1",
-            "-purpose",
-            "sslserver",
-            "-CAfile",
-        ])
-        .arg(&ca)
-        .arg(flat.join(format!("reissued-127.0.0.1-{p1}/servercert.pem")))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    openssl_accepts_server_for_127_0_0_1(
+        &ca,
+        &flat.join(format!("reissued-127.0.0.1-{p1}/servercert.pem")),
+    );
 
     let (_s2, p2) = s_server(&wrong, &wkey, &[]);
     let o = pkitool([
@@ -877,33 +890,15 @@ fn tls_service_judges_expired_wrong_host_and_sha1() {
     assert!(codes(&v).contains(&"PKI-H01".to_string()), "{v:#}");
     // The printed fix runs verbatim in the CA's directory, and openssl accepts its result for
     // the address probed.
-    let fix = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "PKI-H01")
-        .unwrap()["fix"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let fix = fix_of(&v, "PKI-H01");
     let cmd = fix.split("   (").next().unwrap();
     assert!(cmd.starts_with("pkitool issue server "), "{fix}");
     let o = run_printed(flat, cmd);
     status(&o, 0);
-    let o = Command::new("openssl")
-        .args([
-            "verify",
-            "-verify_ip",
-            "127.0.0.1",
-            "-purpose",
-            "sslserver",
-            "-CAfile",
-        ])
-        .arg(&ca)
-        .arg(flat.join(format!("reissued-127.0.0.1-{p2}/servercert.pem")))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    openssl_accepts_server_for_127_0_0_1(
+        &ca,
+        &flat.join(format!("reissued-127.0.0.1-{p2}/servercert.pem")),
+    );
     // ...and passes with the name it carries.
     let o = pkitool([
         "probe",
