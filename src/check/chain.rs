@@ -420,3 +420,372 @@ fn missing_root(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::finding::FRole;
+    use crate::check::testkit::{self, Made, codes, only};
+    use crate::x509::keys::KeyType;
+    use std::path::Path;
+
+    const CA_FILE: &str = "/etc/pki/CA/cacert.pem";
+
+    fn chain_of(leaf: &Made, extras: &[&Made], cas: &[&Made]) -> (Option<usize>, Vec<Finding>) {
+        let cert = leaf.cert();
+        let path = Path::new("/etc/pki/libvirt/servercert.pem");
+        let c = CertRef::new(&cert, path, FRole::Server, 0);
+        let extras: Vec<_> = extras.iter().map(|m| m.cert()).collect();
+        let cas: Vec<_> = cas.iter().map(|m| m.cert()).collect();
+        let mut out = Vec::new();
+        let i = leaf_chain(
+            &c,
+            &extras,
+            &cas,
+            Path::new(CA_FILE),
+            &Consumers::default(),
+            &mut out,
+        );
+        (i, out)
+    }
+
+    #[test]
+    fn sha1_and_md5_signatures_are_named_and_judged_by_role() {
+        // sha256WithRSAEncryption (…1.1.11) claimed as sha1WithRSA (…1.1.5) or md5WithRSA (…1.1.4).
+        let root = testkit::root("Root", KeyType::Rsa2048);
+        let inter = testkit::intermediate("Inter", KeyType::Rsa2048, &root);
+        let leaf = testkit::signed(
+            &testkit::spec(
+                crate::x509::build::Profile::Client,
+                testkit::cn("c"),
+                &[],
+                30,
+            ),
+            KeyType::Rsa2048,
+            &root,
+        );
+        let sha1 = |m: &Made| testkit::with_outer_sig_oid_last_byte(&m.der, 11, 5);
+        let (root1, inter1, leaf1) = (sha1(&root), sha1(&inter), sha1(&leaf));
+        let md5 = testkit::with_outer_sig_oid_last_byte(&leaf.der, 11, 4);
+        assert_eq!(insecure_hash(&testkit::parse(&leaf1)), Some("SHA-1"));
+        assert_eq!(insecure_hash(&testkit::parse(&md5)), Some("MD5"));
+        assert_eq!(insecure_hash(&leaf.cert()), None);
+
+        let judge = |der: &[u8], is_ca: bool| {
+            let cert = testkit::parse(der);
+            let c = CertRef::new(&cert, Path::new("x.pem"), FRole::Client, 0);
+            let mut out = Vec::new();
+            weak_signature(&c, is_ca, &mut out);
+            out
+        };
+        // A leaf: GnuTLS refuses it during verification.
+        let f = judge(&leaf1, false);
+        assert_eq!(codes(&f), [("PKI-C04", Severity::Error)]);
+        assert_eq!(f[0].message, "signed with SHA-1");
+        assert!(
+            f[0].why
+                .contains("The certificate uses an insecure algorithm")
+        );
+        // A self-signed anchor's own signature is never checked: a note.
+        assert_eq!(codes(&judge(&root1, true)), [("PKI-C04", Severity::Note)]);
+        // An intermediate used as an anchor: a warning (OpenSSL with the root only refuses).
+        assert_eq!(
+            codes(&judge(&inter1, true)),
+            [("PKI-C04", Severity::Warning)]
+        );
+        assert!(judge(&leaf.der, false).is_empty());
+    }
+
+    #[test]
+    fn self_issued_compares_subject_and_issuer() {
+        let root = testkit::root("Root", KeyType::EcdsaP256);
+        assert!(self_issued(&root.cert()));
+        assert!(!self_issued(
+            &testkit::intermediate("Inter", KeyType::EcdsaP256, &root).cert()
+        ));
+    }
+
+    #[test]
+    fn every_common_algorithm_takes_the_cached_aws_lc_path() {
+        use crate::x509::build::Profile;
+        for (kt, alg) in [
+            (KeyType::EcdsaP256, None),
+            (KeyType::EcdsaP384, None),
+            (KeyType::Ed25519, None),
+            (KeyType::Rsa2048, None),
+            (KeyType::Rsa2048, Some(&rcgen::PKCS_RSA_SHA384)),
+            (KeyType::Rsa2048, Some(&rcgen::PKCS_RSA_SHA512)),
+        ] {
+            let ca = testkit::root("CA", kt);
+            let ca = match alg {
+                Some(a) => testkit::signing_with(&ca, a),
+                None => ca,
+            };
+            let leaf = testkit::signed(
+                &testkit::spec(Profile::Client, testkit::cn("c"), &[], 30),
+                KeyType::EcdsaP256,
+                &ca,
+            );
+            let what = format!("{kt:?} {}", leaf.cert().signature_algorithm.algorithm);
+            assert!(fast_algorithm(&leaf.cert(), &ca.cert()).is_some(), "{what}");
+            assert_eq!(fast_verify(&leaf.cert(), &ca.cert()), Some(true), "{what}");
+            assert_eq!(
+                find_issuer(&leaf.cert(), &[ca.cert()]),
+                Issuer::Found(0),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_ecdsa_hash_and_curve_pair_has_its_own_aws_lc_algorithm() {
+        use aws_lc_rs::signature as sig;
+        // aws-lc's algorithms are constants (no address to compare): their Debug form names
+        // the curve and the digest.
+        let same = |a: Option<&'static dyn sig::VerificationAlgorithm>,
+                    b: &'static dyn sig::VerificationAlgorithm| {
+            a.is_some_and(|a| format!("{a:?}") == format!("{b:?}"))
+        };
+        // P-256 signs with SHA-256, P-384 with SHA-384; the other two pairs are claimed by
+        // editing the last byte of ecdsa-with-SHA256 (…4.3.2) / -SHA384 (…4.3.3).
+        let p256 = testkit::root("P256", KeyType::EcdsaP256);
+        let p384 = testkit::root("P384", KeyType::EcdsaP384);
+        let rsa = testkit::root("RSA", KeyType::Rsa2048);
+        let sha384_by_p256 = testkit::with_outer_sig_oid_last_byte(&p256.der, 2, 3);
+        let sha256_by_p384 = testkit::with_outer_sig_oid_last_byte(&p384.der, 3, 2);
+        let cases: [(&[u8], &Made, &'static dyn sig::VerificationAlgorithm); 7] = [
+            (&p256.der, &p256, &sig::ECDSA_P256_SHA256_ASN1),
+            (&sha384_by_p256, &p256, &sig::ECDSA_P256_SHA384_ASN1),
+            (&p384.der, &p384, &sig::ECDSA_P384_SHA384_ASN1),
+            (&sha256_by_p384, &p384, &sig::ECDSA_P384_SHA256_ASN1),
+            (&rsa.der, &rsa, &sig::RSA_PKCS1_2048_8192_SHA256),
+            (
+                &testkit::with_outer_sig_oid_last_byte(&rsa.der, 11, 12),
+                &rsa,
+                &sig::RSA_PKCS1_2048_8192_SHA384,
+            ),
+            (
+                &testkit::with_outer_sig_oid_last_byte(&rsa.der, 11, 13),
+                &rsa,
+                &sig::RSA_PKCS1_2048_8192_SHA512,
+            ),
+        ];
+        for (i, (der, ca, want)) in cases.iter().enumerate() {
+            assert!(
+                same(fast_algorithm(&testkit::parse(der), &ca.cert()), *want),
+                "case {i}"
+            );
+        }
+        // An ECDSA signature under an RSA key: no aws-lc algorithm (x509-parser decides).
+        let ec_leaf = testkit::client("c", &p256);
+        assert!(fast_algorithm(&ec_leaf.cert(), &rsa.cert()).is_none());
+    }
+
+    #[test]
+    fn the_parsed_key_cache_is_keyed_by_issuer_key_and_algorithm() {
+        use crate::x509::build::Profile;
+        // One RSA CA key signing with SHA-256 and then SHA-384: the second must not reuse the
+        // key parsed for the first algorithm.
+        let ca = testkit::root("CA", KeyType::Rsa2048);
+        let ca384 = testkit::signing_with(&ca, &rcgen::PKCS_RSA_SHA384);
+        let spec = testkit::spec(Profile::Client, testkit::cn("c"), &[], 30);
+        let a = testkit::signed(&spec, KeyType::EcdsaP256, &ca);
+        let b = testkit::signed(&spec, KeyType::EcdsaP256, &ca384);
+        // And a second CA with another key and the same algorithm.
+        let other = testkit::root("Other", KeyType::Rsa2048);
+        let c = testkit::signed(&spec, KeyType::EcdsaP256, &other);
+        for _ in 0..2 {
+            assert_eq!(fast_verify(&a.cert(), &ca.cert()), Some(true));
+            assert_eq!(fast_verify(&b.cert(), &ca.cert()), Some(true));
+            assert_eq!(fast_verify(&c.cert(), &other.cert()), Some(true));
+            assert_eq!(fast_verify(&c.cert(), &ca.cert()), Some(false));
+        }
+        // More CAs than the cache holds: every answer stays right.
+        let many: Vec<Made> = (0..70)
+            .map(|i| testkit::root(&format!("CA{i}"), KeyType::EcdsaP256))
+            .collect();
+        for m in &many {
+            let leaf = testkit::client("c", m);
+            assert_eq!(fast_verify(&leaf.cert(), &m.cert()), Some(true));
+        }
+        assert_eq!(fast_verify(&a.cert(), &ca.cert()), Some(true));
+    }
+
+    #[test]
+    fn signature_families_follow_the_oid_arcs() {
+        let ec = testkit::root("EC", KeyType::EcdsaP256);
+        let rsa = testkit::root("RSA", KeyType::Rsa2048);
+        let ed = testkit::root("Ed", KeyType::Ed25519);
+        assert_eq!(signature_family(&ec.cert()), Some(crate::check::KeyAlg::Ec));
+        assert_eq!(
+            signature_family(&rsa.cert()),
+            Some(crate::check::KeyAlg::Rsa)
+        );
+        assert_eq!(signature_family(&ed.cert()), Some(crate::check::KeyAlg::Ed));
+    }
+
+    #[test]
+    fn issuers_are_found_by_name_and_then_by_key() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let same_name = testkit::root("CA", KeyType::EcdsaP256);
+        let rsa_same_name = testkit::root("CA", KeyType::Rsa2048);
+        let other = testkit::root("Other", KeyType::EcdsaP256);
+        let leaf = testkit::client("c", &ca);
+        let l = leaf.cert();
+        assert_eq!(find_issuer(&l, &[ca.cert()]), Issuer::Found(0));
+        assert_eq!(
+            find_issuer(&l, &[other.cert(), ca.cert()]),
+            Issuer::Found(1)
+        );
+        assert_eq!(
+            find_issuer(&l, &[same_name.cert(), ca.cert()]),
+            Issuer::Found(1)
+        );
+        assert_eq!(find_issuer(&l, &[other.cert()]), Issuer::None);
+        assert_eq!(find_issuer(&l, &[]), Issuer::None);
+        // The same name with another key: the first such CA is named.
+        assert_eq!(
+            find_issuer(&l, &[other.cert(), same_name.cert(), same_name.cert()]),
+            Issuer::WrongKey(1)
+        );
+        // An ECDSA signature and an RSA CA of that name: another key, not "unchecked".
+        assert_eq!(
+            find_issuer(&l, &[rsa_same_name.cert()]),
+            Issuer::WrongKey(0)
+        );
+        assert_eq!(
+            find_issuer(&l, &[rsa_same_name.cert(), same_name.cert()]),
+            Issuer::WrongKey(0)
+        );
+    }
+
+    #[test]
+    fn a_leaf_signed_by_the_ca_file_chains_and_extras_are_a_note() {
+        let root = testkit::root("Root", KeyType::EcdsaP256);
+        let leaf = testkit::server("vm.example.org", &[], &root);
+        let (i, f) = chain_of(&leaf, &[], &[&root]);
+        assert_eq!((i, codes(&f)), (Some(0), vec![]));
+        let (i, f) = chain_of(&leaf, &[&root], &[&root]);
+        assert_eq!(i, Some(0));
+        assert_eq!(codes(&f), [("PKI-C03", Severity::Note)]);
+        assert!(
+            f[0].message
+                .starts_with("1 more certificate(s) after the leaf")
+        );
+        // Issued by the second CA of the file.
+        let other = testkit::root("Other", KeyType::EcdsaP256);
+        assert_eq!(chain_of(&leaf, &[], &[&other, &root]).0, Some(1));
+    }
+
+    #[test]
+    fn an_intermediate_only_in_the_leaf_file_is_an_error_libvirt_names() {
+        let root = testkit::root("Root", KeyType::EcdsaP256);
+        let inter = testkit::intermediate("Inter", KeyType::EcdsaP256, &root);
+        let leaf = testkit::server("vm.example.org", &[], &inter);
+        let (i, f) = chain_of(&leaf, &[&inter], &[&root]);
+        assert_eq!(i, None);
+        let c02 = only(&f, "PKI-C02");
+        assert_eq!(c02.severity, Severity::Error);
+        assert!(
+            c02.why
+                .contains("The certificate hasn't got a known issuer")
+        );
+        assert_eq!(codes(&f).len(), 1);
+        // The intermediate in the leaf file but signed by a CA that is not in the CA file.
+        let stranger = testkit::root("Root", KeyType::EcdsaP256);
+        let (_, f) = chain_of(&leaf, &[&inter], &[&stranger]);
+        assert_eq!(codes(&f), [("PKI-C01", Severity::Error)]);
+    }
+
+    #[test]
+    fn a_leaf_nobody_in_the_ca_file_signed_says_whether_the_name_or_the_key_differs() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let leaf = testkit::server("vm.example.org", &[], &ca);
+        let recreated = testkit::root("CA", KeyType::EcdsaP256);
+        let (i, f) = chain_of(&leaf, &[], &[&recreated]);
+        assert_eq!(i, None);
+        let c01 = only(&f, "PKI-C01");
+        assert_eq!(c01.severity, Severity::Error);
+        assert_eq!(c01.message, format!("not signed by any CA in {CA_FILE}"));
+        assert!(
+            c01.why.contains("its key did not sign this certificate"),
+            "{}",
+            c01.why
+        );
+        let other = testkit::root("Other", KeyType::EcdsaP256);
+        let (_, f) = chain_of(&leaf, &[], &[&other]);
+        let c01 = only(&f, "PKI-C01");
+        assert!(c01.why.starts_with("no CA named \"CN=CA\""), "{}", c01.why);
+        assert!(
+            c01.why
+                .contains("The certificate hasn't got a known issuer")
+        );
+    }
+
+    #[test]
+    fn more_than_sixteen_ca_certificates_warn_and_duplicates_are_noted() {
+        let cas: Vec<Made> = (0..17)
+            .map(|i| testkit::root(&format!("CA{i}"), KeyType::Ed25519))
+            .collect();
+        let ders: Vec<&[u8]> = cas.iter().map(|m| m.der.as_slice()).collect();
+        let run = |d: &[&[u8]]| {
+            let mut out = Vec::new();
+            bundle(Path::new(CA_FILE), d, &mut out);
+            out
+        };
+        assert!(run(&ders[..16]).is_empty());
+        let f = run(&ders);
+        assert_eq!(codes(&f), [("PKI-C05", Severity::Warning)]);
+        assert!(f[0].message.starts_with("17 certificates in the CA file"));
+        let dup = [ders[0], ders[1], ders[0]];
+        let f = run(&dup);
+        assert_eq!(codes(&f), [("PKI-C06", Severity::Note)]);
+        assert_eq!(f[0].message, "certificate #3 is a duplicate of #1");
+    }
+
+    #[test]
+    fn the_issuing_ca_past_the_sixteenth_is_an_error() {
+        let cas: Vec<Made> = (0..17)
+            .map(|i| testkit::root(&format!("CA{i}"), KeyType::Ed25519))
+            .collect();
+        let refs: Vec<&Made> = cas.iter().collect();
+        // Issued by the 16th: imported by both.
+        let (i, f) = chain_of(&testkit::server("vm", &[], &cas[15]), &[], &refs);
+        assert_eq!((i, codes(&f)), (Some(15), vec![]));
+        // Issued by the 17th: libvirt 9.0 and QEMU 10.0 import only the first 16.
+        let (i, f) = chain_of(&testkit::server("vm", &[], &cas[16]), &[], &refs);
+        assert_eq!(i, Some(16));
+        let c08 = only(&f, "PKI-C08");
+        assert_eq!(c08.severity, Severity::Error);
+        assert!(
+            c08.why.contains("libvirt 9.0.0 (reads the first 16)"),
+            "{}",
+            c08.why
+        );
+        assert!(
+            c08.why.contains("QEMU 10.0.2 (reads the first 16)"),
+            "{}",
+            c08.why
+        );
+    }
+
+    #[test]
+    fn an_intermediate_without_its_root_in_the_ca_file_warns_for_openssl() {
+        let root = testkit::root("Root", KeyType::EcdsaP256);
+        let inter = testkit::intermediate("Inter", KeyType::EcdsaP256, &root);
+        let inter2 = testkit::intermediate("Inter2", KeyType::EcdsaP256, &inter);
+        let leaf = testkit::server("vm", &[], &inter2);
+        let (i, f) = chain_of(&leaf, &[], &[&inter2, &inter]);
+        assert_eq!(i, Some(0));
+        let c09 = only(&f, "PKI-C09");
+        assert_eq!(c09.severity, Severity::Warning);
+        assert!(
+            c09.message.contains("not the root \"CN=Root\""),
+            "{}",
+            c09.message
+        );
+        // With the root, in any order: nothing.
+        assert!(chain_of(&leaf, &[], &[&inter2, &root, &inter]).1.is_empty());
+        assert!(chain_of(&leaf, &[], &[&root, &inter, &inter2]).1.is_empty());
+    }
+}

@@ -14,6 +14,8 @@ pub mod files;
 pub mod hostname;
 pub mod interrupted;
 pub mod keypair;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod time;
 pub mod verify;
 
