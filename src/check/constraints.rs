@@ -261,3 +261,244 @@ pub fn san_import(c: &CertRef<'_, '_>, out: &mut Vec<Finding>) {
         }),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testkit::{self, Made, basic_constraints, codes, ext_key_usage, key_usage};
+    use crate::x509::keys::KeyType;
+    use std::path::Path;
+
+    const CA_FILE: &str = "/etc/pki/CA/cacert.pem";
+    const LEAF: &str = "/etc/pki/libvirt/servercert.pem";
+
+    fn made(exts: Vec<rcgen::CustomExtension>, kt: KeyType) -> Made {
+        let mut p = testkit::bare("x");
+        p.custom_extensions = exts;
+        testkit::raw(p, kt, None)
+    }
+
+    fn judge(m: &Made, role: FRole, issues: bool) -> Vec<Finding> {
+        let cert = m.cert();
+        let path = if role == FRole::Ca { CA_FILE } else { LEAF };
+        let c = CertRef::new(&cert, Path::new(path), role, 0);
+        let mut out = Vec::new();
+        check(&c, &Consumers::default(), issues, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_ca_without_basic_constraints_is_refused_and_nothing_else_is_said() {
+        let m = made(vec![key_usage(true, 0x80)], KeyType::EcdsaP256);
+        let f = judge(&m, FRole::Ca, true);
+        assert_eq!(codes(&f), [("PKI-B02", Severity::Error)]);
+        assert_eq!(
+            f[0].message,
+            "CA certificate without the basic constraints extension"
+        );
+        assert_eq!(
+            f[0].why,
+            format!(
+                "libvirt 9.0.0 and QEMU 10.0.2 refuse it: \"The certificate {CA_FILE} is missing basic constraints for a CA\""
+            )
+        );
+    }
+
+    #[test]
+    fn a_leaf_in_the_ca_file_is_refused_before_its_key_usage_is_looked_at() {
+        let m = made(
+            vec![basic_constraints(false), key_usage(true, 0x80)],
+            KeyType::EcdsaP256,
+        );
+        let f = judge(&m, FRole::Ca, true);
+        assert_eq!(codes(&f), [("PKI-B03", Severity::Error)]);
+        assert!(f[0].why.ends_with("refuse it: \"The certificate /etc/pki/CA/cacert.pem basic constraints do not show a CA\""), "{}", f[0].why);
+    }
+
+    #[test]
+    fn a_ca_key_usage_without_cert_sign_depends_on_criticality_and_on_what_it_signed() {
+        let critical = made(
+            vec![basic_constraints(true), key_usage(true, 0x02)],
+            KeyType::EcdsaP256,
+        );
+        let f = judge(&critical, FRole::Ca, false);
+        assert_eq!(codes(&f), [("PKI-K01", Severity::Error)]);
+        assert_eq!(f[0].message, "CA key usage (critical) lacks keyCertSign");
+        assert_eq!(
+            f[0].why,
+            format!(
+                "libvirt 9.0.0 and QEMU 10.0.2 refuse it: \"Certificate {CA_FILE} usage does not permit certificate signing\""
+            )
+        );
+        // Not critical: libvirt warns, QEMU is silent; GnuTLS refuses what it signs.
+        let soft = made(
+            vec![basic_constraints(true), key_usage(false, 0x02)],
+            KeyType::EcdsaP256,
+        );
+        let f = judge(&soft, FRole::Ca, false);
+        assert_eq!(codes(&f), [("PKI-K01", Severity::Warning)]);
+        assert_eq!(f[0].message, "CA key usage lacks keyCertSign");
+        assert_eq!(
+            f[0].why,
+            format!(
+                "libvirt 9.0.0 accepts it with a warning: \"Certificate {CA_FILE} usage does not permit certificate signing\"; QEMU 10.0.2 accepts it; it signed nothing here, so nothing fails yet"
+            )
+        );
+        let f = judge(&soft, FRole::Ca, true);
+        assert_eq!(codes(&f), [("PKI-K01", Severity::Error)]);
+        assert!(
+            f[0].why.ends_with("The certificate is not trusted\""),
+            "{}",
+            f[0].why
+        );
+        // With keyCertSign: nothing.
+        let good = made(
+            vec![basic_constraints(true), key_usage(true, 0x06)],
+            KeyType::EcdsaP256,
+        );
+        assert!(judge(&good, FRole::Ca, true).is_empty());
+    }
+
+    #[test]
+    fn a_leaf_that_is_a_ca_is_refused_in_its_role() {
+        let m = made(
+            vec![basic_constraints(true), key_usage(true, 0xa0)],
+            KeyType::EcdsaP256,
+        );
+        let f = judge(&m, FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-B01", Severity::Error)]);
+        assert_eq!(
+            f[0].message,
+            "basic constraints say CA:TRUE on a server certificate"
+        );
+        assert!(
+            f[0].why
+                .contains("basic constraints show a CA, but we need one for a server")
+        );
+        let f = judge(&m, FRole::Client, false);
+        assert_eq!(
+            f[0].message,
+            "basic constraints say CA:TRUE on a client certificate"
+        );
+        assert!(f[0].why.contains("but we need one for a client"));
+    }
+
+    #[test]
+    fn leaf_key_usage_bits_are_errors_when_critical_and_warnings_when_not() {
+        // Without digitalSignature.
+        let m = made(vec![key_usage(true, 0x20)], KeyType::EcdsaP256);
+        let f = judge(&m, FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-K02", Severity::Error)]);
+        assert_eq!(f[0].message, "key usage (critical) lacks digitalSignature");
+        let m = made(vec![key_usage(false, 0x20)], KeyType::EcdsaP256);
+        let f = judge(&m, FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-K02", Severity::Warning)]);
+        assert_eq!(
+            f[0].why,
+            format!(
+                "libvirt 9.0.0 accepts it with a warning: \"Certificate {LEAF} usage does not permit digital signature\"; QEMU 10.0.2 accepts it; TLS 1.3 and ECDHE need signatures, so other stacks refuse the handshake"
+            )
+        );
+        // An RSA key without keyEncipherment: refused by libvirt 9.0 and QEMU 10.0.2, accepted
+        // by later QEMU releases.
+        let rsa = made(vec![key_usage(true, 0x80)], KeyType::Rsa2048);
+        let f = judge(&rsa, FRole::Client, false);
+        assert_eq!(codes(&f), [("PKI-K03", Severity::Error)]);
+        assert_eq!(
+            f[0].message,
+            "key usage (critical) lacks keyEncipherment (RSA key)"
+        );
+        assert!(
+            f[0].why.starts_with(&format!("libvirt 9.0.0 and QEMU 10.0.2 refuse it: \"Certificate {LEAF} usage does not permit key encipherment\"; ")),
+            "{}",
+            f[0].why
+        );
+        assert!(f[0].why.contains(" accept it"), "{}", f[0].why);
+        // Both bits: nothing.
+        let good = made(vec![key_usage(true, 0xa0)], KeyType::Rsa2048);
+        assert!(judge(&good, FRole::Client, false).is_empty());
+    }
+
+    #[test]
+    fn each_purpose_mismatch_has_its_code() {
+        let eku = |critical, p: &[u8]| made(vec![ext_key_usage(critical, p)], KeyType::EcdsaP256);
+        // A server with clientAuth only: both refuse when critical.
+        let f = judge(&eku(true, &[2]), FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-E01", Severity::Error)]);
+        assert_eq!(
+            f[0].message,
+            "critical extended key usage does not include the TLS server purpose"
+        );
+        assert!(f[0].why.contains("libvirt 9.0.0 refuses it: \"Certificate /etc/pki/libvirt/servercert.pem purpose does not allow use for with a TLS server\""), "{}", f[0].why);
+        assert!(f[0].why.contains("QEMU 10.0.2 refuses it: \"Certificate /etc/pki/libvirt/servercert.pem purpose does not allow use with a TLS server\""), "{}", f[0].why);
+        // Not critical: libvirt warns, QEMU silent, other stacks refuse: a warning.
+        let f = judge(&eku(false, &[2]), FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-E01", Severity::Warning)]);
+        assert_eq!(
+            f[0].message,
+            "extended key usage does not include the TLS server purpose"
+        );
+        let f = judge(&eku(true, &[1]), FRole::Client, false);
+        assert_eq!(codes(&f), [("PKI-E02", Severity::Error)]);
+        assert!(
+            f[0].fix
+                .starts_with("re-issue with the TLS client purpose (tls_www_client)")
+        );
+        // anyExtendedKeyUsage alone: libvirt refuses it, QEMU accepts it.
+        let f = judge(&eku(true, &[0]), FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-E03", Severity::Error)]);
+        assert_eq!(
+            f[0].message,
+            "critical extended key usage is anyExtendedKeyUsage only"
+        );
+        // codeSigning alone: QEMU refuses it, libvirt accepts it.
+        let f = judge(&eku(true, &[3]), FRole::Server, false);
+        assert_eq!(codes(&f), [("PKI-E04", Severity::Error)]);
+        assert_eq!(
+            f[0].message,
+            "critical extended key usage lists only purposes unrelated to TLS"
+        );
+        // Both purposes: nothing.
+        assert!(judge(&eku(true, &[1, 2]), FRole::Server, false).is_empty());
+        assert!(judge(&eku(true, &[1, 2]), FRole::Client, false).is_empty());
+    }
+
+    #[test]
+    fn an_empty_dns_name_cannot_be_imported_by_gnutls() {
+        let san = testkit::ext(&[2, 5, 29, 17], false, vec![0x30, 0x02, 0x82, 0x00]);
+        let m = made(vec![san], KeyType::EcdsaP256);
+        let run = |role: FRole, path: &str| {
+            let cert = m.cert();
+            let c = CertRef::new(&cert, Path::new(path), role, 0);
+            let mut out = Vec::new();
+            san_import(&c, &mut out);
+            out
+        };
+        let f = run(FRole::Server, LEAF);
+        assert_eq!(codes(&f), [("PKI-H06", Severity::Error)]);
+        assert!(
+            f[0].why.contains(&format!(
+                "libvirt \"Unable to import server certificate {LEAF}\""
+            )),
+            "{}",
+            f[0].why
+        );
+        let f = run(FRole::Ca, CA_FILE);
+        assert!(
+            f[0].why.contains(&format!(
+                "libvirt \"Unable to import CA certificate list {CA_FILE}\""
+            )),
+            "{}",
+            f[0].why
+        );
+        assert!(f[0].fix.starts_with("re-create the CA"));
+        let good = made(vec![], KeyType::EcdsaP256);
+        let cert = good.cert();
+        let mut out = Vec::new();
+        san_import(
+            &CertRef::new(&cert, Path::new(LEAF), FRole::Server, 0),
+            &mut out,
+        );
+        assert!(out.is_empty());
+    }
+}

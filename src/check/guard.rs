@@ -96,4 +96,73 @@ mod tests {
         trailing.push(0);
         assert!(refusals(&trailing, 900, Role::Ca, path)[0].contains("bytes follow"));
     }
+
+    fn server_with(sans: Vec<crate::x509::build::San>, role: Profile) -> Vec<u8> {
+        use crate::check::testkit;
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let mut spec = testkit::spec(role, testkit::cn("vm.example.org"), &["vm.example.org"], 30);
+        spec.sans.extend(sans);
+        testkit::signed(&spec, KeyType::EcdsaP256, &ca).der
+    }
+
+    #[test]
+    fn a_wildcard_gnutls_never_matches_is_refused_on_servers_only() {
+        use crate::x509::build::San;
+        let path = Path::new("servercert.pem");
+        let server = server_with(vec![San::Dns("*.com".into())], Profile::Server);
+        let r = refusals(&server, 900, Role::Server, path);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].starts_with("PKI-H05 wildcard \"*.com\" is never matched by GnuTLS"),
+            "{r:?}"
+        );
+        // A client certificate is never matched against a host name.
+        let client = server_with(vec![San::Dns("*.com".into())], Profile::Client);
+        assert_eq!(
+            refusals(&client, 900, Role::Client, path),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn warnings_other_than_unusable_wildcards_do_not_stop_a_write() {
+        use crate::x509::build::San;
+        // An IP address written as a DNS name: a warning (PKI-H04), written all the same.
+        let server = server_with(vec![San::Dns("10.1.1.1".into())], Profile::Server);
+        let path = Path::new("servercert.pem");
+        let mut findings = Vec::new();
+        let (_, cert) = X509Certificate::from_der(&server).unwrap();
+        hostname::check(
+            &CertRef::new(&cert, path, FRole::Server, 0),
+            &[],
+            &mut findings,
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == "PKI-H04" && f.severity == Severity::Warning)
+        );
+        assert_eq!(
+            refusals(&server, 900, Role::Server, path),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_file_larger_than_libvirt_reads_is_refused() {
+        let server = server_with(vec![], Profile::Server);
+        let path = Path::new("servercert.pem");
+        // virFileReadAll(path, 1 << 16, ...): 65536 bytes are read, one more is not.
+        assert_eq!(
+            refusals(&server, 65536, Role::Server, path),
+            Vec::<String>::new()
+        );
+        let r = refusals(&server, 65537, Role::Server, path);
+        assert_eq!(
+            r,
+            [
+                "PKI-F04 the file would be 65537 bytes: libvirt reads at most 65536 bytes of a credential file"
+            ]
+        );
+    }
 }

@@ -146,3 +146,73 @@ pub fn only<'f>(findings: &'f [Finding], code: &str) -> &'f Finding {
     assert_eq!(hits.len(), 1, "{code} in {:?}", codes(findings));
     hits[0]
 }
+
+/// A certificate from raw rcgen parameters (for the odd extensions pkitool itself never
+/// writes), with a fresh key of `kt`: self-signed without `issuer`.
+pub fn raw(params: rcgen::CertificateParams, kt: KeyType, issuer: Option<&Made>) -> Made {
+    let key = keys::generate(kt).expect("key");
+    let der = match issuer {
+        None => params.self_signed(&*key),
+        Some(ca) => {
+            let ca_der = rustls_pki_types::CertificateDer::from(ca.der.as_slice());
+            let iss = rcgen::Issuer::from_ca_cert_der(&ca_der, &*ca.key).expect("issuer");
+            params.signed_by(&*key, &iss)
+        }
+    }
+    .expect("sign")
+    .der()
+    .to_vec();
+    Made { der, key }
+}
+
+/// rcgen parameters with a CN and no extensions at all (rcgen adds none unless asked).
+pub fn bare(name: &str) -> rcgen::CertificateParams {
+    let mut p = rcgen::CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(rcgen::DnType::CommonName, name);
+    p
+}
+
+/// A raw extension.
+pub fn ext(oid: &[u64], critical: bool, content: Vec<u8>) -> rcgen::CustomExtension {
+    let mut e = rcgen::CustomExtension::from_oid_content(oid, content);
+    e.set_criticality(critical);
+    e
+}
+
+/// keyUsage with the bits of its first byte (0x80 digitalSignature, 0x20 keyEncipherment,
+/// 0x04 keyCertSign, 0x02 cRLSign).
+pub fn key_usage(critical: bool, bits: u8) -> rcgen::CustomExtension {
+    let unused = if bits == 0 {
+        0
+    } else {
+        bits.trailing_zeros() as u8
+    };
+    ext(&[2, 5, 29, 15], critical, vec![0x03, 0x02, unused, bits])
+}
+
+/// extendedKeyUsage with these purposes (last arc of 1.3.6.1.5.5.7.3: 1 serverAuth,
+/// 2 clientAuth, 3 codeSigning; 0 for anyExtendedKeyUsage 2.5.29.37.0).
+pub fn ext_key_usage(critical: bool, purposes: &[u8]) -> rcgen::CustomExtension {
+    let mut seq = Vec::new();
+    for &p in purposes {
+        if p == 0 {
+            seq.extend([0x06, 0x04, 0x55, 0x1d, 0x25, 0x00]);
+        } else {
+            seq.extend([0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, p]);
+        }
+    }
+    let mut content = vec![0x30, seq.len() as u8];
+    content.extend(seq);
+    ext(&[2, 5, 29, 37], critical, content)
+}
+
+/// basicConstraints (critical), CA:TRUE or CA:FALSE.
+pub fn basic_constraints(ca: bool) -> rcgen::CustomExtension {
+    let content = if ca {
+        vec![0x30, 0x03, 0x01, 0x01, 0xff]
+    } else {
+        vec![0x30, 0x00]
+    };
+    ext(&[2, 5, 29, 19], true, content)
+}
