@@ -145,3 +145,195 @@ pub fn check(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testkit::{self, Made, codes, only};
+    use crate::x509::crl::{CrlSpec, Revoked, build_crl};
+    use crate::x509::keys::KeyType;
+    use crate::x509::load::{Encoding, Object, ObjectKind};
+    use time::OffsetDateTime;
+
+    const CRL: &str = "/etc/pki/CA/cacrl.pem";
+    const T0: i64 = 1_800_000_000;
+
+    fn contents(der: Vec<u8>) -> Contents {
+        Contents {
+            encoding: Encoding::Pem,
+            objects: vec![Object {
+                kind: ObjectKind::Crl,
+                label: Some("X509 CRL".into()),
+                der: zeroize::Zeroizing::new(der),
+                line: 1,
+            }],
+            text_before: false,
+            crlf: false,
+        }
+    }
+
+    fn crl(ca: &Made, this: i64, next: i64, serials: &[&[u8]]) -> Contents {
+        let at = |t| OffsetDateTime::from_unix_timestamp(t).unwrap();
+        let spec = CrlSpec {
+            number: 1,
+            this_update: at(this),
+            next_update: at(next),
+            revoked: serials
+                .iter()
+                .map(|s| Revoked {
+                    serial: s.to_vec(),
+                    date: at(this),
+                    reason: 0,
+                })
+                .collect(),
+        };
+        contents(build_crl(&spec, &ca.signer()).unwrap().der)
+    }
+
+    fn target(m: &Made, path: &str, role: FRole) -> Target {
+        let c = m.cert();
+        Target {
+            path: path.into(),
+            role,
+            subject: crate::x509::dn::subject_of(&c),
+            serial: norm_serial(c.raw_serial()),
+            issuer: c.issuer().as_raw().to_vec(),
+            reissue: "pkitool renew --rekey X".into(),
+            key: Some(format!("{path}.key").into()),
+        }
+    }
+
+    fn run(c: &Contents, cas: &[&Made], targets: &[Target], at: i64) -> Vec<Finding> {
+        let cas: Vec<_> = cas.iter().map(|m| m.cert()).collect();
+        let mut out = Vec::new();
+        check(
+            Path::new(CRL),
+            c,
+            &cas,
+            targets,
+            &testkit::options(at),
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn every_revoked_certificate_of_the_layout_is_an_error_clients_included() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let server = testkit::server("vm", &[], &ca);
+        let client = testkit::client("c", &ca);
+        let kept = testkit::client("kept", &ca);
+        let targets = [
+            target(&server, "/etc/pki/libvirt/servercert.pem", FRole::Server),
+            target(&client, "/etc/pki/libvirt/clientcert.pem", FRole::Client),
+            target(&kept, "/etc/pki/qemu/client-cert.pem", FRole::Client),
+        ];
+        // Both revoked, the client's entry second.
+        let serials = [
+            norm_serial(server.cert().raw_serial()),
+            norm_serial(client.cert().raw_serial()),
+        ];
+        let c = crl(&ca, T0, T0 + 30 * 86_400, &[&serials[0], &serials[1]]);
+        let f = run(&c, &[&ca], &targets, T0 + 60);
+        assert_eq!(
+            codes(&f),
+            [("PKI-R04", Severity::Error), ("PKI-R04", Severity::Error)]
+        );
+        assert_eq!(
+            f[0].path.as_deref(),
+            Some(Path::new("/etc/pki/libvirt/servercert.pem"))
+        );
+        assert_eq!(
+            f[1].path.as_deref(),
+            Some(Path::new("/etc/pki/libvirt/clientcert.pem"))
+        );
+        assert_eq!(f[1].role, Some(FRole::Client));
+        assert!(
+            f[1].message
+                .starts_with(&format!("revoked by {CRL} (serial "))
+        );
+        assert!(f[1].why.ends_with("\"The certificate has been revoked\""));
+        assert_eq!(
+            f[1].fix,
+            "if the revocation stands (host retired, key compromised and the host rebuilt elsewhere), remove the revoked files: rm /etc/pki/libvirt/clientcert.pem /etc/pki/libvirt/clientcert.pem.key; only if this host keeps its access, give it a new key and certificate: pkitool renew --rekey X"
+        );
+        // The same serial from another CA is not this certificate.
+        let other = testkit::root("Other", KeyType::EcdsaP256);
+        let mut foreign = targets[0].clone();
+        foreign.issuer = other.cert().subject().as_raw().to_vec();
+        assert!(run(&c, &[&ca], &[foreign], T0 + 60).is_empty());
+    }
+
+    #[test]
+    fn a_stale_or_future_crl_warns() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let c = crl(&ca, T0, T0 + 86_400, &[]);
+        assert!(run(&c, &[&ca], &[], T0 + 86_400).is_empty());
+        let f = run(&c, &[&ca], &[], T0 + 86_401);
+        assert_eq!(codes(&f), [("PKI-R03", Severity::Warning)]);
+        assert_eq!(
+            f[0].message,
+            "stale CRL: nextUpdate 2027-01-16T08:00:00Z has passed"
+        );
+        assert!(run(&c, &[&ca], &[], T0).is_empty());
+        let f = run(&c, &[&ca], &[], T0 - 1);
+        assert_eq!(codes(&f), [("PKI-R03", Severity::Warning)]);
+        assert_eq!(
+            f[0].message,
+            "the CRL is not valid before 2027-01-15T08:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_crl_from_another_ca_or_key_revokes_nothing_and_says_so() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let recreated = testkit::root("CA", KeyType::EcdsaP256);
+        let client = testkit::client("c", &ca);
+        let t = [target(
+            &client,
+            "/etc/pki/libvirt/clientcert.pem",
+            FRole::Client,
+        )];
+        let serial = norm_serial(client.cert().raw_serial());
+        // Signed by another key with the same name: R02, and (the name known) the revocation.
+        let c = crl(&recreated, T0, T0 + 86_400, &[&serial]);
+        let f = run(&c, &[&ca], &t, T0 + 60);
+        assert_eq!(
+            codes(&f),
+            [("PKI-R02", Severity::Warning), ("PKI-R04", Severity::Error)]
+        );
+        assert_eq!(
+            f[0].message,
+            "the CRL names \"CN=CA\" as issuer but its signature does not verify with that CA's key"
+        );
+        // Issued by a CA not in the file: R02 only.
+        let other = testkit::root("Other", KeyType::EcdsaP256);
+        let c = crl(&other, T0, T0 + 86_400, &[&serial]);
+        let f = run(&c, &[&ca], &t, T0 + 60);
+        assert_eq!(codes(&f), [("PKI-R02", Severity::Warning)]);
+        assert_eq!(
+            f[0].message,
+            "the CRL was issued by \"CN=Other\", which is not in the CA file"
+        );
+        // The right CA among others: silent.
+        let c = crl(&ca, T0, T0 + 86_400, &[]);
+        assert!(run(&c, &[&recreated, &other, &ca], &t, T0 + 60).is_empty());
+    }
+
+    #[test]
+    fn a_crl_that_does_not_parse_is_refused_by_both() {
+        let f = run(&contents(vec![0x30, 0x03, 0x02, 0x01, 0x01]), &[], &[], T0);
+        let r01 = only(&f, "PKI-R01");
+        assert_eq!(r01.severity, Severity::Error);
+        assert_eq!(
+            r01.why,
+            format!(
+                "libvirt: \"Unable to set x509 certificate revocation list: {CRL}\"; QEMU server: \"Cannot load CRL '{CRL}'\""
+            )
+        );
+        // No CRL object at all: nothing.
+        let mut none = contents(vec![]);
+        none.objects.clear();
+        assert!(run(&none, &[], &[], T0).is_empty());
+    }
+}

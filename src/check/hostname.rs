@@ -194,4 +194,211 @@ mod tests {
         assert!(as_ip("[::1]").is_none());
         assert!(as_ip("vm.example.com").is_none());
     }
+
+    use crate::check::finding::FRole;
+    use crate::check::testkit::{self, Made, codes, only};
+    use crate::x509::keys::KeyType;
+    use std::path::Path;
+
+    fn server(cn: &str, dns: &[&str], ips: &[&str]) -> Made {
+        let mut p = testkit::bare(cn);
+        for d in dns {
+            p.subject_alt_names
+                .push(rcgen::SanType::DnsName((*d).try_into().unwrap()));
+        }
+        for i in ips {
+            p.subject_alt_names
+                .push(rcgen::SanType::IpAddress(i.parse().unwrap()));
+        }
+        testkit::raw(p, KeyType::EcdsaP256, None)
+    }
+
+    fn run_at(m: &Made, path: &Path, hosts: &[&str]) -> Vec<Finding> {
+        let cert = m.cert();
+        let c = CertRef::new(&cert, path, FRole::Server, 0);
+        let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+        let mut out = Vec::new();
+        check(&c, &hosts, &mut out);
+        out
+    }
+
+    fn run(m: &Made, hosts: &[&str]) -> Vec<Finding> {
+        run_at(m, Path::new("/nonexistent/servercert.pem"), hosts)
+    }
+
+    #[test]
+    fn a_certificate_named_only_by_its_cn_warns_and_is_reissued_with_the_cn_as_san() {
+        let m = server("vm.example.org", &[], &[]);
+        let f = run(&m, &[]);
+        assert_eq!(codes(&f), [("PKI-H02", Severity::Warning)]);
+        assert_eq!(
+            f[0].message,
+            "no DNS or IP subject alternative name; only the CN \"vm.example.org\" names the server"
+        );
+        assert!(f[0].fix.starts_with("pkitool issue server --dn CN=vm.example.org --san vm.example.org --key-type ecdsa-p256"), "{}", f[0].fix);
+        // The CN still matches (GnuTLS falls back to it without SANs); an IP never does.
+        assert!(
+            run(&m, &["vm.example.org"])
+                .iter()
+                .all(|f| f.code != "PKI-H01")
+        );
+        let f = run(&m, &["vm.example.org", "10.0.0.1"]);
+        let h01 = only(&f, "PKI-H01");
+        assert_eq!(
+            h01.message,
+            "does not match the host name 10.0.0.1 (an IP address matches only an iPAddress SAN); the certificate names only CN=vm.example.org"
+        );
+        assert!(
+            h01.why
+                .contains("QEMU \"Certificate does not match the hostname 10.0.0.1\"")
+        );
+    }
+
+    #[test]
+    fn a_cn_outside_the_sans_warns_unless_every_host_name_matches() {
+        let m = server(
+            "vm.example.org",
+            &["vm", "other.example.org"],
+            &["10.0.0.7"],
+        );
+        let f = run(&m, &[]);
+        assert_eq!(codes(&f), [("PKI-H03", Severity::Warning)]);
+        assert!(
+            f[0].why
+                .contains("\"Certificate owner does not match the hostname vm.example.org\"")
+        );
+        let f = run(&m, &["vm", "10.0.0.7"]);
+        assert_eq!(codes(&f), [("PKI-H03", Severity::Note)]);
+        // Connecting as the CN fails: a warning, and the host-name error with its hint.
+        let f = run(&m, &["vm", "vm.example.org"]);
+        assert_eq!(
+            codes(&f),
+            [("PKI-H03", Severity::Warning), ("PKI-H01", Severity::Error)]
+        );
+        assert_eq!(
+            f[1].message,
+            "does not match the host name vm.example.org (it is the CN, but GnuTLS ignores the CN when DNS or IP SANs are present); the certificate names DNS:vm, DNS:other.example.org, IP:10.0.0.7"
+        );
+        // The CN among the SANs (in another case): nothing.
+        let m = server("VM.example.org", &["vm.example.org"], &[]);
+        assert!(run(&m, &["vm.example.org"]).is_empty());
+    }
+
+    #[test]
+    fn an_ip_written_as_a_dns_name_or_cn_warns_only_without_its_ip_san() {
+        let m = server("10.0.0.2", &["vm.example.org", "10.0.0.1"], &[]);
+        let f = run(&m, &[]);
+        assert_eq!(
+            codes(&f),
+            [
+                ("PKI-H04", Severity::Warning),
+                ("PKI-H04", Severity::Warning)
+            ]
+        );
+        assert_eq!(
+            f[0].message,
+            "IP address 10.0.0.1 written as a DNS name or CN"
+        );
+        assert_eq!(
+            f[1].message,
+            "IP address 10.0.0.2 written as a DNS name or CN"
+        );
+        // The same text as a DNS SAN does not match an IP host name (certtool agrees).
+        let f = run(&m, &["10.0.0.1"]);
+        let h01 = only(&f, "PKI-H01");
+        assert!(h01.message.starts_with("does not match the host name 10.0.0.1 (10.0.0.1 is present, but as a DNS name or CN, which GnuTLS never compares with an IP)"), "{}", h01.message);
+        // With iPAddress SANs for both: nothing to say, and the IP matches.
+        let m = server(
+            "10.0.0.2",
+            &["vm.example.org", "10.0.0.1"],
+            &["10.0.0.1", "10.0.0.2"],
+        );
+        assert!(run(&m, &["10.0.0.1", "10.0.0.2"]).is_empty());
+    }
+
+    #[test]
+    fn only_leading_wildcards_over_two_labels_are_usable() {
+        let m = server(
+            "a.example.org",
+            &["a.example.org", "*.com", "f*.example.org", "*.example.org"],
+            &[],
+        );
+        let f = run(&m, &[]);
+        assert_eq!(
+            codes(&f),
+            [
+                ("PKI-H05", Severity::Warning),
+                ("PKI-H05", Severity::Warning)
+            ]
+        );
+        assert_eq!(
+            f[0].message,
+            "wildcard \"*.com\" is never matched by GnuTLS"
+        );
+        assert_eq!(
+            f[1].message,
+            "wildcard \"f*.example.org\" is never matched by GnuTLS"
+        );
+        assert!(
+            run(&m, &["b.example.org"])
+                .iter()
+                .all(|f| f.code != "PKI-H01")
+        );
+    }
+
+    #[test]
+    fn host_name_hints_name_the_reason() {
+        let m = server("vm.example.org", &["vm.example.org"], &[]);
+        let f = run(&m, &["vm.example.org."]);
+        assert_eq!(
+            only(&f, "PKI-H01").message,
+            "does not match the host name vm.example.org. (a trailing dot never matches); the certificate names DNS:vm.example.org"
+        );
+        let f = run(&m, &["other.example.org"]);
+        assert_eq!(
+            only(&f, "PKI-H01").message,
+            "does not match the host name other.example.org; the certificate names DNS:vm.example.org"
+        );
+        assert!(only(&f, "PKI-H01").why.contains(
+            "libvirt \"Certificate [session] owner does not match the hostname other.example.org\""
+        ));
+        // An internationalised host name matches its A-label SAN, as GnuTLS does.
+        let m = server("xn--bcher-kva.example", &["xn--bcher-kva.example"], &[]);
+        assert!(run(&m, &["bücher.example"]).is_empty());
+        let f = run(&m, &["b\u{fffd}cher.example"]);
+        assert!(
+            only(&f, "PKI-H01")
+                .message
+                .contains("(not a valid internationalised name, so GnuTLS matches nothing)"),
+            "{:?}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn the_fix_of_a_certificate_on_disk_renews_it_with_the_names_it_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("servercert.pem");
+        let m = server("vm.example.org", &["vm.example.org", "*.com"], &[]);
+        std::fs::write(
+            &path,
+            pem::encode(&pem::Pem::new("CERTIFICATE", m.der.clone())),
+        )
+        .unwrap();
+        let f = run_at(&m, &path, &["10.0.0.9", "vm.example.org"]);
+        let h01 = only(&f, "PKI-H01");
+        let want = format!(
+            "pkitool renew {} --add-san 10.0.0.9 --remove-san '*.com'",
+            path.display()
+        );
+        assert_eq!(h01.fix, want);
+        assert_eq!(only(&f, "PKI-H05").fix, want);
+        // Only the CN names it: renew adds the CN as a DNS SAN.
+        let m = server("vm.example.org", &[], &[]);
+        let f = run_at(&m, &path, &[]);
+        assert_eq!(
+            only(&f, "PKI-H02").fix,
+            format!("pkitool renew {} --add-san vm.example.org", path.display())
+        );
+    }
 }

@@ -315,6 +315,208 @@ pub fn strength(c: &CertRef<'_, '_>, is_ca: bool, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::testkit::{self, Made, codes, only};
+    use crate::x509::keys::KeyType;
+    use crate::x509::load::{Encoding, Object};
+
+    fn key_object(kind: ObjectKind, der: Vec<u8>) -> Object {
+        Object {
+            kind,
+            label: None,
+            der: zeroize::Zeroizing::new(der),
+            line: 1,
+        }
+    }
+
+    fn of(objects: Vec<Object>) -> Contents {
+        Contents {
+            encoding: Encoding::Pem,
+            objects,
+            text_before: false,
+            crlf: false,
+        }
+    }
+
+    fn pkcs8(m: &Made) -> Object {
+        key_object(
+            ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Pkcs8),
+            m.key.serialize_der(),
+        )
+    }
+
+    fn run(key_path: &Path, c: &Contents, cert: &Made, cert_path: &Path) -> Vec<Finding> {
+        let x = cert.cert();
+        let subject = crate::x509::dn::subject_of(&x);
+        let mut out = Vec::new();
+        check_key(
+            key_path,
+            c,
+            FRole::Server,
+            Some((&x, &subject, cert_path)),
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_with_both_consumers_words() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        for kt in [KeyType::EcdsaP256, KeyType::Ed25519, KeyType::Rsa2048] {
+            let spec = testkit::spec(
+                crate::x509::build::Profile::Server,
+                testkit::cn("vm"),
+                &["vm"],
+                30,
+            );
+            let mine = testkit::signed(&spec, kt, &ca);
+            let other = testkit::signed(&spec, kt, &ca);
+            let kp = Path::new("/nonexistent/serverkey.pem");
+            let cp = Path::new("/nonexistent/servercert.pem");
+            assert!(
+                run(kp, &of(vec![pkcs8(&mine)]), &mine, cp).is_empty(),
+                "{kt:?}"
+            );
+            let f = run(kp, &of(vec![pkcs8(&other)]), &mine, cp);
+            assert_eq!(codes(&f), [("PKI-P01", Severity::Error)], "{kt:?}");
+            assert_eq!(
+                f[0].message,
+                "does not match the certificate /nonexistent/servercert.pem"
+            );
+            assert!(f[0].why.starts_with("libvirt: \"Unable to set x509 key and certificate: /nonexistent/serverkey.pem, /nonexistent/servercert.pem: The certificate and the given key do not match.\"; QEMU: "), "{}", f[0].why);
+            // The modulus (or point) alone tells too, as for keys aws-lc will not load.
+            let half = public_half(&pkcs8(&other));
+            assert_eq!(matches(&half, &mine.cert()), Some(false), "{kt:?}");
+            assert_eq!(
+                matches(&public_half(&pkcs8(&mine)), &mine.cert()),
+                Some(true),
+                "{kt:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pair_on_disk_under_layout_names_is_fixed_by_renew_rekey() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let mine = testkit::server("vm", &[], &ca);
+        let other = testkit::server("vm", &[], &ca);
+        let (dir, cp) = testkit::on_disk("servercert.pem", &mine.der);
+        let kp = dir.path().join("serverkey.pem");
+        let f = run(&kp, &of(vec![pkcs8(&other)]), &mine, &cp);
+        assert!(
+            only(&f, "PKI-P01")
+                .fix
+                .ends_with(&format!("pkitool renew {} --rekey", cp.display())),
+            "{}",
+            f[0].fix
+        );
+        // A key under another name: a re-issue, since renew would not write that file.
+        let f = run(
+            &dir.path().join("k.pem"),
+            &of(vec![pkcs8(&other)]),
+            &mine,
+            &cp,
+        );
+        assert!(
+            only(&f, "PKI-P01")
+                .fix
+                .contains("pkitool issue server --dn CN=vm"),
+            "{}",
+            f[0].fix
+        );
+    }
+
+    #[test]
+    fn encrypted_unparsable_and_extra_keys_are_each_named() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let mine = testkit::server("vm", &[], &ca);
+        let kp = Path::new("/nonexistent/serverkey.pem");
+        let cp = Path::new("/nonexistent/servercert.pem");
+        let f = run(
+            kp,
+            &of(vec![key_object(
+                ObjectKind::EncryptedPrivateKey,
+                vec![0x30, 0x00],
+            )]),
+            &mine,
+            cp,
+        );
+        assert_eq!(codes(&f), [("PKI-P02", Severity::Error)]);
+        assert_eq!(f[0].message, "the private key is encrypted (PKCS#8)");
+        let f = run(
+            kp,
+            &of(vec![key_object(
+                ObjectKind::LegacyEncryptedKey,
+                vec![0x30, 0x00],
+            )]),
+            &mine,
+            cp,
+        );
+        assert_eq!(
+            f[0].message,
+            "the private key is encrypted (legacy OpenSSL Proc-Type encryption)"
+        );
+        let garbage = key_object(
+            ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Pkcs8),
+            vec![0x04, 0x01, 0x00],
+        );
+        let f = run(kp, &of(vec![garbage]), &mine, cp);
+        assert_eq!(codes(&f), [("PKI-P05", Severity::Error)]);
+        assert_eq!(f[0].message, "the private key cannot be parsed");
+        let f = run(kp, &of(vec![pkcs8(&mine), pkcs8(&ca)]), &mine, cp);
+        assert_eq!(codes(&f), [("PKI-F13", Severity::Note)]);
+        assert_eq!(
+            f[0].message,
+            "2 private keys in one file; GnuTLS uses the first"
+        );
+        // The second key does not belong, but GnuTLS uses the first: no mismatch.
+        let f = run(kp, &of(vec![pkcs8(&ca), pkcs8(&mine)]), &mine, cp);
+        assert_eq!(
+            codes(&f),
+            [("PKI-F13", Severity::Note), ("PKI-P01", Severity::Error)]
+        );
+        assert!(run(kp, &of(vec![]), &mine, cp).is_empty());
+    }
+
+    #[test]
+    fn key_strength_accepts_the_common_keys() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        for kt in [
+            KeyType::EcdsaP256,
+            KeyType::EcdsaP384,
+            KeyType::Ed25519,
+            KeyType::Rsa2048,
+        ] {
+            let spec = testkit::spec(
+                crate::x509::build::Profile::Client,
+                testkit::cn("c"),
+                &[],
+                30,
+            );
+            let m = testkit::signed(&spec, kt, &ca);
+            let cert = m.cert();
+            let mut out = Vec::new();
+            strength(
+                &CertRef::new(&cert, Path::new("c.pem"), FRole::Client, 0),
+                false,
+                &mut out,
+            );
+            assert!(out.is_empty(), "{kt:?}");
+        }
+    }
+
+    #[test]
+    fn dh_parameters_report_the_prime_size() {
+        // SEQUENCE { INTEGER 0x000101 (9 bits), INTEGER 2 }; then 0x8000 (16 bits)
+        assert_eq!(
+            dh_prime_bits(&[0x30, 0x08, 0x02, 0x03, 0x00, 0x01, 0x01, 0x02, 0x01, 0x02]),
+            Some(9)
+        );
+        assert_eq!(
+            dh_prime_bits(&[0x30, 0x07, 0x02, 0x02, 0x80, 0x00, 0x02, 0x01, 0x02]),
+            Some(16)
+        );
+        assert_eq!(dh_prime_bits(&[0x30, 0x03, 0x04, 0x01, 0x01]), None);
+    }
 
     #[test]
     fn der_walker_is_bounded() {

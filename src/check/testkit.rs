@@ -216,3 +216,31 @@ pub fn basic_constraints(ca: bool) -> rcgen::CustomExtension {
     };
     ext(&[2, 5, 29, 19], true, content)
 }
+
+/// Validation options at `at` (Unix seconds), warning 30 days ahead, the default consumers.
+pub fn options(at: i64) -> crate::check::Options {
+    crate::check::Options {
+        at,
+        warn_within_days: 30,
+        hostnames: Vec::new(),
+        allowed_dn: Vec::new(),
+        allowed_dn_source: "--allowed-dn".into(),
+        consumers: Default::default(),
+        conf_allowed_dn: Vec::new(),
+        conf_allowed_dn_source: String::new(),
+        root: "/".into(),
+    }
+}
+
+/// `der` (a certificate) as PEM in a fresh file of a fresh directory (kept alive by the
+/// returned guard): for checks that look at the file (fixes that renew it in place).
+pub fn on_disk(name: &str, der: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(
+        &path,
+        pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec())),
+    )
+    .expect("write");
+    (dir, path)
+}
