@@ -245,4 +245,69 @@ mod tests {
         assert!(!p.join(".pkitool-abc.tmp").exists() && !p.join(".pkitool-backup-1-0").exists());
         assert!(p.join("other.pem").exists());
     }
+
+    #[test]
+    fn a_journal_in_another_locked_directory_is_completed_too() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        std::fs::write(b.path().join(".t"), "new").unwrap();
+        let e = [Entry {
+            target: b.path().join("k.pem"),
+            temp: b.path().join(".t"),
+            backup: None,
+        }];
+        assert!(begin(b.path(), &e).unwrap());
+        let done = recover(a.path(), &[a.path().to_path_buf(), b.path().to_path_buf()]).unwrap();
+        assert_eq!(
+            done,
+            [std::fs::canonicalize(b.path()).unwrap().join("k.pem")]
+        );
+        assert_eq!(
+            std::fs::read_to_string(b.path().join("k.pem")).unwrap(),
+            "new"
+        );
+        assert!(!b.path().join(JOURNAL).exists());
+    }
+
+    #[test]
+    fn a_journal_of_many_long_paths_is_still_found() {
+        // Far over a few KiB: every file of a large set must be recoverable.
+        let d = tempfile::tempdir().unwrap();
+        let long = "x".repeat(200);
+        let entries: Vec<Entry> = (0..40)
+            .map(|i| Entry {
+                target: d.path().join(format!("{long}-{i}.pem")),
+                temp: d.path().join(format!(".pkitool-new-{long}-{i}.tmp")),
+                backup: Some(d.path().join(format!(".pkitool-backup-{long}-{i}"))),
+            })
+            .collect();
+        assert!(begin(d.path(), &entries).unwrap());
+        let len = std::fs::metadata(d.path().join(JOURNAL)).unwrap().len();
+        assert!(len > 20_000, "{len}");
+        let found = find(d.path()).unwrap();
+        assert_eq!(found.len(), 40);
+        assert_eq!(
+            found[39]
+                .backup
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            format!(".pkitool-backup-{long}-39")
+        );
+    }
+
+    #[test]
+    fn paths_a_line_cannot_hold_are_not_journaled() {
+        let d = tempfile::tempdir().unwrap();
+        let e = [Entry {
+            target: d.path().join("a\tb.pem"),
+            temp: d.path().join(".t"),
+            backup: None,
+        }];
+        assert!(!begin(d.path(), &e).unwrap());
+        assert!(!d.path().join(JOURNAL).exists());
+    }
 }

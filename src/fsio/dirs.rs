@@ -1194,4 +1194,98 @@ mod tests {
         ];
         write_tree(&[(out, 0o755)], &files, false).unwrap();
     }
+
+    #[test]
+    fn stat_kinds_are_named_like_file_kind() {
+        for (kind, name) in [
+            (SFlag::S_IFDIR, "directory"),
+            (SFlag::S_IFIFO, "FIFO"),
+            (SFlag::S_IFSOCK, "socket"),
+            (SFlag::S_IFBLK, "block device"),
+            (SFlag::S_IFCHR, "character device"),
+            (SFlag::S_IFLNK, "symbolic link"),
+            (SFlag::S_IFREG, "regular file"),
+        ] {
+            assert_eq!(stat_kind(kind.bits() | 0o755), name);
+        }
+    }
+
+    #[test]
+    fn a_bare_name_lives_in_the_working_directory() {
+        assert_eq!(parent_of(Path::new("key.pem")), Path::new("."));
+        assert_eq!(parent_of(Path::new("/a/key.pem")), Path::new("/a"));
+    }
+
+    #[test]
+    fn same_file_compares_device_and_inode() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let fa = File::open(a.path()).unwrap();
+        assert!(same_file(&fa, &File::open(a.path()).unwrap()));
+        assert!(!same_file(&fa, &File::open(b.path()).unwrap()));
+    }
+
+    #[test]
+    fn only_a_regular_file_of_exactly_these_bytes_holds_them() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = File::open(d.path()).unwrap();
+        std::fs::write(d.path().join("f"), b"CERT").unwrap();
+        assert!(holds_exactly(&dir, OsStr::new("f"), b"CERT"));
+        assert!(!holds_exactly(&dir, OsStr::new("f"), b"CERX"));
+        assert!(!holds_exactly(&dir, OsStr::new("f"), b"CERT2"));
+        assert!(!holds_exactly(&dir, OsStr::new("missing"), b"CERT"));
+        // A link to it, and a directory: never.
+        symlink(d.path().join("f"), d.path().join("l")).unwrap();
+        assert!(!holds_exactly(&dir, OsStr::new("l"), b"CERT"));
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        let dir_len = std::fs::metadata(d.path().join("sub")).unwrap().len() as usize;
+        assert!(!holds_exactly(&dir, OsStr::new("sub"), &vec![0u8; dir_len]));
+    }
+
+    #[test]
+    fn created_directories_get_exactly_their_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let deep = d.path().join("a/b");
+        create_dir_all_mode(&deep, 0o750).unwrap();
+        assert_eq!(mode(&d.path().join("a")), 0o750);
+        assert_eq!(mode(&deep), 0o750);
+    }
+
+    #[test]
+    fn the_journal_lists_the_set_while_its_files_are_renamed() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(d.path()).unwrap();
+        let key = dir.join("key.pem");
+        let cert = dir.join("cert.pem");
+        std::fs::write(&cert, "old").unwrap();
+        let files = [
+            PlannedFile::new(&key, KEY_MODE, b"KEY".to_vec()),
+            PlannedFile::new(&cert, CERT_MODE, b"CERT".to_vec()),
+        ];
+        let seen = std::cell::RefCell::new(String::new());
+        write_tree_journaled_then(&[], &files, true, &dir, || {
+            *seen.borrow_mut() =
+                std::fs::read_to_string(dir.join(crate::journal::JOURNAL)).unwrap();
+            Vec::new()
+        })
+        .unwrap();
+        let text = seen.into_inner();
+        let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0][0], key.to_str().unwrap());
+        assert!(
+            lines[0][1].starts_with(dir.join(".pkitool-new-").to_str().unwrap()),
+            "{text}"
+        );
+        assert_eq!(lines[0][2], "", "{text}");
+        assert_eq!(lines[1][0], cert.to_str().unwrap());
+        assert!(
+            lines[1][2].starts_with(dir.join(".pkitool-").to_str().unwrap()),
+            "{text}"
+        );
+        assert!(text.ends_with('\n'));
+        // Once durable, the journal is gone and the set is in place.
+        assert!(!dir.join(crate::journal::JOURNAL).exists());
+        assert_eq!(std::fs::read(&cert).unwrap(), b"CERT");
+    }
 }
