@@ -267,7 +267,54 @@ fn sniff_der(bytes: &[u8]) -> Option<ObjectKind> {
     if pkcs8::EncryptedPrivateKeyInfoRef::try_from(bytes).is_ok() {
         return Some(ObjectKind::EncryptedPrivateKey);
     }
+    // The traditional key forms GnuTLS also imports from DER (what `openssl pkey -outform
+    // DER` and `openssl rsa -outform DER` write).
+    if is_pkcs1_der(bytes) {
+        return Some(ObjectKind::PrivateKey(KeyFormat::Pkcs1));
+    }
+    if is_sec1_der(bytes) {
+        return Some(ObjectKind::PrivateKey(KeyFormat::Sec1));
+    }
     None
+}
+
+/// A whole PKCS#1 RSAPrivateKey: SEQUENCE { version 0 or 1, then eight INTEGERs, and for
+/// version 1 the other-prime infos }.
+fn is_pkcs1_der(bytes: &[u8]) -> bool {
+    use crate::x509::der::read_tlv;
+    let Some((rest, seq)) = read_tlv(bytes, 0x30) else {
+        return false;
+    };
+    let mut cur = seq;
+    let mut ints = Vec::new();
+    while let Some((r, int)) = read_tlv(cur, 0x02) {
+        ints.push(int);
+        cur = r;
+    }
+    let version_ok = matches!(ints.first(), Some(&[0]) | Some(&[1]));
+    let tail_ok = cur.is_empty() || (ints.first() == Some(&&[1][..]) && cur.first() == Some(&0x30));
+    rest.is_empty() && version_ok && ints.len() == 9 && tail_ok
+}
+
+/// A whole SEC1 ECPrivateKey: SEQUENCE { INTEGER 1, OCTET STRING key, [0] parameters
+/// OPTIONAL, [1] publicKey OPTIONAL }.
+fn is_sec1_der(bytes: &[u8]) -> bool {
+    use crate::x509::der::read_tlv;
+    let Some((rest, seq)) = read_tlv(bytes, 0x30) else {
+        return false;
+    };
+    let Some((cur, version)) = read_tlv(seq, 0x02) else {
+        return false;
+    };
+    let Some((mut cur, key)) = read_tlv(cur, 0x04) else {
+        return false;
+    };
+    for tag in [0xa0, 0xa1] {
+        if let Some((r, _)) = read_tlv(cur, tag) {
+            cur = r;
+        }
+    }
+    rest.is_empty() && version == [1] && !key.is_empty() && cur.is_empty()
 }
 
 fn parse_pem(bytes: &[u8]) -> Result<Contents, ParseError> {
@@ -720,6 +767,42 @@ mod tests {
 
     // The smallest certificate-shaped DER: every X.509 field with the right tag, all empty.
     const CERT_B64: &str = "MCswIaADAgECAgEBMAMGASowADAEFwAXADAAMAgwAwYBKgMBADADBgEqAwEA";
+
+    #[test]
+    fn traditional_der_keys_are_recognised_and_load() {
+        use crate::x509::keys::{self, KeyType};
+        for (kt, format) in [
+            (KeyType::EcdsaP256, KeyFormat::Sec1),
+            (KeyType::Rsa2048, KeyFormat::Pkcs1),
+        ] {
+            let key = keys::generate(kt).unwrap();
+            let pkcs8_der = key.serialize_der();
+            // The inner key of a PKCS#8 PrivateKeyInfo is the traditional form.
+            let inner = pkcs8::PrivateKeyInfoRef::try_from(pkcs8_der.as_slice())
+                .unwrap()
+                .private_key
+                .as_bytes()
+                .to_vec();
+            let c = parse(&inner).unwrap();
+            assert_eq!(c.objects[0].kind, ObjectKind::PrivateKey(format), "{kt:?}");
+            let loaded = keys::load_private_key(&c.objects[0], None).unwrap();
+            assert_eq!(keys::public_key_bits(&loaded), keys::public_key_bits(&key));
+            // Truncated or with a byte after it: not a key.
+            assert!(parse(&inner[..inner.len() - 1]).is_err(), "{kt:?}");
+            let mut longer = inner.clone();
+            longer.push(0);
+            assert!(parse(&longer).is_err(), "{kt:?}");
+        }
+        // Structures that only look similar.
+        assert!(!is_pkcs1_der(&[0x30, 0x03, 0x02, 0x01, 0x00]));
+        assert!(!is_sec1_der(&[0x30, 0x05, 0x02, 0x01, 0x01, 0x04, 0x00]));
+        assert!(!is_sec1_der(&[
+            0x30, 0x06, 0x02, 0x01, 0x02, 0x04, 0x01, 0x07
+        ]));
+        assert!(is_sec1_der(&[
+            0x30, 0x06, 0x02, 0x01, 0x01, 0x04, 0x01, 0x07
+        ]));
+    }
 
     #[test]
     fn parses_blocks_with_preamble_and_crlf() {

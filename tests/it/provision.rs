@@ -537,3 +537,51 @@ fn template_show_prints_the_shipped_templates() {
     let out = ok(&pkitool(["template", "show", "ca"]));
     assert!(out.contains("\nca\n") && out.contains("cert_signing_key"));
 }
+
+/// A CA key in the traditional DER forms openssl writes (`openssl ec -outform DER` gives SEC1,
+/// `openssl rsa -traditional -outform DER` PKCS#1), which GnuTLS imports too: `--ca-key` takes
+/// them, and openssl verifies what was issued with them.
+#[test]
+fn issue_signs_with_a_ca_key_in_traditional_der() {
+    let d = tmpdir();
+    let root = d.path();
+    sh(
+        root,
+        "umask 077\n\
+         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ec.pem -subj '/CN=EC CA' -days 800 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out ec-ca.pem 2>/dev/null\n\
+         openssl ec -in ec.pem -outform DER -out ec.der 2>/dev/null\n\
+         openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -subj '/CN=RSA CA' -days 800 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out rsa-ca.pem 2>/dev/null\n\
+         openssl rsa -in rsa.pem -traditional -outform DER -out rsa.der 2>/dev/null\n",
+    );
+    // The forms really are SEC1 (version 1, then the key OCTET STRING) and PKCS#1 (version 0,
+    // then the modulus INTEGER), not PKCS#8.
+    assert_eq!(
+        &std::fs::read(root.join("ec.der")).unwrap()[2..5],
+        [0x02, 0x01, 0x01]
+    );
+    assert_eq!(
+        &std::fs::read(root.join("rsa.der")).unwrap()[4..7],
+        [0x02, 0x01, 0x00]
+    );
+    for (ca, key) in [("ec-ca.pem", "ec.der"), ("rsa-ca.pem", "rsa.der")] {
+        let out = root.join(format!("out-{key}"));
+        ok(&pkitool([
+            "issue",
+            "server",
+            "--ca-cert",
+            root.join(ca).to_str().unwrap(),
+            "--ca-key",
+            root.join(key).to_str().unwrap(),
+            "--cn",
+            "vm.example.org",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        verify_openssl(
+            &root.join(ca),
+            &out.join("servercert.pem"),
+            "sslserver",
+            &["-verify_hostname", "vm.example.org"],
+        );
+    }
+}
