@@ -417,6 +417,29 @@ pub fn load_ca(
     })
 }
 
+/// Completes an interrupted set in the directories of the CA files, under the lock `init-ca`
+/// takes, when a journal is there (nothing is locked or created otherwise): an `init-ca` killed
+/// between its renames leaves one, and reading the CA then would see half a set (a new
+/// certificate next to the old key). Commands call it before they read the CA or open the
+/// ledger (which takes the same lock). Returns what was completed.
+pub fn recover_ca_dirs(cert_path: &Path, key_path: &Path) -> Result<Vec<String>, Error> {
+    let dir_of = |p: &Path| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut dirs = vec![dir_of(cert_path), dir_of(key_path)];
+    dirs.dedup();
+    let mut notes = Vec::new();
+    for d in dirs {
+        if std::fs::symlink_metadata(d.join(crate::journal::JOURNAL)).is_err() {
+            continue;
+        }
+        let _lock = crate::ca::lock::lock_tree(&d, PRIVATE_DIR_MODE)?;
+        notes.extend(recover_note(&d, std::slice::from_ref(&d))?);
+    }
+    Ok(notes)
+}
+
 /// The file names of an issued certificate in a layout.
 #[derive(Debug, Clone)]
 pub struct LeafPaths {

@@ -62,7 +62,11 @@ pub fn run(args: &InitCaArgs) -> Result<u8, Error> {
                     .is_none_or(|t| t.expiration_days.is_none() && t.expiration_date.is_none());
             let parent_cert = parent.join(libvirt::CA_CERT);
             let ppw = args.parent_password_file.clone();
-            let ca = provision::load_ca(&parent_cert, &parent.join("cakey.pem"), || {
+            let parent_key = parent.join("cakey.pem");
+            for n in provision::recover_ca_dirs(&parent_cert, &parent_key)? {
+                eprintln!("note: {n}");
+            }
+            let ca = provision::load_ca(&parent_cert, &parent_key, || {
                 prompt::password(ppw.as_deref(), "the parent CA key", false)
             })?;
             crate::ca::sign::create_intermediate(&req, &ca, &parent_cert)?

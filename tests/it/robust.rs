@@ -1653,11 +1653,9 @@ fn complete_after_kill(s: &Scenario, d: &Path, case: &str) -> Recovery {
             both(&v)
         );
     }
-    if s.args[0] == "init-ca" {
-        // The next run is init-ca again (without --force): it completes the interrupted set,
-        // then writes a CA when none is in place, or refuses to replace the one in place. (issue
-        // reads the CA before it locks the directory, so it cannot be the run that completes an
-        // interrupted init-ca.)
+    if s.args[0] == "init-ca" && !journal {
+        // Killed before the set was journaled: the next run is init-ca again (without --force):
+        // it writes a CA when none is in place, or refuses to replace the one in place.
         let a: Vec<&str> = s.args.iter().copied().filter(|a| *a != "--force").collect();
         let next = run_quiet(d, &a);
         assert!(
@@ -1667,8 +1665,8 @@ fn complete_after_kill(s: &Scenario, d: &Path, case: &str) -> Recovery {
             both(&next)
         );
     } else {
-        // The next run is another issue into the directory: it locks it and so first
-        // completes what the kill left.
+        // The next run is an issue that uses the directory's CA: it completes what the kill
+        // left before it reads the CA (an interrupted init-ca included) or writes its files.
         let next = run_quiet(
             d,
             &["issue", "client", "--dir", ".", "--cn", "crash-client"],
@@ -1678,6 +1676,14 @@ fn complete_after_kill(s: &Scenario, d: &Path, case: &str) -> Recovery {
             "{case}: the next run (issue client) failed\n{}",
             both(&next)
         );
+        if rec.mismatched_after_kill {
+            assert!(
+                stderr(&next).contains("completed an earlier run's interrupted write first")
+                    || stdout(&next).contains("completed an earlier run's interrupted write first"),
+                "{case}: the next run does not say it completed the interrupted set\n{}",
+                both(&next)
+            );
+        }
     }
     let mismatched = mismatched_pairs(d);
     assert!(
