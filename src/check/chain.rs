@@ -625,6 +625,47 @@ mod tests {
     }
 
     #[test]
+    fn eddsa_claims_are_their_own_family_and_unknown_oids_none() {
+        // id-Ed25519 is 1.3.101.112: claimed as Ed448 (…113) or as the unassigned …114.
+        let ed = testkit::root("Ed", KeyType::Ed25519);
+        let ed448 = testkit::with_outer_sig_oid_last_byte(&ed.der, 0x70, 0x71);
+        let unknown = testkit::with_outer_sig_oid_last_byte(&ed.der, 0x70, 0x72);
+        assert_eq!(
+            signature_family(&testkit::parse(&ed448)),
+            Some(crate::check::KeyAlg::Ed)
+        );
+        assert_eq!(signature_family(&testkit::parse(&unknown)), None);
+    }
+
+    #[test]
+    fn an_unverifiable_signature_of_the_ca_keys_family_is_unchecked_not_a_wrong_key() {
+        // A leaf claiming Ed448 under an Ed25519 CA of its issuer's name: no verifier here
+        // supports it, and the family matches the CA's key, so GnuTLS may still accept it.
+        let ca = testkit::root("CA", KeyType::Ed25519);
+        let leaf = testkit::client("c", &ca);
+        let ed448 = testkit::with_outer_sig_oid_last_byte(&leaf.der, 0x70, 0x71);
+        assert_eq!(
+            find_issuer(&testkit::parse(&ed448), &[ca.cert()]),
+            Issuer::Unchecked(0)
+        );
+    }
+
+    #[test]
+    fn an_rsa_2048_ca_of_the_same_name_that_did_not_sign_is_a_wrong_key() {
+        let ca = testkit::root("CA", KeyType::Rsa2048);
+        let recreated = testkit::root("CA", KeyType::Rsa2048);
+        let leaf = testkit::client("c", &ca);
+        assert_eq!(
+            find_issuer(&leaf.cert(), &[recreated.cert()]),
+            Issuer::WrongKey(0)
+        );
+        assert_eq!(
+            find_issuer(&leaf.cert(), &[recreated.cert(), ca.cert()]),
+            Issuer::Found(1)
+        );
+    }
+
+    #[test]
     fn issuers_are_found_by_name_and_then_by_key() {
         let ca = testkit::root("CA", KeyType::EcdsaP256);
         let same_name = testkit::root("CA", KeyType::EcdsaP256);
