@@ -451,6 +451,10 @@ mod tests {
             f[0].message,
             "critical extended key usage is anyExtendedKeyUsage only"
         );
+        assert_eq!(
+            f[0].why,
+            "libvirt 9.0.0 refuses it: \"Certificate /etc/pki/libvirt/servercert.pem purpose does not allow use for with a TLS server\"; QEMU 10.0.2 accepts it; OpenSSL-based peers, Go and browsers refuse a certificate whose extended key usage lacks the purpose, critical or not"
+        );
         // codeSigning alone: QEMU refuses it, libvirt accepts it.
         let f = judge(&eku(true, &[3]), FRole::Server, false);
         assert_eq!(codes(&f), [("PKI-E04", Severity::Error)]);
