@@ -64,7 +64,7 @@ complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -s h -l help -d
 complete -c pkitool -n "__fish_pkitool_using_subcommand init-ca" -s V -l version -d 'Print version'
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l dir -d 'The CA\'s directory (holds cacert.pem and cakey.pem)' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l ca-cert -d 'CA certificate to sign with (instead of DIR/cacert.pem)' -r -F
-complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l ca-key -d 'CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, encrypted or not' -r -F
+complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l ca-key -d 'CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, PEM or DER, encrypted or not' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l out -d 'Output directory for --layout flat (default: --dir) or --layout qemu (default: PREFIX/etc/pki/qemu). Refused with --layout libvirt and --service, which write the system tree under --root' -r -F
 complete -c pkitool -n "__fish_pkitool_using_subcommand issue" -l layout -d 'File naming scheme (default flat; qemu with --service)' -r -f -a "flat\t'libvirt pkipath names in --out (servercert.pem, serverkey.pem, ...)'
 qemu\t'QEMU names (ca-cert.pem, server-cert.pem, server-key.pem, ...) in --out, or in PREFIX/etc/pki/qemu (the key then gets QEMU\'s group)'

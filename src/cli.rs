@@ -183,7 +183,7 @@ pub struct IssueArgs {
     /// CA certificate to sign with (instead of DIR/cacert.pem).
     #[arg(long, value_name = "FILE", requires = "ca_key")]
     pub ca_cert: Option<PathBuf>,
-    /// CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, encrypted or not.
+    /// CA private key to sign with (instead of DIR/cakey.pem): PKCS#1, SEC1 or PKCS#8, PEM or DER, encrypted or not.
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
     /// Output directory for --layout flat (default: --dir) or --layout qemu (default:
