@@ -22,10 +22,10 @@ pub fn check(c: &CertRef<'_, '_>, hostnames: &[String], out: &mut Vec<Finding>) 
             sans_suggest.push(h);
         }
     }
-    if !cn.is_empty()
-        && as_ip(&cn).is_none()
-        && !sans_suggest.iter().any(|s| s.eq_ignore_ascii_case(&cn))
-    {
+    // The CN becomes a SAN of the re-issued certificate: a DNS name, or an iPAddress SAN when
+    // it is an IP (GnuTLS never compares an IP with the CN, so that is what connecting by
+    // that address needs).
+    if !cn.is_empty() && !sans_suggest.iter().any(|s| s.eq_ignore_ascii_case(&cn)) {
         sans_suggest.insert(0, cn.clone());
     }
     let fix_cn = if cn.is_empty() || as_ip(&cn).is_some() {
@@ -314,6 +314,38 @@ mod tests {
             &["10.0.0.1", "10.0.0.2"],
         );
         assert!(run(&m, &["10.0.0.1", "10.0.0.2"]).is_empty());
+    }
+
+    #[test]
+    fn an_ip_cn_becomes_an_ip_san_in_the_fix() {
+        let m = server("10.0.0.2", &["vm.example.org"], &[]);
+        // Renewed in place: the CN's address is added as an iPAddress SAN.
+        let (_dir, path) = testkit::on_disk("servercert.pem", &m.der);
+        let f = run_at(&m, &path, &[]);
+        assert_eq!(
+            only(&f, "PKI-H04").fix,
+            format!("pkitool renew {} --add-san 10.0.0.2", path.display())
+        );
+        // Re-issued (no file to renew): the CN is a DNS name, the address an IP SAN.
+        let f = run(&m, &[]);
+        assert!(
+            only(&f, "PKI-H04").fix.starts_with(
+                "pkitool issue server --dn CN=vm.example.org --san 10.0.0.2 --san vm.example.org --key-type ecdsa-p256"
+            ),
+            "{}",
+            f[0].fix
+        );
+        // Only the IP names it: no host name to make the CN (issue refuses an IP as the CN), so
+        // the re-issue says which argument to fill in; renew (above) keeps the subject.
+        let m = server("10.0.0.2", &[], &[]);
+        let f = run(&m, &[]);
+        assert!(
+            only(&f, "PKI-H02")
+                .fix
+                .starts_with("pkitool issue server --dn CN=NAME --san 10.0.0.2 --key-type"),
+            "{}",
+            f[0].fix
+        );
     }
 
     #[test]
