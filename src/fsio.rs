@@ -169,9 +169,17 @@ pub fn read_limited_meta(
 /// `None` when it is fine.
 pub fn untrusted_secret(meta: &std::fs::Metadata, deny_read: u32) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let mode = meta.mode() & 0o7777;
-    let uid = meta.uid();
-    let me = nix::unistd::geteuid().as_raw();
+    untrusted_owner_or_mode(
+        meta.mode(),
+        meta.uid(),
+        nix::unistd::geteuid().as_raw(),
+        deny_read,
+    )
+}
+
+/// [`untrusted_secret`] for a file of `mode` owned by `uid`, read by the user `me`.
+fn untrusted_owner_or_mode(mode: u32, uid: u32, me: u32, deny_read: u32) -> Option<String> {
+    let mode = mode & 0o7777;
     if mode & 0o022 != 0 {
         return Some(format!(
             "it is writable by {} (mode {mode:04o}): chmod go-w it",
@@ -400,6 +408,32 @@ mod tests {
             ),
             ReadError::Io { .. }
         ));
+    }
+
+    #[test]
+    fn a_secret_is_trusted_when_root_or_the_caller_owns_it() {
+        // Run by uid 1000: root's and its own files are trusted, another user's are not.
+        assert_eq!(untrusted_owner_or_mode(0o100600, 0, 1000, 0o004), None);
+        assert_eq!(untrusted_owner_or_mode(0o100600, 1000, 1000, 0o004), None);
+        assert_eq!(
+            untrusted_owner_or_mode(0o100600, 1001, 1000, 0o004).as_deref(),
+            Some(
+                "it is owned by uid 1001, not by root or the user running pkitool (uid 1000): chown it"
+            )
+        );
+        assert_eq!(
+            untrusted_owner_or_mode(0o100620, 0, 0, 0o004).as_deref(),
+            Some("it is writable by its group (mode 0620): chmod go-w it")
+        );
+        assert_eq!(
+            untrusted_owner_or_mode(0o100602, 0, 0, 0o004).as_deref(),
+            Some("it is writable by everyone (mode 0602): chmod go-w it")
+        );
+        assert_eq!(
+            untrusted_owner_or_mode(0o100644, 0, 0, 0o004).as_deref(),
+            Some("it is readable by others (mode 0644): chmod 640 it")
+        );
+        assert_eq!(untrusted_owner_or_mode(0o100644, 0, 0, 0), None);
     }
 
     #[test]

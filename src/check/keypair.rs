@@ -505,6 +505,61 @@ mod tests {
     }
 
     #[test]
+    fn long_form_lengths_are_read_as_der_writes_them() {
+        // A 2048-bit prime: the INTEGER and the SEQUENCE both have two-byte long-form lengths.
+        let mut p = vec![0x00, 0x80];
+        p.extend(std::iter::repeat_n(0x11, 255));
+        let mut int = vec![0x02, 0x82, 0x01, 0x01];
+        int.extend(&p);
+        let mut der = vec![0x30, 0x82, 0x01, 0x08];
+        der.extend(&int);
+        der.extend([0x02, 0x01, 0x02]);
+        assert_eq!(der.len(), 4 + 0x108);
+        assert_eq!(dh_prime_bits(&der), Some(2048));
+        // One length byte (0x81) and five (refused: over 4 GiB cannot be a key).
+        assert_eq!(
+            tlv(&[0x04, 0x81, 0x01, 0xaa]),
+            Some((0x04, &[0xaa][..], &[][..]))
+        );
+        assert_eq!(tlv(&[0x04, 0x85, 0, 0, 0, 0, 1, 0xaa]), None);
+        assert_eq!(tlv(&[0x04, 0x80]), None);
+    }
+
+    #[test]
+    fn the_traditional_key_forms_give_the_certificates_public_half() {
+        // The inner key of PKCS#8 is PKCS#1 (RSA) or SEC1 (EC): the fallback used for keys
+        // aws-lc refuses (RSA under 2048 bits, which GnuTLS loads) must find the same key.
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        for kt in [KeyType::Rsa2048, KeyType::EcdsaP256] {
+            let spec = testkit::spec(
+                crate::x509::build::Profile::Client,
+                testkit::cn("c"),
+                &[],
+                30,
+            );
+            let m = testkit::signed(&spec, kt, &ca);
+            let p8 = m.key.serialize_der();
+            let (oid, inner) = pkcs8_inner(&p8).unwrap();
+            let cert = m.cert();
+            if kt == KeyType::Rsa2048 {
+                assert_eq!(oid, OID_RSA);
+                let half = PublicHalf::RsaModulus(pkcs1_modulus(&inner).unwrap());
+                assert_eq!(matches(&half, &cert), Some(true));
+                let other = testkit::signed(&spec, kt, &ca);
+                assert_eq!(matches(&half, &other.cert()), Some(false));
+                // An RSA modulus against an EC certificate: no match.
+                assert_eq!(matches(&half, &ca.cert()), Some(false));
+            } else {
+                assert_eq!(oid, OID_EC);
+                assert_eq!(
+                    sec1_point(&inner).as_deref(),
+                    Some(cert.public_key().subject_public_key.data.as_ref())
+                );
+            }
+        }
+    }
+
+    #[test]
     fn dh_parameters_report_the_prime_size() {
         // SEQUENCE { INTEGER 0x000101 (9 bits), INTEGER 2 }; then 0x8000 (16 bits)
         assert_eq!(
