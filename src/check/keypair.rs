@@ -560,6 +560,87 @@ mod tests {
     }
 
     #[test]
+    fn keys_aws_lc_refuses_are_matched_by_their_public_half() {
+        use crate::x509::der;
+        use crate::x509::load::KeyFormat;
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let rsa = testkit::signed(
+            &testkit::spec(
+                crate::x509::build::Profile::Client,
+                testkit::cn("r"),
+                &[],
+                30,
+            ),
+            KeyType::Rsa2048,
+            &ca,
+        );
+        let ec = testkit::client("e", &ca);
+        // PKCS#1 with the certificate's modulus and nonsense private parts (aws-lc refuses it
+        // as it refuses RSA under 2048 bits; GnuTLS would check the modulus).
+        let rc = rsa.cert();
+        let n = match rc.public_key().parsed() {
+            Ok(PublicKey::RSA(k)) => strip_zeros(k.modulus),
+            _ => unreachable!(),
+        };
+        let one = der::integer_u64(1);
+        let pkcs1 = der::sequence(&[
+            &der::integer_u64(0),
+            &der::integer_unsigned(&n),
+            &der::integer_u64(65537),
+            &one,
+            &one,
+            &one,
+            &one,
+            &one,
+            &one,
+        ]);
+        // SEC1 with a zero scalar and the certificate's point.
+        let ecc = ec.cert();
+        let point = ecc.public_key().subject_public_key.data.to_vec();
+        let sec1 = der::sequence(&[
+            &der::integer_u64(1),
+            &der::octet_string(&[0u8; 32]),
+            &der::context(1, true, &der::bit_string(&point)),
+        ]);
+        let p8 = |alg: Vec<u8>, inner: &[u8]| {
+            der::sequence(&[&der::integer_u64(0), &alg, &der::octet_string(inner)])
+        };
+        let rsa_alg = der::sequence(&[
+            &der::oid(&[1, 2, 840, 113549, 1, 1, 1]),
+            &der::tlv(0x05, &[]),
+        ]);
+        let ec_alg = der::sequence(&[
+            &der::oid(&[1, 2, 840, 10045, 2, 1]),
+            &der::oid(&[1, 2, 840, 10045, 3, 1, 7]),
+        ]);
+        let cases = [
+            (ObjectKind::PrivateKey(KeyFormat::Pkcs1), pkcs1.clone(), &rc),
+            (ObjectKind::PrivateKey(KeyFormat::Sec1), sec1.clone(), &ecc),
+            (
+                ObjectKind::PrivateKey(KeyFormat::Pkcs8),
+                p8(rsa_alg, &pkcs1),
+                &rc,
+            ),
+            (
+                ObjectKind::PrivateKey(KeyFormat::Pkcs8),
+                p8(ec_alg, &sec1),
+                &ecc,
+            ),
+        ];
+        for (i, (kind, der_bytes, cert)) in cases.into_iter().enumerate() {
+            let obj = key_object(kind, der_bytes);
+            assert!(
+                crate::x509::keys::load_private_key(&obj, None).is_err(),
+                "case {i}"
+            );
+            assert_eq!(is_key_of(&obj, cert), Some(true), "case {i}");
+            // And not the other certificate's key.
+            let other = if i % 2 == 0 { &ecc } else { &rc };
+            assert_eq!(is_key_of(&obj, other), Some(false), "case {i}");
+        }
+    }
+
+    #[test]
     fn dh_parameters_report_the_prime_size() {
         // SEQUENCE { INTEGER 0x000101 (9 bits), INTEGER 2 }; then 0x8000 (16 bits)
         assert_eq!(
