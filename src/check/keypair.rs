@@ -627,6 +627,25 @@ mod tests {
                 &ecc,
             ),
         ];
+        // A PKCS#8 key of an algorithm pkitool cannot derive (DSA): nothing can be told, and
+        // it is no parse error either.
+        let dsa = key_object(
+            ObjectKind::PrivateKey(KeyFormat::Pkcs8),
+            p8(
+                der::sequence(&[&der::oid(&[1, 2, 840, 10040, 4, 1])]),
+                &der::integer_u64(7),
+            ),
+        );
+        assert_eq!(is_key_of(&dsa, &rc), None);
+        let mut out = Vec::new();
+        check_key(
+            Path::new("k.pem"),
+            &of(vec![dsa]),
+            FRole::Client,
+            Some((&rc, "CN=r", Path::new("c.pem"))),
+            &mut out,
+        );
+        assert!(out.is_empty(), "{:?}", codes(&out));
         for (i, (kind, der_bytes, cert)) in cases.into_iter().enumerate() {
             let obj = key_object(kind, der_bytes);
             assert!(
