@@ -660,6 +660,42 @@ mod tests {
     }
 
     #[test]
+    fn key_strength_warns_about_unknown_key_types_by_their_oid() {
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let spec = testkit::spec(
+            crate::x509::build::Profile::Client,
+            testkit::cn("c"),
+            &[],
+            30,
+        );
+        let ed = testkit::signed(&spec, KeyType::Ed25519, &ca);
+        // The SPKI's id-Ed25519 (1.3.101.112) claimed as the unassigned 1.3.101.114.
+        let from = [0x06, 0x03, 0x2b, 0x65, 0x70];
+        let at = ed.der.windows(5).position(|w| w == from).unwrap();
+        let mut der = ed.der.clone();
+        der[at + 4] = 0x72;
+        let cert = testkit::parse(&der);
+        let mut out = Vec::new();
+        strength(
+            &CertRef::new(&cert, Path::new("c.pem"), FRole::Client, 0),
+            false,
+            &mut out,
+        );
+        assert_eq!(codes(&out), [("PKI-P04", Severity::Warning)]);
+        assert_eq!(out[0].message, "algorithm 1.3.101.114 key");
+        // An RSA key over 2048 bits: nothing.
+        let rsa = testkit::signed(&spec, KeyType::Rsa3072, &ca);
+        let cert = rsa.cert();
+        let mut out = Vec::new();
+        strength(
+            &CertRef::new(&cert, Path::new("c.pem"), FRole::Client, 0),
+            false,
+            &mut out,
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
     fn dh_parameters_report_the_prime_size() {
         // SEQUENCE { INTEGER 0x000101 (9 bits), INTEGER 2 }; then 0x8000 (16 bits)
         assert_eq!(
