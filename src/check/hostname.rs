@@ -349,6 +349,27 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_without_a_cn_gets_no_empty_name_in_its_fix() {
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Acme");
+        p.subject_alt_names.push(rcgen::SanType::DnsName(
+            "vm.example.org".try_into().unwrap(),
+        ));
+        let m = testkit::raw(p, KeyType::EcdsaP256, None);
+        let (_dir, path) = testkit::on_disk("servercert.pem", &m.der);
+        let f = run_at(&m, &path, &["other.example.org"]);
+        assert_eq!(
+            only(&f, "PKI-H01").fix,
+            format!(
+                "pkitool renew {} --add-san other.example.org",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
     fn only_leading_wildcards_over_two_labels_are_usable() {
         let m = server(
             "a.example.org",
