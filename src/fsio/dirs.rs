@@ -1288,4 +1288,28 @@ mod tests {
         assert!(!dir.join(crate::journal::JOURNAL).exists());
         assert_eq!(std::fs::read(&cert).unwrap(), b"CERT");
     }
+
+    #[test]
+    fn a_file_whose_path_a_journal_line_cannot_hold_is_left_out_of_the_journal() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(d.path()).unwrap();
+        let files = [
+            PlannedFile::new(&dir.join("key.pem"), KEY_MODE, b"KEY".to_vec()),
+            PlannedFile::new(&dir.join("c\tert.pem"), CERT_MODE, b"CERT".to_vec()),
+        ];
+        let seen = std::cell::RefCell::new(String::new());
+        write_tree_journaled_then(&[], &files, false, &dir, || {
+            *seen.borrow_mut() =
+                std::fs::read_to_string(dir.join(crate::journal::JOURNAL)).unwrap_or_default();
+            Vec::new()
+        })
+        .unwrap();
+        let text = seen.into_inner();
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        assert!(
+            text.starts_with(dir.join("key.pem").to_str().unwrap()),
+            "{text:?}"
+        );
+        assert_eq!(std::fs::read(dir.join("c\tert.pem")).unwrap(), b"CERT");
+    }
 }

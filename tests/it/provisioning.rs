@@ -1389,3 +1389,43 @@ fn issue_makes_files_journal_and_ledger_durable_in_order() {
         );
     }
 }
+
+/// Directories pkitool creates are made with their final mode or less from the start (mkdir's
+/// mode argument; the umask can only remove bits), never wider and then narrowed: a private
+/// directory is never briefly 0755 (or setuid/setgid/sticky) while its key is being written.
+#[test]
+fn created_directories_are_never_wider_than_their_final_mode() {
+    if !have_peer("strace") {
+        return;
+    }
+    let d = tmpdir();
+    let p = d.path();
+    let log = p.join("strace.log");
+    let o = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=mkdir,mkdirat", "-o"])
+        .arg(&log)
+        .arg(PKITOOL)
+        .args(["init-ca", "--dir", "new/ca", "--cn", "Mode CA"])
+        .current_dir(p)
+        .stdin(Stdio::null())
+        .output()
+        .expect("strace");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let modes: Vec<u32> = text
+        .lines()
+        .filter(|l| l.contains("mkdir") && l.contains("= 0"))
+        .filter_map(|l| {
+            let args = l.split('(').nth(1)?;
+            let mode = args.rsplit(", ").next()?.split(')').next()?;
+            u32::from_str_radix(mode.trim_start_matches('0'), 8).ok()
+        })
+        .collect();
+    assert_eq!(modes.len(), 2, "new and new/ca are created:\n{text}");
+    for m in &modes {
+        assert_eq!(m & !0o700, 0, "mkdir with mode {m:o}:\n{text}");
+    }
+    for dir in ["new", "new/ca"] {
+        assert_eq!(mode(&p.join(dir)), 0o700, "{dir}");
+    }
+}
