@@ -1294,8 +1294,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let dir = std::fs::canonicalize(d.path()).unwrap();
         let files = [
-            PlannedFile::new(&dir.join("key.pem"), KEY_MODE, b"KEY".to_vec()),
-            PlannedFile::new(&dir.join("c\tert.pem"), CERT_MODE, b"CERT".to_vec()),
+            PlannedFile::new(dir.join("key.pem"), KEY_MODE, b"KEY".to_vec()),
+            PlannedFile::new(dir.join("c\tert.pem"), CERT_MODE, b"CERT".to_vec()),
         ];
         let seen = std::cell::RefCell::new(String::new());
         write_tree_journaled_then(&[], &files, false, &dir, || {
