@@ -1392,7 +1392,10 @@ fn issue_makes_files_journal_and_ledger_durable_in_order() {
 
 /// Directories pkitool creates are made with their final mode or less from the start (mkdir's
 /// mode argument; the umask can only remove bits), never wider and then narrowed: a private
-/// directory is never briefly 0755 (or setuid/setgid/sticky) while its key is being written.
+/// directory is never briefly 0755 (or setuid/setgid/sticky) while its key is being written. And
+/// every file of the set it writes is created exclusively, never through a link (its temporary
+/// file opened O_CREAT with O_EXCL and O_NOFOLLOW), so a name planted in the directory is never
+/// written through.
 #[test]
 fn created_directories_are_never_wider_than_their_final_mode() {
     if !have_peer("strace") {
@@ -1402,7 +1405,7 @@ fn created_directories_are_never_wider_than_their_final_mode() {
     let p = d.path();
     let log = p.join("strace.log");
     let o = Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=mkdir,mkdirat", "-o"])
+        .args(["-f", "-qq", "-e", "trace=mkdir,mkdirat,open,openat", "-o"])
         .arg(&log)
         .arg(PKITOOL)
         .args(["init-ca", "--dir", "new/ca", "--cn", "Mode CA"])
@@ -1427,5 +1430,19 @@ fn created_directories_are_never_wider_than_their_final_mode() {
     }
     for dir in ["new", "new/ca"] {
         assert_eq!(mode(&p.join(dir)), 0o700, "{dir}");
+    }
+    let creates: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("open") && l.contains("O_CREAT") && l.contains(".pkitool-new-"))
+        .collect();
+    assert!(
+        creates.len() >= 2,
+        "the key's and certificate's temporary files:\n{text}"
+    );
+    for l in creates {
+        assert!(
+            l.contains("O_EXCL") && l.contains("O_NOFOLLOW"),
+            "a file created without O_EXCL|O_NOFOLLOW: {l}"
+        );
     }
 }
