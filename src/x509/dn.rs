@@ -1121,4 +1121,45 @@ mod mutants_tests {
         assert_eq!(attribute_name("1.3.6.1.5.5.7.9.3"), "gender");
         assert_eq!(attribute_name("1.2.3.4"), "1.2.3.4");
     }
+
+    #[test]
+    fn a_certificates_subject_is_read_past_an_empty_rdn() {
+        use crate::check::testkit;
+        use crate::x509::build::{Profile, issue_for_public_key};
+        use crate::x509::keys::{self, KeyType};
+        // CN=a, an empty RDN, CN=b: x509-parser's Name stops at the empty RDN, GnuTLS does not.
+        let cn = |v: &[u8]| {
+            let mut a = encode_oid("2.5.4.3");
+            a.extend_from_slice(&tlv(0x0c, v));
+            tlv(0x31, &tlv(0x30, &a))
+        };
+        let subject = tlv(0x30, &[cn(b"a"), tlv(0x31, &[]), cn(b"b")].concat());
+        let ca = testkit::root("CA", KeyType::EcdsaP256);
+        let key = keys::generate(KeyType::EcdsaP256).unwrap();
+        let spec = testkit::spec(Profile::Client, testkit::cn("unused"), &[], 30);
+        let der = issue_for_public_key(&spec, &subject, &keys::public_key_spki(&key), &ca.signer())
+            .unwrap()
+            .der;
+        let cert = testkit::parse(&der);
+        assert_ne!(cert.subject().as_raw(), subject.as_slice());
+        assert_eq!(try_subject_of(&cert).unwrap(), "CN=a,CN=b");
+        assert_eq!(subject_of(&cert), "CN=a,CN=b");
+    }
+
+    #[test]
+    fn high_tag_numbers_take_up_to_five_identifier_bytes_after_the_first() {
+        // [129] primitive: 9f 81 01.
+        let (t, rest) = raw_tlv(&[0x9f, 0x81, 0x01, 0x01, 0xaa, 0xff]).unwrap();
+        assert_eq!(
+            (t.ident, t.contents, rest),
+            (&[0x9f, 0x81, 0x01][..], &[0xaa][..], &[0xff][..])
+        );
+        // Four continuation bytes and the last: read, as libtasn1 reads them.
+        let four = [0x1f, 0x81, 0x81, 0x81, 0x81, 0x01, 0x01, 0xaa];
+        assert_eq!(raw_tlv(&four).unwrap().0.ident.len(), 6);
+        // Five: refused.
+        assert!(raw_tlv(&[0x1f, 0x81, 0x81, 0x81, 0x81, 0x81, 0x01, 0x01, 0xaa]).is_none());
+        // Truncated in the identifier.
+        assert!(raw_tlv(&[0x1f, 0x81]).is_none());
+    }
 }
