@@ -1312,4 +1312,24 @@ mod tests {
         );
         assert_eq!(std::fs::read(dir.join("c\tert.pem")).unwrap(), b"CERT");
     }
+
+    #[test]
+    fn force_keeps_a_private_keys_mode_but_never_an_open_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        for (old, want) in [
+            (0o640, 0o640),
+            (0o600, 0o600),
+            (0o644, 0o600),
+            (0o660, 0o600),
+        ] {
+            let key = d.path().join(format!("key-{old:o}.pem"));
+            std::fs::write(&key, b"OLD").unwrap();
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(old)).unwrap();
+            write_all_or_nothing(&[PlannedFile::new(&key, KEY_MODE, b"NEW".to_vec())], true)
+                .unwrap();
+            assert_eq!(std::fs::read(&key).unwrap(), b"NEW");
+            assert_eq!(mode(&key), want, "a {old:o} key replaced with --force");
+        }
+    }
 }

@@ -1446,3 +1446,78 @@ fn created_directories_are_never_wider_than_their_final_mode() {
         );
     }
 }
+
+/// Every directory a write creates is durable with its parent's entry, whoever creates it (the
+/// tree lock, or the writer for the layout's subdirectories): after each successful mkdir, the
+/// parent is fsynced. A libvirt layout under a fresh `--root` creates six directories.
+#[test]
+fn every_created_directory_is_fsynced_in_its_parent() {
+    if !have_peer("strace") {
+        return;
+    }
+    let d = tmpdir();
+    let p = d.path();
+    ca(p);
+    std::fs::create_dir(p.join("r")).unwrap();
+    let log = p.join("strace.log");
+    let o = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-y",
+            "-e",
+            "trace=mkdir,mkdirat,fsync,fdatasync",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(PKITOOL)
+        .args([
+            "issue",
+            "server",
+            "--dir",
+            "ca",
+            "--cn",
+            "h.example",
+            "--layout",
+            "libvirt",
+            "--root",
+            "r",
+        ])
+        .current_dir(p)
+        .stdin(Stdio::null())
+        .output()
+        .expect("strace");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let top = std::fs::canonicalize(p).unwrap();
+    // (line, parent directory) of each directory made; (line, path) of each fsync begun.
+    let mut made: Vec<(usize, String)> = Vec::new();
+    let mut synced: Vec<(usize, String)> = Vec::new();
+    let between = |l: &str, open: char, close: char| -> Option<String> {
+        let a = l.find(open)? + 1;
+        Some(l[a..a + l[a..].find(close)?].to_string())
+    };
+    for (i, l) in text.lines().enumerate() {
+        let call = l.split_whitespace().nth(1).unwrap_or("");
+        if call.starts_with("mkdirat(") && l.ends_with("= 0") {
+            let parent = between(l, '<', '>').expect("strace -y dirfd path");
+            made.push((i, parent));
+        } else if call.starts_with("mkdir(") && l.ends_with("= 0") {
+            let path = between(l, '"', '"').unwrap();
+            let full = top.join(&path);
+            made.push((i, full.parent().unwrap().display().to_string()));
+        } else if call.starts_with("fsync(") || call.starts_with("fdatasync(") {
+            synced.push((i, between(l, '<', '>').expect("strace -y path")));
+        }
+    }
+    assert!(
+        made.len() >= 4,
+        "the layout's directories are created:\n{text}"
+    );
+    for (at, parent) in &made {
+        assert!(
+            synced.iter().any(|(i, s)| i > at && s == parent),
+            "{parent} gained a directory (line {at}) but is never fsynced after it:\n{text}"
+        );
+    }
+}
