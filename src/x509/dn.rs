@@ -1161,5 +1161,9 @@ mod mutants_tests {
         assert!(raw_tlv(&[0x1f, 0x81, 0x81, 0x81, 0x81, 0x81, 0x01, 0x01, 0xaa]).is_none());
         // Truncated in the identifier.
         assert!(raw_tlv(&[0x1f, 0x81]).is_none());
+        // A two-byte long-form length (256).
+        let mut long = vec![0x04, 0x82, 0x01, 0x00];
+        long.extend([0x41; 256]);
+        assert_eq!(raw_tlv(&long).unwrap().0.contents.len(), 256);
     }
 }
