@@ -1166,4 +1166,19 @@ mod mutants_tests {
         long.extend([0x41; 256]);
         assert_eq!(raw_tlv(&long).unwrap().0.contents.len(), 256);
     }
+
+    #[test]
+    fn a_truncated_oid_is_no_oid() {
+        assert_eq!(dotted_oid(&[0x2a, 0x86, 0x48]).as_deref(), Some("1.2.840"));
+        assert_eq!(dotted_oid(&[0x2a, 0x86]), None);
+        assert_eq!(dotted_oid(&[0x86]), None);
+        assert_eq!(dotted_oid(&[]), None);
+    }
+
+    #[test]
+    fn one_trailing_bmp_nul_is_dropped_whatever_the_length() {
+        assert_eq!(bmp_to_utf8(&[0, 0x41, 0, 0x42, 0, 0]).unwrap(), b"AB");
+        assert_eq!(bmp_to_utf8(&[0, 0x41, 0, 0]).unwrap(), b"A");
+        assert_eq!(bmp_to_utf8(&[0, 0]).unwrap(), b"\0");
+    }
 }
