@@ -452,13 +452,13 @@ pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
         .map(|(t, _)| t.contents)
         .unwrap_or_default();
     let mut rdns = body;
-    let mut rdn_count = 0;
+    let mut any_rdn = false;
     // GnuTLS 3.7 (checked with virt-pki-query-dn): `+` between the attributes of an RDN, and
     // `,` after every RDN that printed something unless it is the last one, so an empty RDN
     // adds nothing in the middle and leaves a trailing `,` at the end (`CN=a,`).
     while let Some((rdn, rest)) = raw_tlv(rdns) {
         rdns = rest;
-        rdn_count += 1;
+        any_rdn = true;
         let mut atvs = rdn.contents;
         let mut first_atv = true;
         while let Some((atv, rest)) = raw_tlv(atvs) {
@@ -496,7 +496,7 @@ pub fn format_gnutls_der(name_der: &[u8]) -> Result<String, DnUnprintable> {
     let text = bytes_to_text(&out);
     let (what, gnutls) = match fails {
         Some(what) => (what, VALUE_NOT_VALID),
-        None if rdn_count == 0 => (
+        None if !any_rdn => (
             NO_ATTRIBUTES.to_string(),
             "\"The requested data were not available.\"",
         ),
