@@ -1181,4 +1181,15 @@ mod mutants_tests {
         assert_eq!(bmp_to_utf8(&[0, 0x41, 0, 0]).unwrap(), b"A");
         assert_eq!(bmp_to_utf8(&[0, 0]).unwrap(), b"\0");
     }
+
+    #[test]
+    fn escape_value_escapes_specials_anywhere_and_hash_or_space_at_the_ends() {
+        assert_eq!(escape_value("a,b+c"), r"a\,b\+c");
+        assert_eq!(escape_value(r#"q"\<>;"#), r#"q\"\\\<\>\;"#);
+        assert_eq!(escape_value("#x#"), r"\#x#");
+        assert_eq!(escape_value(" x "), r"\ x\ ");
+        assert_eq!(escape_value("Zoë "), r"Zoë\ ");
+        assert_eq!(escape_value("a b"), "a b");
+        assert_eq!(escape_value(""), "");
+    }
 }
