@@ -1192,4 +1192,48 @@ mod mutants_tests {
         assert_eq!(escape_value("a b"), "a b");
         assert_eq!(escape_value(""), "");
     }
+
+    #[test]
+    fn hex_values_take_minimal_long_form_lengths() {
+        let utf8 = |n: usize| {
+            let mut v = vec![0x0c];
+            match n {
+                0..=0x7f => v.push(n as u8),
+                0x80..=0xff => v.extend([0x81, n as u8]),
+                _ => v.extend([0x82, (n >> 8) as u8, n as u8]),
+            }
+            v.extend(std::iter::repeat_n(b'a', n));
+            v
+        };
+        for n in [1, 0x7f, 0x80, 0xff, 0x100, 0x1234] {
+            assert_eq!(check_hex_value("2.5.4.10", &utf8(n)), Ok(()), "{n}");
+        }
+        // Non-minimal: 0x81 with a length under 0x80, 0x82 with a zero high byte.
+        let mut short81 = vec![0x0c, 0x81, 0x05];
+        short81.extend(b"aaaaa");
+        assert_eq!(
+            check_hex_value("2.5.4.10", &short81),
+            Err("a non-minimal length")
+        );
+        let mut short82 = vec![0x0c, 0x82, 0x00, 0x90];
+        short82.extend([b'a'; 0x90]);
+        assert_eq!(
+            check_hex_value("2.5.4.10", &short82),
+            Err("a non-minimal length")
+        );
+    }
+
+    #[test]
+    fn values_lists_every_value_of_one_attribute_in_order() {
+        let dn = parse("O=a,CN=x,O=b+CN=y").unwrap();
+        let texts: Vec<String> = dn.values("2.5.4.3").map(|v| format!("{v:?}")).collect();
+        assert_eq!(texts.len(), 2);
+        assert!(
+            texts[0].contains('x') && texts[1].contains('y'),
+            "{texts:?}"
+        );
+        assert_eq!(dn.values("2.5.4.6").count(), 0);
+        // A multi-valued RDN is a SET OF: DER sorts its members by their encoding.
+        assert_eq!(dn.to_gnutls_string().unwrap(), "O=a,CN=x,CN=y+O=b");
+    }
 }
