@@ -1236,4 +1236,22 @@ mod mutants_tests {
         // A multi-valued RDN is a SET OF: DER sorts its members by their encoding.
         assert_eq!(dn.to_gnutls_string().unwrap(), "O=a,CN=x,CN=y+O=b");
     }
+
+    #[test]
+    fn string_types_refuse_what_they_cannot_hold() {
+        let der_err = |dn: &str| match parse(dn) {
+            Ok(d) => d.to_der().unwrap_err().to_string(),
+            Err(e) => e.to_string(),
+        };
+        let e = der_err("serialNumber=a_b");
+        assert!(e.contains("only PrintableString characters"), "{e}");
+        let e = der_err("DC=bücher");
+        assert!(e.contains("must be ASCII"), "{e}");
+        assert!(parse("serialNumber=ab12").unwrap().to_der().is_ok());
+        assert!(parse("DC=example").unwrap().to_der().is_ok());
+        // A #hex value needs an even, non-zero number of hex digits.
+        assert!(parse("CN=#").is_err());
+        assert!(parse("CN=#0c0").is_err());
+        assert!(parse("CN=#0c0141").is_ok());
+    }
 }
