@@ -1253,5 +1253,14 @@ mod mutants_tests {
         assert!(parse("CN=#").is_err());
         assert!(parse("CN=#0c0").is_err());
         assert!(parse("CN=#0c0141").is_ok());
+        // Non-ASCII text: fine in a UTF8String, not in an IA5String.
+        assert_eq!(
+            check_hex_value("2.5.4.10", &[0x0c, 0x02, 0xc3, 0xa9]),
+            Ok(())
+        );
+        assert_eq!(
+            check_hex_value("0.9.2342.19200300.100.1.25", &[0x16, 0x02, 0xc3, 0xa9]),
+            Err("the contents are not ASCII")
+        );
     }
 }
