@@ -974,27 +974,19 @@ fn issue_refuses_bad_ca_certificates_and_keys() {
                         Slot::Cert => (ca_der, "cakey.pem"),
                         Slot::Key => ("cacert.pem", ca_der),
                     };
-                    let before = snapshot(d.path());
                     let o = run_in(
                         d.path(),
                         &issue_args(&["--ca-cert", c, "--ca-key", k]),
                         None,
                     );
-                    // A DER CA certificate is read (certtool and openssl CAs come in both
-                    // forms; the copy deployed is PEM); a DER CA key is refused, exit 1.
-                    match slot {
-                        Slot::Cert => {
-                            crate::util::ok(&o);
-                            sh(
-                                d.path(),
-                                "openssl verify -CAfile cacert.pem out/servercert.pem",
-                            );
-                        }
-                        Slot::Key => {
-                            assert_clean_failure(&o, "issue with a DER CA key", 1, &[ca_der]);
-                            assert_unchanged(&before, d.path(), "issue with a DER CA key");
-                        }
-                    }
+                    // A DER CA certificate or key is read (certtool and openssl CAs come in
+                    // both forms, and GnuTLS imports both; the copy deployed is PEM), and
+                    // openssl verifies what it signed.
+                    crate::util::ok(&o);
+                    sh(
+                        d.path(),
+                        "openssl verify -CAfile cacert.pem out/servercert.pem",
+                    );
                     return;
                 }
                 let arg = match slot {
