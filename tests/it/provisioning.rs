@@ -1390,6 +1390,25 @@ fn issue_makes_files_journal_and_ledger_durable_in_order() {
     }
 }
 
+/// Runs pkitool under `strace -f -qq -y -e trace=TRACE` in `dir` and returns the trace (the run
+/// must succeed).
+fn strace_log(dir: &Path, trace: &str, args: &[&str]) -> String {
+    let log = dir.join("strace.log");
+    let o = Command::new("strace")
+        .args(["-f", "-qq", "-y", "-e"])
+        .arg(format!("trace={trace}"))
+        .arg("-o")
+        .arg(&log)
+        .arg(PKITOOL)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("strace");
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read_to_string(&log).unwrap()
+}
+
 /// Directories pkitool creates are made with their final mode or less from the start (mkdir's
 /// mode argument; the umask can only remove bits), never wider and then narrowed: a private
 /// directory is never briefly 0755 (or setuid/setgid/sticky) while its key is being written. And
@@ -1403,18 +1422,11 @@ fn created_directories_are_never_wider_than_their_final_mode() {
     }
     let d = tmpdir();
     let p = d.path();
-    let log = p.join("strace.log");
-    let o = Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=mkdir,mkdirat,open,openat", "-o"])
-        .arg(&log)
-        .arg(PKITOOL)
-        .args(["init-ca", "--dir", "new/ca", "--cn", "Mode CA"])
-        .current_dir(p)
-        .stdin(Stdio::null())
-        .output()
-        .expect("strace");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = strace_log(
+        p,
+        "mkdir,mkdirat,open,openat",
+        &["init-ca", "--dir", "new/ca", "--cn", "Mode CA"],
+    );
     let modes: Vec<u32> = text
         .lines()
         .filter(|l| l.contains("mkdir") && l.contains("= 0"))
@@ -1459,19 +1471,10 @@ fn every_created_directory_is_fsynced_in_its_parent() {
     let p = d.path();
     ca(p);
     std::fs::create_dir(p.join("r")).unwrap();
-    let log = p.join("strace.log");
-    let o = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-y",
-            "-e",
-            "trace=mkdir,mkdirat,fsync,fdatasync",
-            "-o",
-        ])
-        .arg(&log)
-        .arg(PKITOOL)
-        .args([
+    let text = strace_log(
+        p,
+        "mkdir,mkdirat,fsync,fdatasync",
+        &[
             "issue",
             "server",
             "--dir",
@@ -1482,13 +1485,8 @@ fn every_created_directory_is_fsynced_in_its_parent() {
             "libvirt",
             "--root",
             "r",
-        ])
-        .current_dir(p)
-        .stdin(Stdio::null())
-        .output()
-        .expect("strace");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&log).unwrap();
+        ],
+    );
     let top = std::fs::canonicalize(p).unwrap();
     // (line, parent directory) of each directory made; (line, path) of each fsync begun.
     let mut made: Vec<(usize, String)> = Vec::new();
