@@ -306,20 +306,23 @@ pub fn leaf_chain(
     }
 }
 
-/// Bundle hygiene: more than 16 certificates (libvirt and QEMU up to 10.1 check only the
-/// first 16) and duplicates.
-pub fn bundle(path: &std::path::Path, ders: &[&[u8]], out: &mut Vec<Finding>) {
+/// Bundle hygiene: more certificates than some judged consumer checks (libvirt, and QEMU up to
+/// 10.1, check only the first 16: [`crate::consumer::rules::ca_bundle_checked_by_all`]) and
+/// duplicates.
+pub fn bundle(path: &std::path::Path, ders: &[&[u8]], at: &Consumers, out: &mut Vec<Finding>) {
     let p = path.display();
-    if ders.len() > 16 {
+    if let Some(limit) = crate::consumer::rules::ca_bundle_checked_by_all(at)
+        && ders.len() > limit
+    {
         out.push(
             Finding::new(
                 "PKI-C05",
                 Severity::Warning,
-                format!("{} certificates in the CA file; only the first 16 are sanity-checked", ders.len()),
+                format!("{} certificates in the CA file; only the first {limit} are sanity-checked", ders.len()),
             )
             .path(path)
             .role(crate::check::finding::FRole::Ca)
-            .why("libvirt and QEMU up to 10.1 import at most 16 CA certificates for their checks: problems in the rest go unnoticed until a handshake fails")
+            .why(format!("libvirt and QEMU up to 10.1 import at most {limit} CA certificates for their checks: problems in the rest go unnoticed until a handshake fails"))
             .fix(format!("keep only the CAs this PKI uses in {p}")),
         );
     }
@@ -771,13 +774,24 @@ mod tests {
         let ders: Vec<&[u8]> = cas.iter().map(|m| m.der.as_slice()).collect();
         let run = |d: &[&[u8]]| {
             let mut out = Vec::new();
-            bundle(Path::new(CA_FILE), d, &mut out);
+            bundle(Path::new(CA_FILE), d, &Consumers::default(), &mut out);
             out
         };
         assert!(run(&ders[..16]).is_empty());
         let f = run(&ders);
         assert_eq!(codes(&f), [("PKI-C05", Severity::Warning)]);
-        assert!(f[0].message.starts_with("17 certificates in the CA file"));
+        assert_eq!(
+            f[0].message,
+            "17 certificates in the CA file; only the first 16 are sanity-checked"
+        );
+        // QEMU 10.2 imports the whole file, libvirt still checks 16: the warning stays.
+        let newer = Consumers {
+            qemu: crate::consumer::Version::new(10, 2, 0),
+            ..Consumers::default()
+        };
+        let mut out = Vec::new();
+        bundle(Path::new(CA_FILE), &ders, &newer, &mut out);
+        assert_eq!(codes(&out), [("PKI-C05", Severity::Warning)]);
         let dup = [ders[0], ders[1], ders[0]];
         let f = run(&dup);
         assert_eq!(codes(&f), [("PKI-C06", Severity::Note)]);

@@ -479,6 +479,7 @@ struct CaSet<'a> {
 fn load_ca_ders(
     ca_path: Option<&Path>,
     policy: Policy,
+    at: &crate::consumer::Consumers,
     out: &mut Vec<Finding>,
     files_seen: &mut usize,
 ) -> Vec<Vec<u8>> {
@@ -493,7 +494,7 @@ fn load_ca_ders(
     };
     let ders: Vec<Vec<u8>> = contents.certificates().map(|o| o.der.to_vec()).collect();
     let refs: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
-    chain::bundle(p, &refs, out);
+    chain::bundle(p, &refs, at, out);
     ders
 }
 
@@ -695,7 +696,7 @@ pub fn check_layout(layout: &Layout, opts: &Options) -> LayoutReport {
     let mut out = Vec::new();
     let mut tally = Tally::default();
     let ca_path = layout.ca.as_deref();
-    let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut tally.files);
+    let ca_ders = load_ca_ders(ca_path, policy, &opts.consumers, &mut out, &mut tally.files);
     let cas = parse_cas(ca_path, &ca_ders, &mut out);
     tally.certs += cas.certs.len();
     let mut used = vec![false; cas.certs.len()];
@@ -1084,7 +1085,7 @@ fn check_fleet(layout: &Layout, opts: &Options) -> LayoutReport {
     let mut out = Vec::new();
     let mut nfiles = 0;
     let ca_path = layout.ca.as_deref();
-    let ca_ders = load_ca_ders(ca_path, policy, &mut out, &mut nfiles);
+    let ca_ders = load_ca_ders(ca_path, policy, &opts.consumers, &mut out, &mut nfiles);
     if let Some(p) = ca_path.filter(|p| files::exists(p)) {
         files::path_permissions(p, Some(opts.root.as_path()), policy, &mut out);
     }

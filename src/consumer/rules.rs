@@ -364,6 +364,15 @@ pub fn ca_bundle_checked(at: &Consumers) -> Option<usize> {
         .try_fold(0, |acc, l| l.map(|n| acc.max(n)))
 }
 
+/// After how many certificates of a CA file some judged consumer stops checking them (`None`:
+/// every judged consumer checks them all): what a bundle larger than that leaves unchecked.
+pub fn ca_bundle_checked_by_all(at: &Consumers) -> Option<usize> {
+    Consumer::ALL
+        .iter()
+        .filter_map(|&c| ca_bundle_limit(c, at.version(c)))
+        .min()
+}
+
 /// How many certificates of a CA file the consumer imports (`None`: all of them).
 pub fn ca_bundle_limit(c: Consumer, v: Version) -> Option<usize> {
     match c {
@@ -860,5 +869,8 @@ mod tests {
         assert_eq!(ca_bundle_checked(&Consumers::default()), Some(16));
         let newer = Consumers::parse("qemu=10.2").unwrap();
         assert_eq!(ca_bundle_checked(&newer), None);
+        // libvirt still checks only 16 when QEMU 10.2 reads the whole file.
+        assert_eq!(ca_bundle_checked_by_all(&Consumers::default()), Some(16));
+        assert_eq!(ca_bundle_checked_by_all(&newer), Some(16));
     }
 }
