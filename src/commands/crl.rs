@@ -30,9 +30,7 @@ pub fn run(args: &CrlArgs) -> Result<u8> {
     }
     let ca_cert = args.dir.join(libvirt::CA_CERT);
     let ca_key = args.dir.join("cakey.pem");
-    for n in crate::ca::provision::recover_ca_dirs(&ca_cert, &ca_key)? {
-        eprintln!("note: {n}");
-    }
+    super::recover_ca(&ca_cert, &ca_key)?;
     let pw = args.password_file.clone();
     let outcome = write_crl(
         &CrlRequest {

@@ -63,9 +63,7 @@ pub fn run(args: &InitCaArgs) -> Result<u8, Error> {
             let parent_cert = parent.join(libvirt::CA_CERT);
             let ppw = args.parent_password_file.clone();
             let parent_key = parent.join("cakey.pem");
-            for n in provision::recover_ca_dirs(&parent_cert, &parent_key)? {
-                eprintln!("note: {n}");
-            }
+            super::recover_ca(&parent_cert, &parent_key)?;
             let ca = provision::load_ca(&parent_cert, &parent_key, || {
                 prompt::password(ppw.as_deref(), "the parent CA key", false)
             })?;

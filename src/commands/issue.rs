@@ -349,9 +349,7 @@ pub fn run(args: &IssueArgs) -> Result<u8, Error> {
     let key_password = key_password(args)?;
     let password_file = args.password_file.clone();
     let asked = Cell::new(false);
-    for n in provision::recover_ca_dirs(&ca_cert, &ca_key)? {
-        eprintln!("note: {n}");
-    }
+    super::recover_ca(&ca_cert, &ca_key)?;
     let ca = provision::load_ca(&ca_cert, &ca_key, || {
         asked.set(true);
         prompt::password(password_file.as_deref(), "the CA key", false)

@@ -66,6 +66,15 @@ impl From<KeyTypeArg> for KeyType {
 }
 
 /// Prints a provisioning outcome on stdout; exit status 0.
+/// Completes an interrupted `init-ca` in the directory of the CA files before they are read
+/// ([`crate::ca::provision::recover_ca_dirs`]), saying so on stderr.
+fn recover_ca(cert: &std::path::Path, key: &std::path::Path) -> Result<()> {
+    for n in crate::ca::provision::recover_ca_dirs(cert, key)? {
+        eprintln!("note: {n}");
+    }
+    Ok(())
+}
+
 fn print_provisioned(outcome: &Outcome) -> Result<u8> {
     crate::report::provision::print_outcome(&mut anstream::stdout().lock(), outcome)
         .map_err(|e| Error::Environment(format!("cannot write to stdout: {e}")))?;

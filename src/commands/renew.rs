@@ -64,9 +64,7 @@ pub fn run(args: &RenewArgs) -> Result<u8> {
         remove_sans: removed_sans(&args.remove_sans)?,
     };
     let pw = args.password_file.clone();
-    for n in crate::ca::provision::recover_ca_dirs(&ca_cert, &ca_key)? {
-        eprintln!("note: {n}");
-    }
+    super::recover_ca(&ca_cert, &ca_key)?;
     let report = renew(&req, || {
         load_ca(&ca_cert, &ca_key, || {
             prompt::password(pw.as_deref(), "the CA key", false)

@@ -74,9 +74,7 @@ pub fn run(args: &SignArgs) -> Result<u8, Error> {
         .clone()
         .unwrap_or_else(|| args.dir.join("cakey.pem"));
     let password_file = args.password_file.clone();
-    for n in provision::recover_ca_dirs(&ca_cert, &ca_key)? {
-        eprintln!("note: {n}");
-    }
+    super::recover_ca(&ca_cert, &ca_key)?;
     let ca = provision::load_ca(&ca_cert, &ca_key, || {
         prompt::password(password_file.as_deref(), "the CA key", false)
     })?;

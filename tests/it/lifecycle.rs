@@ -1693,3 +1693,69 @@ fn read_only_ca_dir_and_a_ledger_that_cannot_be_written() {
         ledger_before
     );
 }
+
+/// An init-ca --force killed between its two renames leaves the new certificate next to the
+/// old key, the new key in its temporary file and the journal naming it (the journal format of
+/// src/journal.rs). sign, crl and renew read the CA: each first completes the set (and says so),
+/// so what it signs verifies against the new certificate.
+#[test]
+fn sign_crl_and_renew_complete_an_interrupted_init_ca_before_reading_the_ca() {
+    let d = tmpdir();
+    let root = d.path();
+    // The CSR signed below, made once.
+    let req = root.join("req");
+    ok(&pkitool([
+        "request",
+        "client",
+        "--out",
+        s(&req),
+        "--cn",
+        "c1",
+    ]));
+    let csr = req.join("clientcert.csr");
+    assert!(csr.is_file(), "request wrote {}", csr.display());
+    for cmd in ["sign", "crl", "renew"] {
+        let (old, new) = (
+            root.join(format!("{cmd}-old")),
+            root.join(format!("{cmd}-new")),
+        );
+        init_ca(&old);
+        init_ca(&new);
+        let ca = std::fs::canonicalize(&old).unwrap();
+        fs::copy(new.join("cacert.pem"), ca.join("cacert.pem")).unwrap();
+        let temp = ca.join(".pkitool-new-0123456789abcdef01234567.tmp");
+        fs::copy(new.join("cakey.pem"), &temp).unwrap();
+        fs::write(
+            ca.join(".pkitool-journal"),
+            format!("{}\t{}\t\n", ca.join("cakey.pem").display(), temp.display()),
+        )
+        .unwrap();
+        let out = root.join(format!("{cmd}.pem"));
+        let args: Vec<&str> = match cmd {
+            "sign" => vec!["sign", "client", s(&csr), "--dir", s(&ca), "--out", s(&out)],
+            "crl" => vec!["crl", "--dir", s(&ca), "--out", s(&out)],
+            _ => vec!["renew", "--dir", s(&ca), "--within", "30"],
+        };
+        let o = pkitool(&args);
+        ok(&o);
+        assert!(
+            stderr(&o).contains("completed an earlier run's interrupted write first"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+        assert!(
+            !ca.join(".pkitool-journal").exists() && !temp.exists(),
+            "{cmd}"
+        );
+        assert_eq!(
+            key_pubkey(&ca.join("cakey.pem")),
+            cert_pubkey(&ca.join("cacert.pem")),
+            "{cmd}: the pair is whole"
+        );
+        match cmd {
+            "sign" => crate::util::verify_openssl(&ca.join("cacert.pem"), &out, "sslclient", &[]),
+            "crl" => openssl_crl_verify(&ca.join("cacert.pem"), &out),
+            _ => {}
+        }
+    }
+}
