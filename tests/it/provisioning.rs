@@ -1268,21 +1268,9 @@ fn issue_makes_files_journal_and_ledger_durable_in_order() {
         "o",
     ];
     ok(&pkitool_in(p, args));
-    let log = p.join("strace.log");
-    let o = Command::new("strace")
-        .args(["-f", "-qq", "-y", "-e"])
-        .arg("trace=fsync,fdatasync,renameat,renameat2,unlinkat")
-        .arg("-o")
-        .arg(&log)
-        .arg(PKITOOL)
-        .args(args)
-        .arg("--force")
-        .current_dir(p)
-        .stdin(Stdio::null())
-        .output()
-        .expect("strace");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&log).unwrap();
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let text = strace_log(p, "fsync,fdatasync,renameat,renameat2,unlinkat", &forced);
     // Completed fsyncs, in order of completion: (position, path).
     let mut pending: std::collections::HashMap<String, String> = Default::default();
     let mut synced: Vec<(usize, String)> = Vec::new();
@@ -1363,20 +1351,13 @@ fn issue_makes_files_journal_and_ledger_durable_in_order() {
     );
     // A directory the run creates is durable only with its parent's entry: issuing into a new
     // `--out o2/deep` fsyncs the test directory (o2's parent) and o2 (deep's parent).
-    let log2 = p.join("strace2.log");
-    let o = Command::new("strace")
-        .args(["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o"])
-        .arg(&log2)
-        .arg(PKITOOL)
-        .args([
+    let text2 = strace_log(
+        p,
+        "fsync,fdatasync",
+        &[
             "issue", "client", "--dir", "ca", "--cn", "c", "--out", "o2/deep",
-        ])
-        .current_dir(p)
-        .stdin(Stdio::null())
-        .output()
-        .expect("strace");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text2 = std::fs::read_to_string(&log2).unwrap();
+        ],
+    );
     let top = std::fs::canonicalize(p).unwrap();
     for dir in [top.clone(), top.join("o2")] {
         let needle = format!("<{}>", dir.display());
