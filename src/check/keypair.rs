@@ -337,6 +337,17 @@ mod tests {
         }
     }
 
+    /// The key-strength findings of a client certificate.
+    fn strength_of(cert: &X509Certificate<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        strength(
+            &CertRef::new(cert, Path::new("c.pem"), FRole::Client, 0),
+            false,
+            &mut out,
+        );
+        out
+    }
+
     fn pkcs8(m: &Made) -> Object {
         key_object(
             ObjectKind::PrivateKey(crate::x509::load::KeyFormat::Pkcs8),
@@ -431,26 +442,11 @@ mod tests {
         let mine = testkit::server("vm", &[], &ca);
         let kp = Path::new("/nonexistent/serverkey.pem");
         let cp = Path::new("/nonexistent/servercert.pem");
-        let f = run(
-            kp,
-            &of(vec![key_object(
-                ObjectKind::EncryptedPrivateKey,
-                vec![0x30, 0x00],
-            )]),
-            &mine,
-            cp,
-        );
+        let encrypted = |kind| run(kp, &of(vec![key_object(kind, vec![0x30, 0x00])]), &mine, cp);
+        let f = encrypted(ObjectKind::EncryptedPrivateKey);
         assert_eq!(codes(&f), [("PKI-P02", Severity::Error)]);
         assert_eq!(f[0].message, "the private key is encrypted (PKCS#8)");
-        let f = run(
-            kp,
-            &of(vec![key_object(
-                ObjectKind::LegacyEncryptedKey,
-                vec![0x30, 0x00],
-            )]),
-            &mine,
-            cp,
-        );
+        let f = encrypted(ObjectKind::LegacyEncryptedKey);
         assert_eq!(
             f[0].message,
             "the private key is encrypted (legacy OpenSSL Proc-Type encryption)"
@@ -494,12 +490,7 @@ mod tests {
             );
             let m = testkit::signed(&spec, kt, &ca);
             let cert = m.cert();
-            let mut out = Vec::new();
-            strength(
-                &CertRef::new(&cert, Path::new("c.pem"), FRole::Client, 0),
-                false,
-                &mut out,
-            );
+            let out = strength_of(&cert);
             assert!(out.is_empty(), "{kt:?}");
         }
     }
@@ -675,23 +666,13 @@ mod tests {
         let mut der = ed.der.clone();
         der[at + 4] = 0x72;
         let cert = testkit::parse(&der);
-        let mut out = Vec::new();
-        strength(
-            &CertRef::new(&cert, Path::new("c.pem"), FRole::Client, 0),
-            false,
-            &mut out,
-        );
+        let out = strength_of(&cert);
         assert_eq!(codes(&out), [("PKI-P04", Severity::Warning)]);
         assert_eq!(out[0].message, "algorithm 1.3.101.114 key");
         // An RSA key over 2048 bits: nothing.
         let rsa = testkit::signed(&spec, KeyType::Rsa3072, &ca);
         let cert = rsa.cert();
-        let mut out = Vec::new();
-        strength(
-            &CertRef::new(&cert, Path::new("c.pem"), FRole::Client, 0),
-            false,
-            &mut out,
-        );
+        let out = strength_of(&cert);
         assert!(out.is_empty());
     }
 
