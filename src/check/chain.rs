@@ -10,24 +10,11 @@ use crate::check::finding::{Finding, Severity};
 use crate::consumer::rules::ca_bundle_limit;
 use crate::consumer::{Consumer, Consumers};
 
-/// Signature algorithms GnuTLS refuses ("The certificate uses an insecure algorithm").
-const INSECURE_SIG: &[(&str, &str)] = &[
-    ("1.2.840.113549.1.1.5", "SHA-1"),
-    ("1.3.14.3.2.29", "SHA-1"),
-    ("1.2.840.10045.4.1", "SHA-1"),
-    ("1.2.840.10040.4.3", "SHA-1"),
-    ("1.2.840.113549.1.1.4", "MD5"),
-    ("1.3.14.3.2.25", "MD5"),
-    ("1.2.840.113549.1.1.2", "MD2"),
-];
-
-/// The insecure hash a certificate is signed with, if any.
+/// The insecure hash a certificate is signed with, if any ([`crate::consumer::gnutls`]).
 pub fn insecure_hash(cert: &X509Certificate<'_>) -> Option<&'static str> {
-    let oid = cert.signature_algorithm.algorithm.to_id_string();
-    INSECURE_SIG
-        .iter()
-        .find(|(o, _)| *o == oid)
-        .map(|(_, h)| *h)
+    crate::consumer::gnutls::insecure_signature_hash(
+        &cert.signature_algorithm.algorithm.to_id_string(),
+    )
 }
 
 /// True when the certificate names itself as issuer.

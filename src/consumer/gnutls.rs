@@ -12,6 +12,26 @@
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
+/// Signature algorithms GnuTLS refuses during verification ("The certificate uses an insecure
+/// algorithm"), by OID, with the hash they use.
+const INSECURE_SIGNATURES: &[(&str, &str)] = &[
+    ("1.2.840.113549.1.1.5", "SHA-1"),
+    ("1.3.14.3.2.29", "SHA-1"),
+    ("1.2.840.10045.4.1", "SHA-1"),
+    ("1.2.840.10040.4.3", "SHA-1"),
+    ("1.2.840.113549.1.1.4", "MD5"),
+    ("1.3.14.3.2.25", "MD5"),
+    ("1.2.840.113549.1.1.2", "MD2"),
+];
+
+/// The insecure hash of a signature algorithm GnuTLS refuses (`None`: it accepts it).
+pub fn insecure_signature_hash(oid: &str) -> Option<&'static str> {
+    INSECURE_SIGNATURES
+        .iter()
+        .find(|(o, _)| *o == oid)
+        .map(|(_, h)| *h)
+}
+
 /// GnuTLS's error text for a SAN it cannot import.
 pub const UNKNOWN_SAN: &str = "Unknown Subject Alternative name in X.509 certificate.";
 
