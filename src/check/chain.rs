@@ -578,11 +578,12 @@ mod tests {
         // key parsed for the first algorithm.
         let ca = testkit::root("CA", KeyType::Rsa2048);
         let ca384 = testkit::signing_with(&ca, &rcgen::PKCS_RSA_SHA384);
+        // And a second CA with another key and the same algorithm. Both CAs exist before the
+        // leaves' spec, which starts now: a spec older than its CA is refused.
+        let other = testkit::root("Other", KeyType::Rsa2048);
         let spec = testkit::spec(Profile::Client, testkit::cn("c"), &[], 30);
         let a = testkit::signed(&spec, KeyType::EcdsaP256, &ca);
         let b = testkit::signed(&spec, KeyType::EcdsaP256, &ca384);
-        // And a second CA with another key and the same algorithm.
-        let other = testkit::root("Other", KeyType::Rsa2048);
         let c = testkit::signed(&spec, KeyType::EcdsaP256, &other);
         for _ in 0..2 {
             assert_eq!(fast_verify(&a.cert(), &ca.cert()), Some(true));
